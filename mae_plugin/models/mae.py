@@ -1,0 +1,111 @@
+"""The masked autoencoder itself: mask -> encode visible -> decode all -> loss on masked."""
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from lightly.models.utils import patchify, unpatchify
+from torch import Tensor, nn
+
+from .decoder import MAEPixelDecoder
+from .encoder import MaskedViTEncoder
+from .loss import NormalizedPixelLoss, pixel_target
+from .masking import check_mask_ratio, random_masks, visible_indices
+
+
+@dataclass
+class MAEOutput:
+    """What one MAE forward pass produces.
+
+    loss: scalar mean loss over masked patches.
+    pred: (B, L, p*p*C) predictions in the loss' target space (norm-pix space when norm_pix).
+    mask: (B, L) bool, True = masked.
+    """
+
+    loss: Tensor
+    pred: Tensor
+    mask: Tensor
+
+
+class MaskedAutoencoder(nn.Module):
+    """MAE (He et al. 2021) in plain torch: asymmetric encoder/decoder, loss on masked patches.
+
+    Args:
+        encoder: ViT that encodes only the visible patches.
+        decoder: narrow transformer predicting the pixels of every patch.
+        loss: reconstruction loss; its ``norm_pix`` decides the target space.
+        mask_ratio: fraction of patches masked when no mask is passed in.
+    """
+
+    def __init__(self, encoder: MaskedViTEncoder, decoder: MAEPixelDecoder,
+                 loss: NormalizedPixelLoss | None = None, mask_ratio: float = 0.75) -> None:
+        super().__init__()
+        if tuple(decoder.grid_size) != tuple(encoder.grid_size):
+            raise ValueError(f'decoder grid {decoder.grid_size} differs from the encoder grid '
+                             f'{encoder.grid_size}')
+        self.encoder = encoder
+        self.decoder = decoder
+        self.loss = loss if loss is not None else NormalizedPixelLoss()
+        self.mask_ratio = check_mask_ratio(mask_ratio)
+
+    @property
+    def patch_size(self) -> int:
+        return self.encoder.patch_size
+
+    @property
+    def num_patches(self) -> int:
+        height, width = self.encoder.grid_size
+        return height * width
+
+    def patchify(self, images: Tensor) -> Tensor:
+        """(B, C, H, W) -> (B, L, p*p*C), the official patch layout."""
+        return patchify(images, self.patch_size)
+
+    def unpatchify(self, patches: Tensor) -> Tensor:
+        """(B, L, p*p*C) -> (B, C, H, W)."""
+        return unpatchify(patches, self.patch_size, channels=patches.shape[-1] // self.patch_size**2)
+
+    def check_images(self, images: Tensor) -> None:
+        expected = tuple(s * self.patch_size for s in self.encoder.grid_size)
+        if images.dim() != 4 or tuple(images.shape[-2:]) != expected:
+            raise ValueError(f'MAE pretrains on (B, C, {expected[0]}, {expected[1]}) images '
+                             f'(patch size {self.patch_size}), got {tuple(images.shape)}')
+
+    def forward(self, images: Tensor, mask: Tensor | None = None) -> MAEOutput:
+        """Args: images (B, C, H, W) normalised; mask (B, L) bool, True = masked, or None to draw
+        a random mask at ``mask_ratio``."""
+        self.check_images(images)
+        if mask is None:
+            mask = random_masks(images.shape[0], self.num_patches, self.mask_ratio, images.device)
+        elif tuple(mask.shape) != (images.shape[0], self.num_patches):
+            raise ValueError(f'mask must have shape {(images.shape[0], self.num_patches)}, '
+                             f'got {tuple(mask.shape)}')
+        mask = mask.to(device=images.device, dtype=bool)
+        visible_ids = visible_indices(mask)
+        latent = self.encoder(images, visible_ids)
+        pred = self.decoder(latent, visible_ids)
+        loss = self.loss(pred, self.patchify(images), mask)
+        return MAEOutput(loss=loss, pred=pred, mask=mask)
+
+    def pred_to_pixels(self, pred: Tensor, images: Tensor) -> Tensor:
+        """Undo norm-pix per patch: map ``pred`` (B, L, p*p*C) into the space of ``images``.
+
+        Each patch is rescaled with the mean and std of the same patch of ``images``: the only
+        way to show a norm-pix prediction in real colours (the official demo does the same).
+        """
+        patches = self.patchify(images).float()
+        if not self.loss.norm_pix:
+            return pred.float()
+        mean = patches.mean(dim=-1, keepdim=True)
+        std = (patches.var(dim=-1, keepdim=True) + self.loss.eps).sqrt()
+        return pred.float() * std + mean
+
+    def composite(self, pred: Tensor, images: Tensor, mask: Tensor) -> Tensor:
+        """(B, C, H, W): visible patches of ``images``, reconstructed pixels where masked."""
+        patches = self.patchify(images).float()
+        recon = self.pred_to_pixels(pred, images)
+        mixed = patches.where(~mask.unsqueeze(-1), recon)
+        return self.unpatchify(mixed)
+
+    def target(self, images: Tensor) -> Tensor:
+        """(B, L, p*p*C) the loss' target for ``images``."""
+        return pixel_target(self.patchify(images).float(), self.loss.norm_pix, self.loss.eps)

@@ -1,0 +1,125 @@
+"""Patch masking for MAE: which patches the encoder sees.
+
+A mask is a bool tensor over the patch grid, flattened row-major: shape (L,) for one image or
+(B, L) for a batch, True = masked (hidden from the encoder, reconstructed by the decoder). Every
+strategy keeps exactly ``num_visible(L, ratio)`` patches, so a batch stacks into dense index tensors.
+"""
+from __future__ import annotations
+
+from typing import Literal
+
+import numpy as np
+import torch
+from lightly.models.utils import random_block_mask_image
+from torch import Tensor
+
+MaskStrategy = Literal['random', 'block', 'grid']
+STRATEGIES = ('random', 'block', 'grid')
+
+
+def check_mask_ratio(mask_ratio: float) -> float:
+    """Return ``mask_ratio`` if it lies in [0, 1), else raise a ValueError naming it."""
+    if not 0.0 <= float(mask_ratio) < 1.0:
+        raise ValueError(f'mask_ratio must lie in [0, 1), got {mask_ratio!r}')
+    return float(mask_ratio)
+
+
+def num_visible(num_patches: int, mask_ratio: float) -> int:
+    """Number of patches the encoder keeps, ``int(L * (1 - ratio))`` as in the official code."""
+    return int(num_patches * (1 - check_mask_ratio(mask_ratio)))
+
+
+def random_mask(grid_size: tuple[int, int], mask_ratio: float,
+                rng: np.random.Generator | None = None) -> Tensor:
+    """Per-sample uniform sampling without replacement. Returns (L,) bool, True = masked."""
+    num_patches = grid_size[0] * grid_size[1]
+    keep = num_visible(num_patches, mask_ratio)
+    order = (rng or np.random).permutation(num_patches)
+    mask = torch.ones(num_patches, dtype=torch.bool)
+    mask[torch.from_numpy(order[:keep])] = False
+    return mask
+
+
+def block_mask(grid_size: tuple[int, int], mask_ratio: float,
+               rng: np.random.Generator | None = None) -> Tensor:
+    """BEiT-style block-wise masking (paper Table 1f). Returns (L,) bool, True = masked.
+
+    Rectangular blocks (>= 16 patches, aspect ratio in [0.3, 1/0.3]) come from lightly's
+    DINOv2/BEiT block generator; it may stop short of the target, so the remainder is topped up
+    with random patches to keep the exact visible count that every other strategy keeps.
+    """
+    height, width = grid_size
+    num_patches = height * width
+    num_masked = num_patches - num_visible(num_patches, mask_ratio)
+    mask = random_block_mask_image((height, width), num_masks=num_masked,
+                                   min_num_masks_per_block=min(16, num_masked)).flatten()
+    mask = mask[:num_patches].clone()
+    shortfall = num_masked - int(mask.sum())
+    if shortfall > 0:
+        free = torch.nonzero(~mask).flatten().numpy()
+        chosen = (rng or np.random).choice(free, size=shortfall, replace=False)
+        mask[torch.from_numpy(chosen)] = True
+    elif shortfall < 0:  # never expected from lightly's generator; keep the count exact anyway
+        taken = torch.nonzero(mask).flatten()
+        mask[taken[:(-shortfall)]] = False
+    return mask
+
+
+def grid_mask(grid_size: tuple[int, int], mask_ratio: float = 0.75,
+              rng: np.random.Generator | None = None) -> Tensor:
+    """Keep one patch of every 2x2 cell (paper Table 1f, ratio fixed at 0.75). Returns (L,) bool."""
+    del rng  # deterministic by definition
+    if abs(mask_ratio - 0.75) > 1e-9:
+        raise ValueError(f"the 'grid' strategy keeps one of every 2x2 patches, so mask_ratio "
+                         f'must be 0.75, got {mask_ratio!r}')
+    height, width = grid_size
+    rows = torch.arange(height).view(-1, 1)
+    cols = torch.arange(width).view(1, -1)
+    keep = (rows % 2 == 0) & (cols % 2 == 0)
+    return (~keep).flatten()
+
+
+_MASKERS = {'random': random_mask, 'block': block_mask, 'grid': grid_mask}
+
+
+def make_mask(strategy: MaskStrategy, grid_size: tuple[int, int], mask_ratio: float,
+              rng: np.random.Generator | None = None) -> Tensor:
+    """Mask for one image with the named strategy. Returns (L,) bool, True = masked."""
+    if strategy not in _MASKERS:
+        raise ValueError(f'unknown mask strategy {strategy!r}; choose one of {STRATEGIES}')
+    check_mask_ratio(mask_ratio)
+    return _MASKERS[strategy](grid_size, mask_ratio, rng=rng)
+
+
+def random_masks(batch_size: int, num_patches: int, mask_ratio: float,
+                 device: torch.device | str | None = None) -> Tensor:
+    """Batched random masking as the official code draws it (argsort of uniform noise).
+
+    Used when the model masks by itself (no mask came with the data). Returns (B, L) bool.
+    """
+    keep = num_visible(num_patches, mask_ratio)
+    noise = torch.rand(batch_size, num_patches, device=device)
+    ids_shuffle = torch.argsort(noise, dim=1)
+    mask = torch.ones(batch_size, num_patches, dtype=torch.bool, device=device)
+    mask.scatter_(1, ids_shuffle[:, :keep], False)
+    return mask
+
+
+def visible_indices(mask: Tensor) -> Tensor:
+    """Indices of the visible patches of each row, in increasing order.
+
+    Args:
+        mask: (B, L) bool, True = masked; every row must keep the same number of patches.
+
+    Returns:
+        (B, K) int64 indices into the patch sequence.
+    """
+    if mask.dim() != 2 or mask.dtype != torch.bool:
+        raise ValueError(f'mask must be a (B, L) bool tensor, got {tuple(mask.shape)} {mask.dtype}')
+    visible_per_row = (~mask).sum(dim=1)
+    if bool((visible_per_row != visible_per_row[0]).any()):
+        raise ValueError('every mask in a batch must keep the same number of patches, got '
+                         f'{visible_per_row.tolist()}')
+    # a stable sort of 0 (visible) before 1 (masked) lists visible positions first, in order
+    order = torch.sort(mask.to(torch.uint8), dim=1, stable=True).indices
+    return order[:, :int(visible_per_row[0])]
