@@ -1,0 +1,32 @@
+default_scope = 'mae_plugin'
+custom_imports = dict(imports=['mae_plugin'], allow_failed_imports=False)
+
+default_hooks = dict(
+    runtime_info=dict(type='RuntimeInfoHook'),
+    timer=dict(type='IterTimerHook'),
+    logger=dict(type='LoggerHook', interval=100),
+    param_scheduler=dict(type='ParamSchedulerHook'),
+    checkpoint=dict(type='CheckpointHook', interval=1, max_keep_ckpts=3),
+    sampler_seed=dict(type='DistSamplerSeedHook'),
+)
+custom_hooks = [
+    dict(type='FiniteWeightsHook'),
+    dict(type='CorruptImageCounterHook'),
+    dict(type='WeightsOnlyResumeHook'),
+]
+log_processor = dict(
+    window_size=10,
+    custom_cfg=[dict(data_src='corrupt_images', method_name='max', window_size='global')])
+
+env_cfg = dict(
+    cudnn_benchmark=False,
+    mp_cfg=dict(mp_start_method='fork', opencv_num_threads=0),
+    dist_cfg=dict(backend='nccl'),
+)
+vis_backends = [dict(type='LocalVisBackend')]
+visualizer = dict(type='Visualizer', vis_backends=vis_backends)
+randomness = dict(seed=0, diff_rank_seed=True)
+
+log_level = 'INFO'
+load_from = None
+resume = False

@@ -1,0 +1,48 @@
+"""Demo images: real photographs shipped inside scikit-image, written as an image folder.
+
+Nothing is downloaded: every picture below is a file of the installed ``skimage`` package.
+"""
+from __future__ import annotations
+
+import os
+
+import numpy as np
+
+# skimage.data loaders whose files ship with the package (photographs, micrographs, scans).
+DEMO_IMAGES = ('astronaut', 'brick', 'camera', 'cell', 'chelsea', 'clock', 'coffee', 'coins',
+               'grass', 'gravel', 'hubble_deep_field', 'immunohistochemistry',
+               'microaneurysms', 'moon', 'page', 'retina', 'rocket', 'text')
+
+
+def demo_arrays() -> dict[str, np.ndarray]:
+    """name -> (H, W, 3) uint8 RGB array of every demo photograph."""
+    from skimage import data
+    from skimage.util import img_as_ubyte
+
+    arrays = {name: getattr(data, name)() for name in DEMO_IMAGES}
+    left, right, _ = data.stereo_motorcycle()
+    arrays.update(motorcycle_left=left, motorcycle_right=right)
+    out = {}
+    for name, image in arrays.items():
+        image = img_as_ubyte(image)
+        if image.ndim == 2:
+            image = np.repeat(image[..., None], 3, axis=2)
+        out[name] = np.ascontiguousarray(image[..., :3])
+    return out
+
+
+def prepare_demo_images(out_dir: str, split: str = 'train', quality: int = 95) -> list[str]:
+    """Write the demo photographs as ``out_dir/split/<name>.jpg``; returns the written paths.
+
+    Existing files are kept (the call is cheap to repeat)."""
+    from PIL import Image
+
+    folder = os.path.join(out_dir, split)
+    os.makedirs(folder, exist_ok=True)
+    paths = []
+    for name, image in sorted(demo_arrays().items()):
+        path = os.path.join(folder, f'{name}.jpg')
+        if not os.path.exists(path):
+            Image.fromarray(image).save(path, quality=quality)
+        paths.append(path)
+    return paths

@@ -1,0 +1,56 @@
+"""What ``tools/train.py`` does, importable and testable."""
+from __future__ import annotations
+
+import os
+import os.path as osp
+
+import torch
+from mmengine.config import Config
+from mmengine.runner import Runner
+
+from .distributed import setup_cpu_distributed
+
+
+def build_train_config(config: str, work_dir: str | None = None, resume: str | None = None,
+                       amp: bool = False, cfg_options: dict | None = None,
+                       launcher: str = 'none') -> Config:
+    """Load ``config`` and apply the command-line options, OpenMMLab style."""
+    if not osp.isfile(config):
+        raise FileNotFoundError(f'config file {config!r} does not exist')
+    cfg = Config.fromfile(config)
+    if cfg_options:
+        cfg.merge_from_dict(cfg_options)
+    cfg.launcher = launcher
+    if work_dir is not None:
+        cfg.work_dir = work_dir
+    elif cfg.get('work_dir') is None:
+        cfg.work_dir = osp.join('work_dirs', osp.splitext(osp.basename(config))[0])
+    if amp:
+        enable_amp(cfg)
+    if resume == 'auto':
+        cfg.resume, cfg.load_from = True, None
+    elif resume is not None:
+        cfg.resume, cfg.load_from = True, resume
+    setup_cpu_distributed(cfg, launcher)
+    return cfg
+
+
+def enable_amp(cfg: Config) -> None:
+    """MMEngine's ``AmpOptimWrapper`` (fp16, dynamic loss scale) on GPU; bf16 autocast on CPU."""
+    wrapper = cfg.optim_wrapper
+    if wrapper.get('type', 'OptimWrapper') in ('AmpOptimWrapper', 'CPUAmpOptimWrapper'):
+        return
+    if torch.cuda.is_available():
+        wrapper.type = 'AmpOptimWrapper'
+        wrapper.setdefault('loss_scale', 'dynamic')
+    else:
+        wrapper.type = 'CPUAmpOptimWrapper'
+
+
+def run_training(cfg: Config) -> Runner:
+    """Build the runner from ``cfg`` and train."""
+    if cfg.get('launcher', 'none') == 'none':
+        os.environ.setdefault('LOCAL_RANK', '0')
+    runner = Runner.from_cfg(cfg)
+    runner.train()
+    return runner

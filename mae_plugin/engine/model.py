@@ -1,0 +1,87 @@
+"""MMEngine adapter of the core MAE: ``MAEPretrainModel`` + ``MAEDataPreprocessor``."""
+from __future__ import annotations
+
+from typing import Any
+
+import torch
+import torch.distributed as dist
+from mmengine.logging import MessageHub
+from mmengine.model import BaseModel, ImgDataPreprocessor
+
+from ..models import MAEPixelDecoder, MaskedAutoencoder, MaskedViTEncoder, NormalizedPixelLoss
+from .registry import MODELS
+
+# The pure-torch components, registered as they are: configs build them by name.
+MODELS.register_module(module=MaskedViTEncoder)
+MODELS.register_module(module=MAEPixelDecoder)
+MODELS.register_module(module=NormalizedPixelLoss)
+
+IMAGENET_MEAN = (123.675, 116.28, 103.53)  # 255 x (0.485, 0.456, 0.406)
+IMAGENET_STD = (58.395, 57.12, 57.375)  # 255 x (0.229, 0.224, 0.225)
+
+
+@MODELS.register_module()
+class MAEDataPreprocessor(ImgDataPreprocessor):
+    """MMEngine's image preprocessor with ImageNet mean/std (RGB, 0-255 scale) as defaults:
+    uint8 (B, 3, H, W) in, float normalised out, on the training device."""
+
+    def __init__(self, mean: tuple[float, ...] = IMAGENET_MEAN,
+                 std: tuple[float, ...] = IMAGENET_STD, **kwargs: Any) -> None:
+        super().__init__(mean=mean, std=std, **kwargs)
+
+
+def _check_finite(loss: torch.Tensor) -> None:
+    """Raise on a non-finite loss on any rank (all ranks raise together: no DDP hang)."""
+    bad = (~torch.isfinite(loss.detach())).float().reshape(1)
+    if dist.is_available() and dist.is_initialized():
+        dist.all_reduce(bad)
+    if bad.item() > 0:
+        it = MessageHub.get_current_instance().get_info('iter', None)
+        where = f' at iteration {it + 1}' if it is not None else ''
+        raise FloatingPointError(f'non-finite MAE loss ({loss.item()}){where}: training stopped '
+                                 'before the optimizer step, no weights were changed or saved')
+
+
+@MODELS.register_module()
+class MAEPretrainModel(BaseModel):
+    """MAE pretraining model for MMEngine's runner.
+
+    Builds the encoder, decoder and loss from configs and holds the pure-torch
+    ``MaskedAutoencoder`` as ``self.mae`` (checkpoint keys: ``mae.encoder.vit.*`` in timm names,
+    ``mae.decoder.*`` in official names without their ``decoder_`` prefix).
+
+    ``forward(inputs, data_samples, mode)``: inputs (B, 3, H, W) normalised; ``data_samples``
+    a dict whose ``mask`` (B, L) bool came from the pipeline (None: the model draws one).
+    mode 'loss' -> ``dict(loss=...)``; 'tensor' and 'predict' -> ``MAEOutput``.
+    """
+
+    def __init__(self, encoder: dict, decoder: dict | None = None,
+                 loss: dict | None = None, mask_ratio: float = 0.75,
+                 data_preprocessor: dict | None = None, init_cfg: dict | None = None) -> None:
+        super().__init__(data_preprocessor=data_preprocessor or dict(type='MAEDataPreprocessor'),
+                         init_cfg=init_cfg)
+        enc = MODELS.build(encoder)
+        dec_cfg = dict(type='MAEPixelDecoder', **(decoder or {}))
+        dec_cfg.setdefault('grid_size', enc.grid_size)
+        dec_cfg.setdefault('patch_size', enc.patch_size)
+        dec_cfg.setdefault('encoder_dim', enc.embed_dim)
+        self.mae = MaskedAutoencoder(enc, MODELS.build(dec_cfg),
+                                     MODELS.build(loss or dict(type='NormalizedPixelLoss')),
+                                     mask_ratio)
+
+    def forward(self, inputs: torch.Tensor, data_samples: dict | None = None,
+                mode: str = 'tensor') -> Any:
+        mask = data_samples.get('mask') if isinstance(data_samples, dict) else None
+        output = self.mae(inputs, mask)
+        if mode == 'loss':
+            return dict(loss=output.loss)
+        if mode in ('tensor', 'predict'):
+            return output
+        raise ValueError(f"mode must be 'loss', 'tensor' or 'predict', got {mode!r}")
+
+    def parse_losses(self, losses: dict) -> tuple[torch.Tensor, dict]:
+        # parse_losses is the one place both BaseModel.train_step and MMEngine's DDP wrapper
+        # pass through before backward, so the non-finite check lives here.
+        loss, log_vars = super().parse_losses(losses)
+        _check_finite(loss)
+        return loss, log_vars

@@ -1,0 +1,71 @@
+"""Resumable checkpoints that ``torch.load(weights_only=True)`` reads.
+
+MMEngine 0.10.7 resumes with ``torch.load``'s default, ``weights_only=True`` since torch 2.6, but
+its checkpoints pickle the message hub's ``HistoryBuffer`` objects (numpy arrays, and a
+``builtins.getattr`` reduction that no allow-list should admit), so ``Runner.resume`` fails with
+``UnpicklingError``. Rather than turn unsafe unpickling back on, this hook writes that state as
+tensors and Python builtins, and rebuilds the buffers when the checkpoint is read back: the
+checkpoint then needs no type beyond torch's own allow-list.
+"""
+from __future__ import annotations
+
+from typing import Any
+
+import numpy as np
+import torch
+from mmengine.hooks import Hook
+from mmengine.logging import HistoryBuffer
+
+from .registry import HOOKS
+
+_MARK = 'weights_only_safe'
+
+
+def _plain(value: Any) -> Any:
+    """numpy scalars/arrays -> Python numbers/tensors, recursively through dicts and lists."""
+    if isinstance(value, np.generic):
+        return value.item()
+    if isinstance(value, np.ndarray):
+        return torch.from_numpy(value.copy())
+    if isinstance(value, dict):
+        return type(value)((k, _plain(v)) for k, v in value.items())
+    if isinstance(value, (list, tuple)):
+        return type(value)(_plain(v) for v in value)
+    return value
+
+
+def message_hub_to_plain(state: dict) -> dict:
+    """MessageHub state dict -> the same content in tensors and builtins."""
+    scalars = {}
+    for key, buffer in state.get('log_scalars', {}).items():
+        scalars[key] = dict(log=torch.as_tensor(np.asarray(buffer._log_history, np.float64)),
+                            count=torch.as_tensor(np.asarray(buffer._count_history, np.int64)),
+                            max_length=int(buffer.max_length))
+    return dict(state, log_scalars=scalars, runtime_info=_plain(state.get('runtime_info', {})),
+                **{_MARK: True})
+
+
+def message_hub_from_plain(state: dict) -> dict:
+    """Inverse of :func:`message_hub_to_plain`."""
+    state = dict(state)
+    state.pop(_MARK)
+    state['log_scalars'] = {
+        key: HistoryBuffer(value['log'].tolist(), value['count'].tolist(), value['max_length'])
+        for key, value in state['log_scalars'].items()}
+    return state
+
+
+@HOOKS.register_module()
+class WeightsOnlyResumeHook(Hook):
+    """Write the message hub as tensors/builtins; rebuild it when a checkpoint is loaded."""
+
+    priority = 'VERY_LOW'
+
+    def before_save_checkpoint(self, runner, checkpoint: dict) -> None:
+        if 'message_hub' in checkpoint:
+            checkpoint['message_hub'] = message_hub_to_plain(checkpoint['message_hub'])
+
+    def after_load_checkpoint(self, runner, checkpoint: dict) -> None:
+        hub = checkpoint.get('message_hub')
+        if isinstance(hub, dict) and hub.get(_MARK):
+            checkpoint['message_hub'] = message_hub_from_plain(hub)

@@ -1,0 +1,18 @@
+"""Write scikit-image's sample photographs as an image folder: ``OUT/train/*.jpg``.
+
+    python tools/prepare_demo_data.py [OUT]      (default: data/demo)
+"""
+import argparse
+import os
+import sys
+
+sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
+
+from mae_plugin.demo_data import prepare_demo_images  # noqa: E402
+
+if __name__ == '__main__':
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument('out', nargs='?', default='data/demo')
+    args = parser.parse_args()
+    paths = prepare_demo_images(args.out)
+    print(f'{len(paths)} demo images in {os.path.join(args.out, "train")}')
