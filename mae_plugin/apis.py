@@ -1,0 +1,94 @@
+"""User-facing Python API: ``init_model``, ``reconstruct``, ``extract_features``."""
+from __future__ import annotations
+
+import os
+from dataclasses import dataclass
+from typing import Any
+
+import torch
+from mmengine.config import Config
+from mmengine.logging import print_log
+from mmengine.registry import DefaultScope
+from torch import Tensor
+
+from .checkpoints import load_mae_weights
+from .engine.model import MAEPretrainModel
+from .engine.registry import MODELS, SCOPE
+from .models import MaskedAutoencoder
+from .models.visual import reconstruction_panels
+
+
+@dataclass
+class Reconstruction:
+    """Result of :func:`reconstruct`.
+
+    loss: scalar; pred: (B, L, p*p*3) in the loss' target space; mask: (B, L) bool, True =
+    masked; images: (B, 3, H, W) float RGB in 0-255, visible patches of the input plus the
+    reconstruction (norm-pix undone per patch) where masked.
+    """
+
+    loss: Tensor
+    pred: Tensor
+    mask: Tensor
+    images: Tensor
+
+
+def init_model(config: str | os.PathLike | Config, checkpoint: str | os.PathLike | None = None,
+               device: str | torch.device = 'cpu', cfg_options: dict | None = None
+               ) -> MAEPretrainModel:
+    """Build the model of ``config`` in eval mode and load ``checkpoint`` if given.
+
+    ``checkpoint`` may be a plugin checkpoint or an official MAE release (encoder-only or with
+    decoder), detected automatically and read with ``weights_only=True``. The load report is kept
+    at ``model.load_report``.
+    """
+    cfg = config if isinstance(config, Config) else Config.fromfile(os.fspath(config))
+    if cfg_options:
+        cfg.merge_from_dict(cfg_options)
+    with DefaultScope.overwrite_default_scope(SCOPE):
+        model = MODELS.build(cfg.model)
+    model.cfg = cfg
+    model.load_report = None
+    if checkpoint is not None:
+        model.load_report = load_mae_weights(model.mae, checkpoint)
+        print_log(model.load_report.summary(), logger='current')
+    return model.to(device).eval()
+
+
+def _core(model: Any) -> MaskedAutoencoder:
+    return model.mae if isinstance(model, MAEPretrainModel) else model
+
+
+def _mean_std(model: Any, like: Tensor) -> tuple[Tensor, Tensor]:
+    prep = getattr(model, 'data_preprocessor', None)
+    if prep is not None and getattr(prep, '_enable_normalize', False):
+        return prep.mean.to(like), prep.std.to(like)
+    from .engine.model import IMAGENET_MEAN, IMAGENET_STD
+    return (torch.tensor(IMAGENET_MEAN).view(-1, 1, 1).to(like),
+            torch.tensor(IMAGENET_STD).view(-1, 1, 1).to(like))
+
+
+@torch.no_grad()
+def reconstruct(model: MAEPretrainModel | MaskedAutoencoder, images: Tensor,
+                mask: Tensor | None = None) -> Reconstruction:
+    """Mask, encode, decode. ``images`` (B, 3, H, W) normalised with the config's mean/std;
+    ``mask`` (B, L) bool, True = masked (None: random at the model's ratio)."""
+    mae = _core(model)
+    output = mae(images, mask)
+    composite = reconstruction_panels(mae, images, output.pred, output.mask)[:, 3]
+    mean, std = _mean_std(model, composite)
+    pixels = (composite * std + mean).clamp(0, 255)
+    return Reconstruction(output.loss, output.pred, output.mask, pixels)
+
+
+@torch.no_grad()
+def extract_features(model: MAEPretrainModel | MaskedAutoencoder, images: Tensor,
+                     pool: str = 'cls') -> Tensor:
+    """(B, D) features of the unmasked encoder after its final norm: the cls token
+    (``pool='cls'``) or the mean of the patch tokens (``pool='avg'``)."""
+    tokens = _core(model).encoder(images)
+    if pool == 'cls':
+        return tokens[:, 0]
+    if pool == 'avg':
+        return tokens[:, 1:].mean(dim=1)
+    raise ValueError(f"pool must be 'cls' or 'avg', got {pool!r}")

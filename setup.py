@@ -1,0 +1,34 @@
+"""mae_plugin: Masked Autoencoders (He et al. 2021) as a plugin of the OpenMMLab stack."""
+import os
+
+from setuptools import find_packages, setup
+
+here = os.path.dirname(os.path.abspath(__file__))
+version = {}
+with open(os.path.join(here, 'mae_plugin', 'version.py')) as f:
+    exec(f.read(), version)
+
+setup(
+    name='mae_plugin',
+    version=version['__version__'],
+    description='Masked Autoencoders (MAE) pretraining and transfer on MMEngine',
+    long_description=open(os.path.join(here, 'README.md')).read(),
+    long_description_content_type='text/markdown',
+    packages=find_packages(include=['mae_plugin', 'mae_plugin.*']),
+    python_requires='>=3.10',
+    install_requires=[
+        'torch>=2.6',  # weights_only loading by default; tested with 2.14.1 (requirements/torch.txt)
+        'torchvision',
+        'timm>=1.0.15,<2',  # VisionTransformer/Block with fused SDPA attention, checkpoint_seq
+        'lightly>=1.6,<2',  # gather/scatter, patchify, sin-cos table, block masks
+        # The runner shims (CPU DDP, CPU AMP, weights_only resume) target 0.10.7's internals.
+        'mmengine==0.10.7',
+        'numpy',
+        'pillow',
+    ],
+    extras_require={
+        'demo': ['scikit-image>=0.22'],  # the demo photographs ship inside scikit-image
+        'tests': ['pytest>=8', 'scikit-image>=0.22'],
+        'benchmark': ['transformers>=4.40'],  # ViTMAEForPreTraining as a speed peer
+    },
+)

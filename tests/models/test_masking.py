@@ -1,0 +1,89 @@
+import numpy as np
+import pytest
+import torch
+from lightly.models.utils import get_at_index, set_at_index
+
+from mae_plugin.models.masking import (block_mask, grid_mask, make_mask, num_visible,
+                                       random_mask, random_masks, visible_indices)
+
+
+@pytest.mark.parametrize('ratio,expected', [(0.75, 49), (0.5, 98), (0.0, 196), (0.9, 19)])
+def test_num_visible_is_official_int_floor(ratio, expected):
+    assert num_visible(196, ratio) == expected == int(196 * (1 - ratio))
+
+
+@pytest.mark.parametrize('strategy,ratio', [('random', 0.75), ('random', 0.6), ('block', 0.5),
+                                            ('block', 0.75), ('grid', 0.75)])
+def test_every_strategy_keeps_exact_count(strategy, ratio):
+    for seed in range(20):
+        np.random.seed(seed)
+        mask = make_mask(strategy, (14, 14), ratio)
+        assert mask.shape == (196,) and mask.dtype == torch.bool
+        assert int((~mask).sum()) == num_visible(196, ratio)
+
+
+def test_random_mask_has_no_duplicates_and_differs_between_draws():
+    rng = np.random.default_rng(0)
+    a, b = random_mask((14, 14), 0.75, rng), random_mask((14, 14), 0.75, rng)
+    ids = visible_indices(a[None])[0]
+    assert len(set(ids.tolist())) == 49
+    assert not torch.equal(a, b)
+
+
+def test_random_masking_covers_patches_uniformly():
+    rng = np.random.default_rng(0)
+    draws = torch.stack([random_mask((8, 8), 0.75, rng) for _ in range(4000)]).float()
+    freq = draws.mean(0)  # each patch should be masked 75% of the time
+    # binomial std of a frequency over 4000 draws is ~0.0068; allow 5 sigma
+    assert float((freq - 0.75).abs().max()) < 0.035
+    batched = random_masks(4000, 64, 0.75).float().mean(0)
+    assert float((batched - 0.75).abs().max()) < 0.035
+
+
+def test_block_mask_is_blocky():
+    np.random.seed(0)
+    mask = block_mask((14, 14), 0.5).view(14, 14)
+    # a block mask has many more masked horizontal neighbours than a random one of equal size
+    def neighbours(m):
+        return int((m[:, 1:] & m[:, :-1]).sum())
+    rand = random_mask((14, 14), 0.5, np.random.default_rng(0)).view(14, 14)
+    assert neighbours(mask) > neighbours(rand) + 15
+
+
+def test_grid_mask_keeps_one_of_every_two_by_two():
+    mask = grid_mask((4, 4)).view(4, 4)
+    expected_visible = torch.tensor([[1, 0, 1, 0], [0, 0, 0, 0], [1, 0, 1, 0], [0, 0, 0, 0]]).bool()
+    assert torch.equal(~mask, expected_visible)
+    with pytest.raises(ValueError, match='0.75'):
+        grid_mask((4, 4), 0.5)
+
+
+@pytest.mark.parametrize('bad', [1.0, -0.1, 1.5])
+def test_mask_ratio_outside_unit_interval_is_an_error(bad):
+    with pytest.raises(ValueError, match='mask_ratio'):
+        make_mask('random', (4, 4), bad)
+
+
+def test_unknown_strategy_is_an_error():
+    with pytest.raises(ValueError, match='strategy'):
+        make_mask('checkerboard', (4, 4), 0.75)
+
+
+def test_visible_indices_then_scatter_restores_order():
+    torch.manual_seed(0)
+    mask = random_masks(3, 16, 0.75)
+    ids = visible_indices(mask)
+    assert torch.all(ids[:, 1:] > ids[:, :-1])  # sorted, hence unique
+    tokens = torch.randn(3, 16, 5)
+    kept = get_at_index(tokens, ids)
+    restored = set_at_index(torch.zeros_like(tokens), ids, kept)
+    visible = ~mask
+    assert torch.equal(restored[visible], tokens[visible])
+    assert torch.all(restored[mask] == 0)
+
+
+def test_visible_indices_rejects_ragged_batches():
+    mask = torch.zeros(2, 4, dtype=torch.bool)
+    mask[0, 0] = True
+    with pytest.raises(ValueError, match='same number'):
+        visible_indices(mask)
