@@ -1,0 +1,122 @@
+import os
+
+import pytest
+import torch
+
+from mae_plugin.apis import extract_features, init_model, reconstruct
+from mae_plugin.checkpoints import (UnsafeCheckpointError, core_to_official, load_checkpoint_file,
+                                    load_mae_weights, official_to_core)
+from tests.conftest import ROOT
+
+DEMO_CFG = os.path.join(ROOT, 'configs', 'mae_vit-t_demo.py')
+
+
+def _demo_model_weights(seed=0):
+    torch.manual_seed(seed)
+    return init_model(DEMO_CFG).mae.state_dict()
+
+
+def test_official_full_checkpoint_loads_exactly(tmp_path):
+    core = _demo_model_weights(seed=1)
+    official = core_to_official(core)
+    assert 'decoder_embed.weight' in official and 'mask_token' in official
+    assert 'blocks.0.attn.qkv.weight' in official and 'pos_embed' in official
+    path = tmp_path / 'mae_visualize_vit_tiny.pth'
+    torch.save({'model': official}, path)
+    model = init_model(DEMO_CFG, str(path))
+    assert model.load_report.format == 'official' and not model.load_report.kept_init
+    for key, value in model.mae.state_dict().items():
+        assert torch.equal(value, core[key]), key
+    assert official_to_core(official)[0].keys() == core.keys()
+
+
+def test_official_encoder_only_checkpoint_keeps_fresh_decoder(tmp_path):
+    core = _demo_model_weights(seed=2)
+    encoder_only = {k: v for k, v in core_to_official(core).items()
+                    if not k.startswith('decoder_') and k != 'mask_token'}
+    encoder_only['head.weight'] = torch.zeros(10, 192)  # fine-tuned files carry a head
+    path = tmp_path / 'mae_pretrain_vit_tiny.pth'
+    torch.save({'model': encoder_only}, path)
+    model = init_model(DEMO_CFG, str(path))
+    report = model.load_report
+    assert report.kept_init and all(k.startswith('decoder.') for k in report.kept_init)
+    assert report.dropped == ['head.weight']
+    assert 'freshly initialised' in report.summary()
+    assert torch.equal(model.mae.encoder.vit.blocks[0].attn.qkv.weight,
+                       core['encoder.vit.blocks.0.attn.qkv.weight'])
+
+
+def test_plugin_checkpoint_round_trip(tmp_path):
+    model = init_model(DEMO_CFG)
+    path = tmp_path / 'iter_1.pth'
+    torch.save({'meta': {'iter': 1}, 'state_dict': model.state_dict()}, path)
+    loaded = init_model(DEMO_CFG, str(path))
+    assert loaded.load_report.format == 'plugin'
+    x = torch.randn(2, 3, 64, 64)
+    torch.testing.assert_close(extract_features(loaded, x), extract_features(model, x))
+
+
+def test_missing_key_and_wrong_shape_are_listed(tmp_path):
+    official = core_to_official(_demo_model_weights())
+    del official['blocks.1.mlp.fc1.weight']
+    official['norm.weight'] = torch.ones(7)
+    path = tmp_path / 'bad.pth'
+    torch.save({'model': official}, path)
+    with pytest.raises(ValueError) as err:
+        init_model(DEMO_CFG, str(path))
+    text = str(err.value)
+    assert 'encoder.vit.blocks.1.mlp.fc1.weight' in text and 'norm.weight' in text
+    assert 'another architecture' in text
+
+
+def test_checkpoint_of_another_architecture_is_an_error(tmp_path):
+    base_like = {'model': {'patch_embed.proj.weight': torch.zeros(768, 3, 16, 16),
+                           'cls_token': torch.zeros(1, 1, 768)}}
+    with pytest.raises(ValueError, match='shape mismatches'):
+        init_model(DEMO_CFG, base_like)
+    with pytest.raises(ValueError, match='unknown checkpoint layout'):
+        init_model(DEMO_CFG, {'optimizer': {}})
+
+
+class _Exploit:
+    def __init__(self, marker):
+        self.marker = marker
+
+    def __reduce__(self):
+        return (open, (self.marker, 'w'))
+
+
+def test_code_executing_pickle_is_refused_and_nothing_runs(tmp_path):
+    marker = tmp_path / 'pwned'
+    path = tmp_path / 'evil.pth'
+    torch.save({'model': {'x': _Exploit(str(marker))}}, path)
+    assert not marker.exists()
+    with pytest.raises(UnsafeCheckpointError, match='evil.pth'):
+        load_checkpoint_file(path)
+    with pytest.raises(UnsafeCheckpointError):
+        init_model(DEMO_CFG, str(path))
+    assert not marker.exists()
+
+
+def test_missing_file_names_the_path(tmp_path):
+    with pytest.raises(FileNotFoundError, match='nope.pth'):
+        load_checkpoint_file(tmp_path / 'nope.pth')
+
+
+def test_reconstruct_and_extract_features_contract():
+    model = init_model(DEMO_CFG)
+    x = torch.randn(2, 3, 64, 64)
+    mask = torch.zeros(2, 64, dtype=torch.bool)
+    mask[:, 16:] = True
+    out = reconstruct(model, x, mask)
+    assert out.pred.shape == (2, 64, 8 * 8 * 3) and torch.equal(out.mask, mask)
+    assert out.images.shape == (2, 3, 64, 64) and out.loss.ndim == 0
+    mean = model.data_preprocessor.mean
+    std = model.data_preprocessor.std
+    visible_pixels = (x * std + mean).clamp(0, 255)[:, :, :16, :]  # first 2 patch rows visible
+    torch.testing.assert_close(out.images[:, :, :16, :], visible_pixels, rtol=1e-4, atol=1e-3)
+    feats = extract_features(model, x)
+    tokens = model.mae.encoder(x)
+    assert torch.equal(feats, tokens[:, 0])
+    assert torch.equal(extract_features(model, x, 'avg'), tokens[:, 1:].mean(1))
+    assert load_mae_weights  # imported API is public

@@ -1,0 +1,101 @@
+"""The official recipe, pinned: every number the paper or the official code fixes."""
+import os
+
+import pytest
+import torch
+from mmengine.config import Config
+from mmengine.optim import build_optim_wrapper
+from mmengine.registry import DefaultScope
+
+import mae_plugin  # noqa: F401
+from mae_plugin.engine.registry import MODELS
+from tests.conftest import ROOT
+
+SIZES = {'b': (768, 12, 12, 16), 'l': (1024, 24, 16, 16), 'h': (1280, 32, 16, 14)}
+CONFIGS = [(s, e) for s in 'blh' for e in (400, 800, 1600)]
+
+
+def load(name):
+    return Config.fromfile(os.path.join(ROOT, 'configs', name))
+
+
+@pytest.mark.parametrize('size,epochs', CONFIGS)
+def test_pretraining_recipe(size, epochs):
+    cfg = load(f'mae_vit-{size}_{epochs}e.py')
+    dim, depth, heads, patch = SIZES[size]
+    enc = cfg.model.encoder
+    assert (enc.embed_dim, enc.depth, enc.num_heads, enc.patch_size, enc.img_size) == \
+        (dim, depth, heads, patch, 224)
+    assert cfg.model.decoder == dict(embed_dim=512, depth=8, num_heads=16)
+    assert cfg.model.loss.norm_pix is True and cfg.model.mask_ratio == 0.75
+
+    pipeline = cfg.train_dataloader.dataset.pipeline
+    crop = next(t for t in pipeline if t.type == 'MAERandomResizedCrop')
+    assert (crop.size, tuple(crop.scale), crop.interpolation) == (224, (0.2, 1.0), 'bicubic')
+    assert next(t for t in pipeline if t.type == 'MAERandomFlip').prob == 0.5
+    masker = next(t for t in pipeline if t.type == 'MAEMaskGenerator')
+    assert (masker.mask_ratio, masker.strategy, masker.patch_size) == (0.75, 'random', patch)
+    assert cfg.train_dataloader.batch_size * 8 == 4096  # 8 GPUs x 512 = the paper's batch
+
+    opt = cfg.optim_wrapper.optimizer
+    assert opt.type == 'AdamW' and tuple(opt.betas) == (0.9, 0.95)
+    assert opt.weight_decay == 0.05
+    assert opt.lr == pytest.approx(1.5e-4 * 4096 / 256)
+    assert cfg.auto_scale_lr == dict(base_batch_size=4096, enable=True)
+
+    warmup, cosine = cfg.param_scheduler
+    assert warmup.type == 'LinearLR' and (warmup.begin, warmup.end) == (0, 40)
+    assert warmup.start_factor <= 1e-4 and warmup.convert_to_iter_based
+    assert cosine.type == 'CosineAnnealingLR' and cosine.eta_min == 0
+    assert (cosine.begin, cosine.end, cosine.T_max) == (40, epochs, epochs - 40)
+    assert cosine.convert_to_iter_based and cfg.train_cfg.max_epochs == epochs
+    assert cfg.default_scope == 'mae_plugin'
+
+
+def test_no_weight_decay_on_norms_biases_pos_embed_and_tokens():
+    cfg = load('mae_vit-b_800e.py')
+    cfg.model.encoder.update(img_size=32, patch_size=16, embed_dim=32, depth=1, num_heads=2)
+    cfg.model.decoder.update(embed_dim=32, depth=1, num_heads=2)
+    with DefaultScope.overwrite_default_scope('mae_plugin'):
+        model = MODELS.build(cfg.model)
+        wrapper = build_optim_wrapper(model, cfg.optim_wrapper)
+    decay_of = {}
+    for group in wrapper.optimizer.param_groups:
+        for p in group['params']:
+            decay_of[id(p)] = group['weight_decay']
+    no_decay_names = ('norm', 'bias', 'pos_embed', 'cls_token', 'mask_token')
+    checked = 0
+    for name, param in model.named_parameters():
+        if not param.requires_grad:
+            continue
+        leaf = name.split('.')[-1]
+        expected = 0.0 if (leaf in ('bias', 'cls_token', 'mask_token', 'pos_embed')
+                           or 'norm' in name) else 0.05
+        assert decay_of[id(param)] == expected, name
+        checked += 1
+    assert checked == sum(p.requires_grad for p in model.parameters())
+    assert any(n in name for name, _ in model.named_parameters() for n in no_decay_names)
+
+
+def test_schedule_is_warmup_then_half_cycle_cosine_per_iteration():
+    from mmengine.optim.scheduler import CosineAnnealingLR, LinearLR
+    param = torch.nn.Parameter(torch.zeros(1))
+    opt = torch.optim.SGD([param], lr=1.0)
+    # ImageNet-1K at batch 4096: 312 iterations per epoch. MMEngine's LinearLR peaks one
+    # iteration early (it divides by end - begin - 1): 1 / 12,480 off the official ramp.
+    iters_per_epoch, total = 312, 800
+    warm = LinearLR(opt, start_factor=1e-4, begin=0, end=40 * iters_per_epoch)
+    cos = CosineAnnealingLR(opt, T_max=(total - 40) * iters_per_epoch, eta_min=0.0,
+                            begin=40 * iters_per_epoch, end=total * iters_per_epoch)
+    lrs = []
+    for _ in range(total * iters_per_epoch):
+        lrs.append(opt.param_groups[0]['lr'])
+        opt.step()
+        warm.step()
+        cos.step()
+    import math
+    for it in (0, 3000, 12479, 12480, 100000, 249599):
+        epoch = it / iters_per_epoch
+        official = epoch / 40 if epoch < 40 else \
+            0.5 * (1 + math.cos(math.pi * (epoch - 40) / (total - 40)))
+        assert lrs[it] == pytest.approx(official, abs=2e-4), it

@@ -1,0 +1,133 @@
+"""End to end through MMEngine's runner: the demo job, resume, CPU DDP, AMP, non-finite loss."""
+import glob
+import json
+import os
+import subprocess
+import sys
+import uuid
+
+import pytest
+import torch
+from PIL import Image
+
+from mae_plugin.engine.launch import build_train_config, run_training
+from tests.conftest import ROOT
+
+DEMO = os.path.join(ROOT, 'configs', 'mae_vit-t_demo.py')
+TRAIN = os.path.join(ROOT, 'tools', 'train.py')
+
+
+def demo_options(data_root, iters, ckpt_interval, **extra):
+    options = {
+        'train_dataloader.dataset.data_root': data_root,
+        'train_cfg.max_iters': iters,
+        'default_hooks.logger.interval': 1,
+        'default_hooks.checkpoint.interval': ckpt_interval,
+        'custom_hooks.3.interval': ckpt_interval,  # ReconstructionVisHook
+    }
+    options.update(extra)
+    return options
+
+
+def cli(options):
+    return ['--cfg-options'] + [f'{k}={v}' for k, v in options.items()]
+
+
+def run_cli(args, **kw):
+    env = dict(os.environ, PYTHONPATH=ROOT, OMP_NUM_THREADS='1')
+    proc = subprocess.run(args, cwd=ROOT, env=env, capture_output=True, text=True, timeout=900,
+                          **kw)
+    assert proc.returncode == 0, proc.stdout[-3000:] + proc.stderr[-6000:]
+    return proc.stdout + proc.stderr
+
+
+def logged_losses(work_dir):
+    scalars = glob.glob(os.path.join(work_dir, '*', 'vis_data', 'scalars.json'))
+    rows = [json.loads(line) for f in sorted(scalars) for line in open(f)]
+    return {row['step']: row['loss'] for row in rows if 'loss' in row}
+
+
+@pytest.mark.slow
+def test_demo_trains_writes_checkpoint_and_pictures_then_resumes(tmp_path, demo_root):
+    work = str(tmp_path / 'demo')
+    options = demo_options(demo_root, 40, 20)
+    run_cli([sys.executable, TRAIN, DEMO, '--work-dir', work] + cli(options))
+    assert os.path.isfile(os.path.join(work, 'iter_20.pth'))
+    assert os.path.isfile(os.path.join(work, 'iter_40.pth'))
+    losses = logged_losses(work)
+    first = sum(losses[i] for i in range(1, 6)) / 5
+    last = sum(losses[i] for i in range(36, 41)) / 5
+    assert last < 0.8 * first, losses  # the loss falls
+    pictures = sorted(glob.glob(os.path.join(work, '*', 'vis_data', 'vis_image', '*.png')))
+    assert any(p.endswith('reconstruction_40.png') for p in pictures), pictures
+    assert Image.open(pictures[-1]).size == (4 * 64, 4 * 64)  # 4 panels x 4 images of 64 px
+    # weights-only readable: nothing but tensors and builtins in the file
+    assert torch.serialization.get_unsafe_globals_in_checkpoint(
+        os.path.join(work, 'iter_40.pth')) == []
+
+    out = run_cli([sys.executable, TRAIN, DEMO, '--work-dir', work, '--resume',
+                   os.path.join(work, 'iter_20.pth')] + cli(options))
+    assert 'resumed epoch: 0, iter: 20' in out
+    resumed = logged_losses(work)
+    assert min(s for s in resumed if s > 20) == 21
+    assert resumed[40] == pytest.approx(losses[40], rel=1e-3)  # a true continuation
+
+
+@pytest.mark.slow
+def test_two_process_ddp_on_cpu(tmp_path, demo_root):
+    work = str(tmp_path / 'ddp')
+    options = demo_options(demo_root, 4, 4, **{'train_dataloader.batch_size': 8,
+                                               'train_dataloader.num_workers': 1})
+    out = run_cli([sys.executable, '-m', 'torch.distributed.run', '--nproc_per_node=2',
+                   '--master_port', str(29500 + uuid.uuid4().int % 1000), TRAIN, DEMO,
+                   '--launcher', 'pytorch', '--work-dir', work] + cli(options))
+    assert 'Distributed training: True' in out
+    assert os.path.isfile(os.path.join(work, 'iter_4.pth'))
+    assert 'Iter(train) [4/4]' in out
+
+
+def in_process_cfg(tmp_path, data_root, iters, **extra):
+    cfg = build_train_config(DEMO, work_dir=str(tmp_path / 'run'),
+                             cfg_options=demo_options(data_root, iters, 1, **extra))
+    cfg.experiment_name = f'test_{uuid.uuid4().hex[:8]}'
+    cfg.train_dataloader.num_workers = 0
+    cfg.train_dataloader.persistent_workers = False
+    return cfg
+
+
+@pytest.mark.slow
+def test_non_finite_loss_stops_training_without_bad_weights(tmp_path, demo_root):
+    cfg = in_process_cfg(tmp_path, demo_root, 10, **{'optim_wrapper.optimizer.lr': 1e30})
+    with pytest.raises(FloatingPointError, match=r'non-finite MAE loss .* at iteration \d+'):
+        run_training(cfg)
+    written = glob.glob(str(tmp_path / 'run' / 'iter_*.pth'))
+    for path in written:
+        state = torch.load(path, weights_only=True)['state_dict']
+        assert all(torch.isfinite(v).all() for v in state.values() if v.is_floating_point())
+
+
+def test_cpu_amp_runs_the_forward_in_bfloat16(tmp_path, demo_root):
+    cfg = build_train_config(DEMO, work_dir=str(tmp_path), amp=True)
+    assert cfg.optim_wrapper.type == 'CPUAmpOptimWrapper'
+    from mae_plugin.engine.optim import CPUAmpOptimWrapper
+    model = torch.nn.Linear(4, 4)
+    wrapper = CPUAmpOptimWrapper(optimizer=torch.optim.SGD(model.parameters(), lr=0.1))
+    with wrapper.optim_context(model):
+        out = model(torch.randn(2, 4))
+    assert out.dtype == torch.bfloat16 and model.weight.dtype == torch.float32
+
+
+def test_missing_data_root_names_the_path(tmp_path):
+    cfg = in_process_cfg(tmp_path, str(tmp_path / 'no_such_root'), 2)
+    with pytest.raises(FileNotFoundError, match='no_such_root'):
+        run_training(cfg)
+
+
+def test_finite_weights_hook_refuses_to_save_nan(tmp_path):
+    from mae_plugin.engine.hooks import FiniteWeightsHook
+
+    class FakeRunner:
+        iter = 7
+    bad = {'state_dict': {'mae.decoder.pred.weight': torch.tensor([1.0, float('nan')])}}
+    with pytest.raises(FloatingPointError, match='mae.decoder.pred.weight'):
+        FiniteWeightsHook().before_save_checkpoint(FakeRunner(), bad)
