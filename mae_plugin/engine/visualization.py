@@ -28,6 +28,7 @@ class ReconstructionVisHook(Hook):
         self.num_images = num_images
         self.seed = seed
         self._batch: tuple[torch.Tensor, torch.Tensor] | None = None
+        self._last_step = -1
 
     def _fixed_batch(self, runner, model) -> tuple[torch.Tensor, torch.Tensor]:
         if self._batch is None:
@@ -44,7 +45,10 @@ class ReconstructionVisHook(Hook):
             self._batch = (torch.stack(images), torch.stack(masks))
         return self._batch
 
-    def _draw(self, runner) -> None:
+    def _draw(self, runner, step: int) -> None:
+        if step == self._last_step:
+            return
+        self._last_step = step
         model = runner.model.module if is_model_wrapper(runner.model) else runner.model
         images, masks = self._fixed_batch(runner, model)
         was_training = model.training
@@ -58,12 +62,12 @@ class ReconstructionVisHook(Hook):
         preprocessor = model.data_preprocessor
         grid = to_uint8_grid(panels, preprocessor.mean.flatten().tolist(),
                              preprocessor.std.flatten().tolist())
-        runner.visualizer.add_image('reconstruction', grid.numpy(), step=runner.iter)
+        runner.visualizer.add_image('reconstruction', grid.numpy(), step=step)
 
     def after_train_iter(self, runner, batch_idx: int, data_batch=None, outputs=None) -> None:
         if self.every_n_train_iters(runner, self.interval) and runner.rank == 0:
-            self._draw(runner)
+            self._draw(runner, runner.iter + 1)  # iterations done, as the log counts them
 
     def after_train(self, runner) -> None:
         if runner.rank == 0:
-            self._draw(runner)
+            self._draw(runner, runner.iter)

@@ -1,0 +1,1 @@
+"""Train-step benchmark of the plugin's MAE against its peers (used by tools/benchmark.py)."""

@@ -1,0 +1,111 @@
+"""The models a benchmark compares, each as ``step_loss(images) -> loss`` at the same sizes.
+
+- ``plugin``: this package's MaskedAutoencoder (encoder on the visible tokens only).
+- ``mask_tokens``: the same weights with mask tokens passed through the encoder (paper Table 2's
+  baseline, "encoder w/ [M]"): the encoder runs on all tokens, the decoder needs no mask tokens.
+- ``lightly``: lightly's MaskedVisionTransformerTIMM + MAEDecoderTIMM, as lightly's MAE example
+  wires them (norm-pix target added so the loss matches).
+- ``hf``: Hugging Face transformers' ViTMAEForPreTraining, random init (no download), SDPA.
+"""
+from __future__ import annotations
+
+from typing import Callable
+
+import torch
+from torch import Tensor, nn
+
+from ..models import MaskedAutoencoder
+from ..models.loss import pixel_target
+from ..models.masking import random_masks
+
+PEERS = ('plugin', 'mask_tokens', 'lightly', 'hf')
+
+
+class MaskTokensThroughEncoder(nn.Module):
+    """Table 2 baseline: mask tokens replace masked patches *inside* the encoder."""
+
+    def __init__(self, mae: MaskedAutoencoder) -> None:
+        super().__init__()
+        self.mae = mae
+        self.encoder_mask_token = nn.Parameter(torch.zeros(1, 1, mae.encoder.embed_dim))
+        nn.init.normal_(self.encoder_mask_token, std=0.02)
+
+    def forward(self, images: Tensor) -> Tensor:
+        mae, vit, dec = self.mae, self.mae.encoder.vit, self.mae.decoder
+        mask = random_masks(images.shape[0], mae.num_patches, mae.mask_ratio, images.device)
+        tokens = vit.patch_embed(images)
+        tokens = torch.where(mask.unsqueeze(-1), self.encoder_mask_token.to(tokens.dtype), tokens)
+        tokens = tokens + vit.pos_embed[:, 1:]
+        cls = (vit.cls_token + vit.pos_embed[:, :1]).expand(tokens.shape[0], -1, -1)
+        latent = vit.norm(vit.blocks(torch.cat([cls, tokens], 1)))  # (B, 1 + L, D)
+        x = dec.norm(dec.blocks(dec.embed(latent) + dec.pos_embed))
+        return mae.loss(dec.pred(x[:, 1:]), mae.patchify(images), mask)
+
+
+def build_lightly(encoder_cfg: dict, decoder_cfg: dict, mask_ratio: float
+                  ) -> tuple[nn.Module, Callable[[Tensor], Tensor]]:
+    from lightly.models import utils
+    from lightly.models.modules import MAEDecoderTIMM, MaskedVisionTransformerTIMM
+    from timm.models.vision_transformer import VisionTransformer
+
+    vit = VisionTransformer(num_classes=0, **encoder_cfg)
+    backbone = MaskedVisionTransformerTIMM(vit=vit)
+    patch = vit.patch_embed.patch_size[0]
+    decoder = MAEDecoderTIMM(num_patches=vit.patch_embed.num_patches, patch_size=patch,
+                             embed_dim=vit.embed_dim,
+                             decoder_embed_dim=decoder_cfg['embed_dim'],
+                             decoder_depth=decoder_cfg['depth'],
+                             decoder_num_heads=decoder_cfg['num_heads'])
+    model = nn.ModuleDict(dict(backbone=backbone, decoder=decoder))
+
+    def step_loss(images: Tensor) -> Tensor:
+        batch = images.shape[0]
+        idx_keep, idx_mask = utils.random_token_mask((batch, backbone.sequence_length),
+                                                     mask_ratio=mask_ratio, device=images.device)
+        encoded = backbone.encode(images=images, idx_keep=idx_keep)
+        x = decoder.embed(encoded)
+        full = utils.repeat_token(decoder.mask_token, (batch, backbone.sequence_length))
+        full = utils.set_at_index(full, idx_keep, x.type_as(full))
+        pred = decoder.predict(utils.get_at_index(decoder.decode(full), idx_mask))
+        target = utils.get_at_index(utils.patchify(images, patch), idx_mask - 1)
+        return nn.functional.mse_loss(pred.float(), pixel_target(target.float()))
+
+    return model, step_loss
+
+
+def build_hf(encoder_cfg: dict, decoder_cfg: dict, mask_ratio: float
+             ) -> tuple[nn.Module, Callable[[Tensor], Tensor]]:
+    from transformers import ViTMAEConfig, ViTMAEForPreTraining
+
+    dim = encoder_cfg['embed_dim']
+    config = ViTMAEConfig(
+        image_size=encoder_cfg['img_size'], patch_size=encoder_cfg['patch_size'],
+        hidden_size=dim, num_hidden_layers=encoder_cfg['depth'],
+        num_attention_heads=encoder_cfg['num_heads'], intermediate_size=4 * dim,
+        decoder_hidden_size=decoder_cfg['embed_dim'],
+        decoder_num_hidden_layers=decoder_cfg['depth'],
+        decoder_num_attention_heads=decoder_cfg['num_heads'],
+        decoder_intermediate_size=4 * decoder_cfg['embed_dim'], mask_ratio=mask_ratio,
+        norm_pix_loss=True, layer_norm_eps=1e-6, qkv_bias=True)
+    config._attn_implementation = 'sdpa'
+    model = ViTMAEForPreTraining(config)
+
+    def step_loss(images: Tensor) -> Tensor:
+        return model(pixel_values=images).loss
+
+    return model, step_loss
+
+
+def build_peer(name: str, mae: MaskedAutoencoder, encoder_cfg: dict, decoder_cfg: dict
+               ) -> tuple[nn.Module, Callable[[Tensor], Tensor]]:
+    """(module to optimise, images -> scalar loss) for the peer ``name``."""
+    if name == 'plugin':
+        return mae, lambda images: mae(images).loss
+    if name == 'mask_tokens':
+        model = MaskTokensThroughEncoder(mae)
+        return model, model
+    if name == 'lightly':
+        return build_lightly(encoder_cfg, decoder_cfg, mae.mask_ratio)
+    if name == 'hf':
+        return build_hf(encoder_cfg, decoder_cfg, mae.mask_ratio)
+    raise ValueError(f'unknown peer {name!r}; choose from {PEERS}')

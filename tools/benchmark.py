@@ -1,0 +1,59 @@
+"""Train-step throughput, achieved FLOP/s and peak memory of the plugin's MAE vs its peers.
+
+    python tools/benchmark.py CONFIG [--batch-size 16] [--iters 10] [--warmup 3] [--amp]
+        [--peers plugin mask_tokens lightly hf] [--device cpu|cuda] [--threads N]
+
+Every peer runs at the config's sizes, in its own fresh process, with AdamW; FLOPs are counted
+by torch's FlopCounterMode on one step (forward + backward). Prints a table, the ratios to the
+plugin and the fraction of the device's own measured matmul rate.
+"""
+import argparse
+import os
+import sys
+
+sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
+
+
+def main() -> None:
+    import torch
+
+    from mae_plugin.benchmark.measure import matmul_peak_flops, measure_in_fresh_process
+    from mae_plugin.benchmark.peers import PEERS
+
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument('config')
+    parser.add_argument('--batch-size', type=int, default=16)
+    parser.add_argument('--iters', type=int, default=10)
+    parser.add_argument('--warmup', type=int, default=3)
+    parser.add_argument('--amp', action='store_true', help='bf16 autocast')
+    parser.add_argument('--peers', nargs='+', default=list(PEERS), choices=PEERS)
+    parser.add_argument('--device', default='cuda' if torch.cuda.is_available() else 'cpu')
+    parser.add_argument('--threads', type=int, default=torch.get_num_threads())
+    args = parser.parse_args()
+
+    torch.set_num_threads(args.threads)
+    dtype = torch.bfloat16 if args.amp else torch.float32
+    peak = matmul_peak_flops(args.device, dtype)
+    print(f'device {args.device}, {args.threads} threads, batch {args.batch_size}, '
+          f'{"bf16 autocast" if args.amp else "fp32"}; measured {dtype} matmul peak '
+          f'{peak / 1e9:.1f} GFLOP/s')
+    rows = []
+    for peer in args.peers:
+        spec = dict(peer=peer, config=args.config, device=args.device, threads=args.threads,
+                    batch_size=args.batch_size, iters=args.iters, warmup=args.warmup,
+                    amp=args.amp)
+        rows.append(measure_in_fresh_process(spec))
+        print(f'  measured {peer}', flush=True)
+    base = rows[0]['img_per_s'] if rows and rows[0]['peer'] == 'plugin' else None
+    print(f'{"peer":<12}{"img/s":>9}{"ratio":>8}{"GFLOP/img":>11}{"GFLOP/s":>10}'
+          f'{"of peak":>9}{"peak MiB":>10}{"params M":>10}')
+    for r in rows:
+        ratio = f'{base / r["img_per_s"]:.2f}x' if base else '-'
+        print(f'{r["peer"]:<12}{r["img_per_s"]:>9.2f}{ratio:>8}{r["gflop_per_img"]:>11.1f}'
+              f'{r["flop_per_s"] / 1e9:>10.1f}{r["flop_per_s"] / peak:>9.0%}'
+              f'{r["peak_mib"]:>10.0f}{r["params_m"]:>10.2f}')
+    print('ratio = plugin img/s / peer img/s (above 1: the plugin is faster)')
+
+
+if __name__ == '__main__':
+    main()
