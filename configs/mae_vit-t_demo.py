@@ -46,11 +46,6 @@ param_scheduler = [
 train_cfg = dict(type='IterBasedTrainLoop', max_iters=max_iters)
 default_hooks = dict(
     logger=dict(type='LoggerHook', interval=20),
-    checkpoint=dict(type='CheckpointHook', interval=100, by_epoch=False, max_keep_ckpts=2))
-custom_hooks = [
-    dict(type='FiniteWeightsHook'),
-    dict(type='CorruptImageCounterHook'),
-    dict(type='WeightsOnlyResumeHook'),
-    dict(type='ReconstructionVisHook', interval=100, num_images=4),
-]
+    checkpoint=dict(type='CheckpointHook', interval=100, by_epoch=False, max_keep_ckpts=2),
+    visualization=dict(interval=100))
 log_processor = dict(by_epoch=False)

@@ -8,12 +8,13 @@ default_hooks = dict(
     param_scheduler=dict(type='ParamSchedulerHook'),
     checkpoint=dict(type='CheckpointHook', interval=1, max_keep_ckpts=3),
     sampler_seed=dict(type='DistSamplerSeedHook'),
+    # the plugin's hooks, keyed so that a config or --cfg-options changes one by name
+    visualization=dict(type='ReconstructionVisHook', interval=5000, num_images=4),
+    finite_weights=dict(type='FiniteWeightsHook'),
+    corrupt_images=dict(type='CorruptImageCounterHook'),
+    weights_only_resume=dict(type='WeightsOnlyResumeHook'),
+    resume_schedule_guard=dict(type='ResumeScheduleGuardHook'),
 )
-custom_hooks = [
-    dict(type='FiniteWeightsHook'),
-    dict(type='CorruptImageCounterHook'),
-    dict(type='WeightsOnlyResumeHook'),
-]
 log_processor = dict(
     window_size=10,
     custom_cfg=[dict(data_src='corrupt_images', method_name='max', window_size='global')])

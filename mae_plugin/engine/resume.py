@@ -69,3 +69,51 @@ class WeightsOnlyResumeHook(Hook):
         hub = checkpoint.get('message_hub')
         if isinstance(hub, dict) and hub.get(_MARK):
             checkpoint['message_hub'] = message_hub_from_plain(hub)
+
+
+SCHEDULE_KEYS = ('train_cfg', 'param_scheduler')
+
+
+def schedule_mismatch(saved_cfg_text: str, current: dict) -> list[str]:
+    """Keys of :data:`SCHEDULE_KEYS` whose values differ between a checkpoint's config text and
+    the current config, each as 'key: saved -> current'."""
+    from mmengine.config import Config
+    saved = Config.fromstring(saved_cfg_text, file_format='.py')
+    diffs = []
+    for key in SCHEDULE_KEYS:
+        before, after = saved.get(key), current.get(key)
+        if _as_plain(before) != _as_plain(after):
+            diffs.append(f'{key}: {before} -> {after}')
+    return diffs
+
+
+def _as_plain(value: Any) -> Any:
+    if isinstance(value, dict):
+        return {k: _as_plain(v) for k, v in value.items()}
+    if isinstance(value, (list, tuple)):
+        return [_as_plain(v) for v in value]
+    return value
+
+
+@HOOKS.register_module()
+class ResumeScheduleGuardHook(Hook):
+    """Refuse to resume from a checkpoint trained with another iteration count or schedule.
+
+    Resuming restores the iteration and the schedulers' state; if the config now says another
+    ``train_cfg`` or ``param_scheduler``, the run would silently follow neither schedule.
+    """
+
+    priority = 'VERY_HIGH'
+
+    def after_load_checkpoint(self, runner, checkpoint: dict) -> None:
+        if not runner.cfg.get('resume', False):
+            return
+        saved = checkpoint.get('meta', {}).get('cfg')
+        if not isinstance(saved, str):
+            return
+        diffs = schedule_mismatch(saved, runner.cfg)
+        if diffs:
+            raise ValueError('the checkpoint being resumed was trained with another schedule, '
+                             'so resuming would not continue it: ' + '; '.join(diffs)
+                             + '. Start a new --work-dir, or match the settings with '
+                             '--cfg-options.')

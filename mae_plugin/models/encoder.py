@@ -30,6 +30,8 @@ class MaskedViTEncoder(nn.Module):
                  mlp_ratio: float = 4.0, drop_path_rate: float = 0.0,
                  grad_checkpointing: bool = False) -> None:
         super().__init__()
+        if img_size % patch_size:
+            raise ValueError(f'img_size {img_size} is not divisible by patch_size {patch_size}')
         self.vit = VisionTransformer(
             img_size=img_size, patch_size=patch_size, in_chans=in_chans, num_classes=0,
             global_pool='token', embed_dim=embed_dim, depth=depth, num_heads=num_heads,

@@ -23,7 +23,7 @@ def demo_options(data_root, iters, ckpt_interval, **extra):
         'train_cfg.max_iters': iters,
         'default_hooks.logger.interval': 1,
         'default_hooks.checkpoint.interval': ckpt_interval,
-        'custom_hooks.3.interval': ckpt_interval,  # ReconstructionVisHook
+        'default_hooks.visualization.interval': ckpt_interval,
     }
     options.update(extra)
     return options
@@ -131,3 +131,26 @@ def test_finite_weights_hook_refuses_to_save_nan(tmp_path):
     bad = {'state_dict': {'mae.decoder.pred.weight': torch.tensor([1.0, float('nan')])}}
     with pytest.raises(FloatingPointError, match='mae.decoder.pred.weight'):
         FiniteWeightsHook().before_save_checkpoint(FakeRunner(), bad)
+
+
+@pytest.mark.slow
+def test_auto_resume_continues_only_the_same_schedule(tmp_path, demo_root):
+    cfg = in_process_cfg(tmp_path, demo_root, 4, **{'default_hooks.checkpoint.interval': 2})
+    run_training(cfg)
+    again = build_train_config(DEMO, work_dir=str(tmp_path / 'run'), resume='auto',
+                               cfg_options=demo_options(demo_root, 4, 2))
+    again.experiment_name = f'test_{uuid.uuid4().hex[:8]}'
+    runner = run_training(again)
+    assert runner.iter == 4  # picked up iter_4.pth: nothing left to train
+    longer = build_train_config(DEMO, work_dir=str(tmp_path / 'run'), resume='auto',
+                                cfg_options=demo_options(demo_root, 8, 2))
+    longer.experiment_name = f'test_{uuid.uuid4().hex[:8]}'
+    with pytest.raises(ValueError, match='another schedule.*train_cfg'):
+        run_training(longer)
+
+
+def test_gradient_accumulation_is_mmengines(tmp_path, demo_root):
+    cfg = in_process_cfg(tmp_path, demo_root, 2, **{'optim_wrapper.accumulative_counts': 2,
+                                                    'train_dataloader.batch_size': 4})
+    runner = run_training(cfg)
+    assert runner.optim_wrapper._accumulative_counts == 2 and runner.iter == 2

@@ -76,11 +76,11 @@ def test_official_initialisation():
     table = torch.from_numpy(official_sincos(64, 4)).float()
     assert torch.equal(vit.pos_embed[0], table)
     assert not vit.pos_embed.requires_grad
-    qkv = vit.blocks[0].attn.qkv.weight
+    qkv = vit.blocks[0].attn.qkv.weight.detach()
     bound = math.sqrt(6 / (qkv.shape[0] + qkv.shape[1]))
     assert float(qkv.abs().max()) <= bound and float(qkv.abs().max()) > 0.9 * bound
     assert torch.all(vit.blocks[0].attn.qkv.bias == 0)
-    proj = vit.patch_embed.proj.weight
+    proj = vit.patch_embed.proj.weight.detach()
     fan_out, fan_in = proj.shape[0], proj[0].numel()
     assert float(proj.abs().max()) <= math.sqrt(6 / (fan_in + fan_out))
     assert torch.all(vit.norm.weight == 1) and torch.all(vit.norm.bias == 0)
