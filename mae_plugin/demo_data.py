@@ -31,6 +31,32 @@ def demo_arrays() -> dict[str, np.ndarray]:
     return out
 
 
+def prepare_knn_split(out_dir: str, tile: int = 64, quality: int = 95) -> tuple[int, int]:
+    """A labelled split for the kNN monitor: each photograph is a class, cut into a 4 x 4 grid
+    of ``tile``-pixel tiles (after a resize + centre crop to 4 * tile); the 4 tiles on a
+    diagonal pattern go to ``knn/val/<name>/``, the other 12 to ``knn/train/<name>/``.
+    Returns the (train, val) counts; existing files are kept."""
+    from PIL import Image
+    from torchvision.transforms import InterpolationMode
+    from torchvision.transforms import functional as F
+
+    counts = [0, 0]
+    for name, array in sorted(demo_arrays().items()):
+        image = Image.fromarray(array)
+        image = F.center_crop(F.resize(image, 4 * tile, InterpolationMode.BICUBIC), 4 * tile)
+        for row in range(4):
+            for col in range(4):
+                is_val = (row + col) % 4 == 0
+                folder = os.path.join(out_dir, 'knn', 'val' if is_val else 'train', name)
+                os.makedirs(folder, exist_ok=True)
+                path = os.path.join(folder, f'r{row}c{col}.jpg')
+                if not os.path.exists(path):
+                    box = (col * tile, row * tile, (col + 1) * tile, (row + 1) * tile)
+                    image.crop(box).save(path, quality=quality)
+                counts[is_val] += 1
+    return counts[0], counts[1]
+
+
 def prepare_demo_images(out_dir: str, split: str = 'train', quality: int = 95) -> list[str]:
     """Write the demo photographs as ``out_dir/split/<name>.jpg``; returns the written paths.
 

@@ -25,7 +25,8 @@ def mae():
 @pytest.fixture(scope='session')
 def demo_root(tmp_path_factory):
     """scikit-image's photographs written as an image folder (real images, no download)."""
-    from mae_plugin.demo_data import prepare_demo_images
+    from mae_plugin.demo_data import prepare_demo_images, prepare_knn_split
     root = tmp_path_factory.mktemp('demo')
     prepare_demo_images(str(root))
+    prepare_knn_split(str(root))
     return str(root)

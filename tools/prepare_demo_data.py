@@ -1,4 +1,5 @@
-"""Write scikit-image's sample photographs as an image folder: ``OUT/train/*.jpg``.
+"""Write scikit-image's sample photographs as an image folder: ``OUT/train/*.jpg``, and a
+labelled tile split for the kNN monitor: ``OUT/knn/{train,val}/<photo>/*.jpg``.
 
     python tools/prepare_demo_data.py [OUT]      (default: data/demo)
 """
@@ -8,7 +9,7 @@ import sys
 
 sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 
-from mae_plugin.demo_data import prepare_demo_images  # noqa: E402
+from mae_plugin.demo_data import prepare_demo_images, prepare_knn_split  # noqa: E402
 
 if __name__ == '__main__':
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
@@ -16,3 +17,5 @@ if __name__ == '__main__':
     args = parser.parse_args()
     paths = prepare_demo_images(args.out)
     print(f'{len(paths)} demo images in {os.path.join(args.out, "train")}')
+    train, val = prepare_knn_split(args.out)
+    print(f'kNN split: {train} train / {val} val tiles in {os.path.join(args.out, "knn")}')

@@ -1,7 +1,9 @@
-"""Checkpoint formats, safe loading and conversion (pure torch)."""
-from .formats import core_to_official, detect_format, official_to_core, to_core
-from .load import LoadReport, load_mae_weights
+"""Checkpoint formats, safe loading, conversion and position-table resampling (pure torch)."""
+from .core import Conversion, UnknownKeyError
+from .formats import FORMATS, WRITABLE, detect_format, from_core, to_core
+from .load import LoadReport, load_encoder_weights, load_mae_weights, read_checkpoint
 from .safe_load import UnsafeCheckpointError, load_checkpoint_file
 
-__all__ = ['core_to_official', 'detect_format', 'official_to_core', 'to_core', 'LoadReport',
-           'load_mae_weights', 'UnsafeCheckpointError', 'load_checkpoint_file']
+__all__ = ['Conversion', 'UnknownKeyError', 'FORMATS', 'WRITABLE', 'detect_format',
+           'from_core', 'to_core', 'LoadReport', 'load_encoder_weights', 'load_mae_weights',
+           'read_checkpoint', 'UnsafeCheckpointError', 'load_checkpoint_file']

@@ -1,73 +1,40 @@
-"""Key layouts of MAE checkpoints and the prefix changes between them.
-
-- ``plugin``: MMEngine checkpoint of ``MAEPretrainModel``: ``state_dict`` with ``mae.encoder.vit.*``
-  (timm names) and ``mae.decoder.*`` (official names without the ``decoder_`` prefix).
-- ``official``: facebookresearch/mae releases, ``{'model': ...}`` in timm names for the encoder and
-  ``decoder_*`` / ``mask_token`` for the decoder (encoder-only files have no decoder keys).
-The core ``MaskedAutoencoder`` itself uses ``encoder.vit.*`` and ``decoder.*``.
-"""
+"""The checkpoint formats, detected in a fixed order (most specific layout first)."""
 from __future__ import annotations
 
+from types import ModuleType
 from typing import Any
 
-from torch import Tensor
+from . import lightly_format, mmpretrain, official, plugin, timm_format
+from .core import Conversion
 
-ENCODER = 'encoder.vit.'
-DECODER = 'decoder.'
-PLUGIN_MODEL = 'mae.'
-# keys of a fine-tuned or linear-probe ViT that a pretraining MAE has no place for
-HEAD_KEYS = ('head.', 'fc_norm.')
-
-
-def detect_format(checkpoint: dict[str, Any]) -> str:
-    """'plugin' or 'official' from the layout of ``checkpoint``; ValueError otherwise."""
-    state = checkpoint.get('state_dict')
-    if isinstance(state, dict) and any(k.startswith(PLUGIN_MODEL) for k in state):
-        return 'plugin'
-    model = checkpoint.get('model')
-    if isinstance(model, dict) and 'patch_embed.proj.weight' in model:
-        return 'official'
-    raise ValueError('unknown checkpoint layout: expected an mae_plugin checkpoint '
-                     "(state_dict with 'mae.*' keys) or an official MAE release ('model' with "
-                     f"timm key names); top-level keys are {sorted(checkpoint)[:10]}")
+FORMATS: dict[str, ModuleType] = {m.NAME: m for m in (
+    plugin, mmpretrain, lightly_format, official, timm_format)}
+WRITABLE = tuple(name for name, m in FORMATS.items() if hasattr(m, 'from_core'))
 
 
-def official_to_core(model: dict[str, Tensor]) -> tuple[dict[str, Tensor], list[str]]:
-    """Official ``model`` dict -> core ``MaskedAutoencoder`` keys; returns (state, dropped)."""
-    state, dropped = {}, []
-    for key, value in model.items():
-        if key.startswith(HEAD_KEYS):
-            dropped.append(key)
-        elif key == 'mask_token':
-            state[DECODER + 'mask_token'] = value
-        elif key.startswith('decoder_'):
-            state[DECODER + key[len('decoder_'):]] = value
-        else:
-            state[ENCODER + key] = value
-    return state, dropped
+def detect_format(ckpt: dict[str, Any]) -> str:
+    """Name of the format of ``ckpt``; ValueError listing the top-level keys otherwise."""
+    for name, module in FORMATS.items():
+        if module.detect(ckpt):
+            return name
+    keys = sorted(ckpt)[:10]
+    raise ValueError(f'unknown checkpoint layout (none of {sorted(FORMATS)}); '
+                     f'top-level keys are {keys}')
 
 
-def core_to_official(state: dict[str, Tensor]) -> dict[str, Tensor]:
-    """Core ``MaskedAutoencoder`` keys -> official names (inverse of :func:`official_to_core`)."""
-    out = {}
-    for key, value in state.items():
-        if key.startswith(ENCODER):
-            out[key[len(ENCODER):]] = value
-        elif key == DECODER + 'mask_token':
-            out['mask_token'] = value
-        elif key.startswith(DECODER):
-            out['decoder_' + key[len(DECODER):]] = value
-        else:
-            raise KeyError(f'key {key!r} belongs to neither the encoder nor the decoder')
-    return out
+def to_core(ckpt: dict[str, Any], fmt: str | None = None) -> Conversion:
+    """Read ``ckpt`` (format ``fmt`` or detected) into core keys, accounting for every key."""
+    fmt = fmt or detect_format(ckpt)
+    if fmt not in FORMATS:
+        raise ValueError(f'unknown format {fmt!r}; choose one of {sorted(FORMATS)}')
+    if not FORMATS[fmt].detect(ckpt):
+        raise ValueError(f'the checkpoint is not in the {fmt!r} layout '
+                         f'(it looks like {detect_format(ckpt)!r})')
+    return FORMATS[fmt].to_core(ckpt)
 
 
-def to_core(checkpoint: dict[str, Any]) -> tuple[str, dict[str, Tensor], list[str]]:
-    """Any known layout -> (format, core state dict, dropped keys)."""
-    fmt = detect_format(checkpoint)
-    if fmt == 'plugin':
-        state = checkpoint['state_dict']
-        core = {k[len(PLUGIN_MODEL):]: v for k, v in state.items() if k.startswith(PLUGIN_MODEL)}
-        return fmt, core, [k for k in state if not k.startswith(PLUGIN_MODEL)]
-    core, dropped = official_to_core(checkpoint['model'])
-    return fmt, core, dropped
+def from_core(state: dict[str, Any], fmt: str, **kwargs: Any) -> dict[str, Any]:
+    """Write core ``state`` in format ``fmt``."""
+    if fmt not in WRITABLE:
+        raise ValueError(f'cannot write the {fmt!r} format; writable: {WRITABLE}')
+    return FORMATS[fmt].from_core(state, **kwargs)

@@ -1,69 +1,121 @@
-"""Load any known MAE checkpoint into a ``MaskedAutoencoder``, strictly, with a report."""
+"""One loader for every consumer: the MAE itself and encoder-only models (classifier,
+detection and segmentation backbones). Strict about keys and shapes, resamples position
+tables to the target grid, and reports what it loaded, dropped, resampled and left new."""
 from __future__ import annotations
 
+import fnmatch
 import os
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, Sequence
 
 import torch
-from torch import nn
+from torch import Tensor, nn
 
-from .formats import DECODER, ENCODER, to_core
+from .core import DECODER, ENCODER, Conversion
+from .formats import to_core
+from .resample import resample_table
 from .safe_load import load_checkpoint_file
 
 
 @dataclass
 class LoadReport:
-    """What a load did: source format, keys loaded, dropped from the file, left as initialised."""
+    """What a load did, for logs and tests."""
 
     source: str
-    format: str
-    loaded: list[str] = field(default_factory=list)
-    dropped: list[str] = field(default_factory=list)
-    kept_init: list[str] = field(default_factory=list)
+    conversion: Conversion
+    loaded: list[str] = field(default_factory=list)  # target keys
+    left_new: list[str] = field(default_factory=list)  # target keys not in the checkpoint
+
+    @property
+    def format(self) -> str:
+        return self.conversion.format
+
+    @property
+    def dropped(self) -> list[str]:
+        return sorted(self.conversion.dropped)
+
+    @property
+    def resampled(self) -> list[str]:
+        return self.conversion.resampled
 
     def summary(self) -> str:
         text = (f'loaded {len(self.loaded)} tensors from {self.source!r} ({self.format} format)'
                 f'; dropped {len(self.dropped)}')
         if self.dropped:
             text += f' ({", ".join(self.dropped[:5])}{", ..." if len(self.dropped) > 5 else ""})'
-        if self.kept_init:
-            text += (f'; {len(self.kept_init)} decoder tensors are not in the file and stay '
-                     'freshly initialised (an encoder-only checkpoint)')
+        if self.resampled:
+            text += '; resampled ' + '; '.join(self.resampled)
+        if self.left_new:
+            text += (f'; {len(self.left_new)} tensors are not in the file and stay freshly '
+                     f'initialised ({", ".join(self.left_new[:4])}'
+                     f'{", ..." if len(self.left_new) > 4 else ""})')
         return text
 
 
-def load_mae_weights(mae: nn.Module, checkpoint: str | os.PathLike | dict[str, Any]
-                     ) -> LoadReport:
-    """Copy the weights of ``checkpoint`` (path or loaded dict) into ``mae`` (a MaskedAutoencoder).
+def read_checkpoint(checkpoint: str | os.PathLike | dict[str, Any], fmt: str | None = None
+                    ) -> tuple[str, Conversion]:
+    """(source name, conversion to core keys) of a path or an already loaded dict."""
+    if isinstance(checkpoint, dict):
+        return '<dict>', to_core(checkpoint, fmt)
+    return os.fspath(checkpoint), to_core(load_checkpoint_file(checkpoint), fmt)
 
-    Every encoder tensor must be present with the right shape; decoder tensors may all be absent
-    (encoder-only release) but not only some. Errors list every offending key.
-    """
-    source = os.fspath(checkpoint) if not isinstance(checkpoint, dict) else '<dict>'
-    raw = checkpoint if isinstance(checkpoint, dict) else load_checkpoint_file(checkpoint)
-    fmt, incoming, dropped = to_core(raw)
-    target = mae.state_dict()
 
+def _copy_strict(source: str, conv: Conversion, target: dict[str, Tensor],
+                 incoming: dict[str, Tensor], required: Sequence[str]) -> list[str]:
     unexpected = sorted(k for k in incoming if k not in target)
-    missing_enc = sorted(k for k in target if k.startswith(ENCODER) and k not in incoming)
-    dec_keys = [k for k in target if k.startswith(DECODER)]
-    have_dec = [k for k in dec_keys if k in incoming]
-    missing_dec = sorted(k for k in dec_keys if k not in incoming) if have_dec else []
+    missing = sorted(k for k in required if k not in incoming)
     wrong = sorted(f'{k}: file {tuple(v.shape)} vs model {tuple(target[k].shape)}'
                    for k, v in incoming.items() if k in target and v.shape != target[k].shape)
-    problems = []
-    for title, keys in (('missing encoder keys', missing_enc), ('missing decoder keys',
-                        missing_dec), ('keys the model does not have', unexpected),
-                        ('shape mismatches', wrong)):
-        if keys:
-            problems.append(f'{title} ({len(keys)}): {", ".join(keys[:8])}'
-                            + (', ...' if len(keys) > 8 else ''))
+    problems = [f'{title} ({len(keys)}): {", ".join(keys[:8])}' + (', ...' if len(keys) > 8
+                                                                   else '')
+                for title, keys in (('missing keys', missing),
+                                    ('keys the model does not have', unexpected),
+                                    ('shape mismatches', wrong)) if keys]
     if problems:
-        raise ValueError(f'checkpoint {source!r} ({fmt} format) does not fit this MAE '
+        raise ValueError(f'checkpoint {source!r} ({conv.format} format) does not fit this model '
                          '(another architecture?): ' + '; '.join(problems))
     with torch.no_grad():
         for key, value in incoming.items():
             target[key].copy_(value)
-    kept = [] if have_dec else sorted(dec_keys)
-    return LoadReport(source, fmt, sorted(incoming), dropped, kept)
+    return sorted(incoming)
+
+
+def load_mae_weights(mae: nn.Module, checkpoint: str | os.PathLike | dict[str, Any],
+                     fmt: str | None = None) -> LoadReport:
+    """Load into a ``MaskedAutoencoder``. Every encoder tensor is required; the decoder may be
+    absent as a whole (encoder-only release: it stays freshly initialised) but not in part."""
+    source, conv = read_checkpoint(checkpoint, fmt)
+    for key, grid in ((ENCODER + 'pos_embed', mae.encoder.grid_size),
+                      (DECODER + 'pos_embed', mae.decoder.grid_size)):
+        if key in conv.state:
+            resample_table(conv, key, grid)
+    target = mae.state_dict()
+    has_decoder = any(k.startswith(DECODER) for k in conv.state)
+    required = [k for k in target if k.startswith(ENCODER) or has_decoder]
+    loaded = _copy_strict(source, conv, target, conv.state, required)
+    left_new = [] if has_decoder else sorted(k for k in target if k.startswith(DECODER))
+    return LoadReport(source, conv, loaded, left_new)
+
+
+def load_encoder_weights(vit: nn.Module, checkpoint: str | os.PathLike | dict[str, Any],
+                         grid_size: tuple[int, int], fmt: str | None = None,
+                         new_ok: Sequence[str] = (), prefix: str = '') -> LoadReport:
+    """Load the MAE encoder of ``checkpoint`` into a module with timm ViT names (under
+    ``prefix``), e.g. a classifier or a dense-prediction backbone. The decoder is dropped;
+    target keys matching a glob of ``new_ok`` (relative position tables, heads, ...) may be
+    absent and are reported as left new; any other missing key is an error."""
+    source, conv = read_checkpoint(checkpoint, fmt)
+    if ENCODER + 'pos_embed' in conv.state:
+        resample_table(conv, ENCODER + 'pos_embed', grid_size)
+    incoming = {}
+    for key, value in conv.state.items():
+        if key.startswith(ENCODER):
+            incoming[prefix + key[len(ENCODER):]] = value
+        else:
+            conv.drop(key, 'MAE decoder, not part of an encoder')
+    target = vit.state_dict()
+    new = sorted(k for k in target if k not in incoming
+                 and any(fnmatch.fnmatch(k, pattern) for pattern in new_ok))
+    required = [k for k in target if k not in new]
+    loaded = _copy_strict(source, conv, target, incoming, required)
+    return LoadReport(source, conv, loaded, new)

@@ -1,11 +1,16 @@
 """Read checkpoint files without ever running code from them."""
 from __future__ import annotations
 
+import argparse
 import os
 import pickle
 from typing import Any
 
 import torch
+
+# Official MAE training checkpoints store their command line as an argparse.Namespace: a plain
+# attribute holder whose unpickling runs no code, allowed for our own reads only (scoped).
+_EXTRA_SAFE = [argparse.Namespace]
 
 
 class UnsafeCheckpointError(pickle.UnpicklingError):
@@ -22,7 +27,8 @@ def load_checkpoint_file(path: str | os.PathLike) -> dict[str, Any]:
     if not os.path.isfile(path):
         raise FileNotFoundError(f'checkpoint {path!r} does not exist')
     try:
-        checkpoint = torch.load(path, map_location='cpu', weights_only=True)
+        with torch.serialization.safe_globals(_EXTRA_SAFE):
+            checkpoint = torch.load(path, map_location='cpu', weights_only=True)
     except pickle.UnpicklingError as err:
         raise UnsafeCheckpointError(
             f'refused to load {path!r}: its pickle needs objects that weights_only loading does '

@@ -1,5 +1,6 @@
 """MMEngine adapters: importing this registers the plugin's pretraining components."""
-from . import dataset, distributed, hooks, model, optim, resume, transforms, visualization  # noqa
+from . import (dataset, distributed, hooks, knn, model, optim, resume, transforms,  # noqa
+               visualization)
 from .registry import SCOPE
 
 __all__ = ['SCOPE']

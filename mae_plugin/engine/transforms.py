@@ -42,6 +42,14 @@ class MAELoadImage:
         return results
 
 
+def read_center_crop(path: str, size: int) -> torch.Tensor:
+    """Evaluation view of an image file: shorter side resized to ``size`` (bicubic), centre crop.
+    Returns uint8 (3, size, size)."""
+    image = MAELoadImage()(dict(img_path=path))['img']
+    image = F.center_crop(F.resize(image, size, InterpolationMode.BICUBIC), size)
+    return torch.from_numpy(np.asarray(image, dtype=np.uint8).copy()).permute(2, 0, 1)
+
+
 @TRANSFORMS.register_module()
 class MAERandomResizedCrop:
     """torchvision's RandomResizedCrop; the MAE recipe is ``size=224, scale=(0.2, 1.0)``, bicubic."""

@@ -1,17 +1,45 @@
-"""Reconstruction pictures during training, through MMEngine's visualizer backends."""
+"""Reconstruction pictures: a function for tools and the API, a hook for training runs."""
 from __future__ import annotations
 
 import numpy as np
 import torch
 from mmengine.hooks import Hook
 from mmengine.model import is_model_wrapper
-from torchvision.transforms import InterpolationMode
-from torchvision.transforms import functional as F
 
 from ..models.masking import make_mask
 from ..models.visual import reconstruction_panels, to_uint8_grid
 from .registry import HOOKS
-from .transforms import MAELoadImage
+from .transforms import read_center_crop
+
+
+@torch.no_grad()
+def reconstruction_grid(model, images: torch.Tensor, masks: torch.Tensor) -> np.ndarray:
+    """One row per image: original | masked | reconstruction | reconstruction + visible.
+
+    Args:
+        model: an ``MAEPretrainModel``.
+        images: (B, 3, H, W) uint8 RGB at the model's input size.
+        masks: (B, L) bool, True = masked.
+
+    Returns:
+        (B*H, 4*W, 3) uint8 image, norm-pix undone per patch (real colours).
+    """
+    was_training = model.training
+    model.eval()
+    data = model.data_preprocessor(dict(inputs=images, data_samples=None), False)
+    inputs = data['inputs']
+    output = model.mae(inputs, masks.to(inputs.device))
+    panels = reconstruction_panels(model.mae, inputs, output.pred, output.mask)
+    model.train(was_training)
+    prep = model.data_preprocessor
+    return to_uint8_grid(panels, prep.mean.flatten().tolist(), prep.std.flatten().tolist()).numpy()
+
+
+def fixed_masks(grid_size: tuple[int, int], count: int, mask_ratio: float, strategy: str,
+                seed: int) -> torch.Tensor:
+    """(count, L) bool masks, the same for the same seed."""
+    rng = np.random.default_rng(seed)
+    return torch.stack([make_mask(strategy, grid_size, mask_ratio, rng) for _ in range(count)])
 
 
 @HOOKS.register_module()
@@ -33,16 +61,13 @@ class ReconstructionVisHook(Hook):
     def _fixed_batch(self, runner, model) -> tuple[torch.Tensor, torch.Tensor]:
         if self._batch is None:
             dataset = runner.train_dataloader.dataset
-            size = model.mae.encoder.grid_size[0] * model.mae.patch_size
-            loader, images = MAELoadImage(), []
-            for idx in range(min(self.num_images, len(dataset))):
-                img = loader(dict(img_path=dataset.get_data_info(idx)['img_path']))['img']
-                img = F.center_crop(F.resize(img, size, InterpolationMode.BICUBIC), size)
-                images.append(torch.from_numpy(np.asarray(img).copy()).permute(2, 0, 1))
-            rng = np.random.default_rng(self.seed)
-            masks = [make_mask('random', model.mae.encoder.grid_size, model.mae.mask_ratio, rng)
-                     for _ in images]
-            self._batch = (torch.stack(images), torch.stack(masks))
+            grid = model.mae.encoder.grid_size
+            size = grid[0] * model.mae.patch_size
+            count = min(self.num_images, len(dataset))
+            images = torch.stack([read_center_crop(dataset.get_data_info(i)['img_path'], size)
+                                  for i in range(count)])
+            masks = fixed_masks(grid, count, model.mae.mask_ratio, 'random', self.seed)
+            self._batch = (images, masks)
         return self._batch
 
     def _draw(self, runner, step: int) -> None:
@@ -50,19 +75,8 @@ class ReconstructionVisHook(Hook):
             return
         self._last_step = step
         model = runner.model.module if is_model_wrapper(runner.model) else runner.model
-        images, masks = self._fixed_batch(runner, model)
-        was_training = model.training
-        model.eval()
-        with torch.no_grad():
-            data = model.data_preprocessor(dict(inputs=images, data_samples=None), False)
-            inputs = data['inputs']
-            output = model.mae(inputs, masks.to(inputs.device))
-            panels = reconstruction_panels(model.mae, inputs, output.pred, output.mask)
-        model.train(was_training)
-        preprocessor = model.data_preprocessor
-        grid = to_uint8_grid(panels, preprocessor.mean.flatten().tolist(),
-                             preprocessor.std.flatten().tolist())
-        runner.visualizer.add_image('reconstruction', grid.numpy(), step=step)
+        grid = reconstruction_grid(model, *self._fixed_batch(runner, model))
+        runner.visualizer.add_image('reconstruction', grid, step=step)
 
     def after_train_iter(self, runner, batch_idx: int, data_batch=None, outputs=None) -> None:
         if self.every_n_train_iters(runner, self.interval) and runner.rank == 0:

@@ -4,11 +4,15 @@ import pytest
 import torch
 
 from mae_plugin.apis import extract_features, init_model, reconstruct
-from mae_plugin.checkpoints import (UnsafeCheckpointError, core_to_official, load_checkpoint_file,
-                                    load_mae_weights, official_to_core)
+from mae_plugin.checkpoints import (UnsafeCheckpointError, from_core, load_checkpoint_file,
+                                    load_mae_weights, to_core)
 from tests.conftest import ROOT
 
 DEMO_CFG = os.path.join(ROOT, 'configs', 'mae_vit-t_demo.py')
+
+
+def core_to_official(state):
+    return from_core(state, 'official')['model']
 
 
 def _demo_model_weights(seed=0):
@@ -24,10 +28,10 @@ def test_official_full_checkpoint_loads_exactly(tmp_path):
     path = tmp_path / 'mae_visualize_vit_tiny.pth'
     torch.save({'model': official}, path)
     model = init_model(DEMO_CFG, str(path))
-    assert model.load_report.format == 'official' and not model.load_report.kept_init
+    assert model.load_report.format == 'official' and not model.load_report.left_new
     for key, value in model.mae.state_dict().items():
         assert torch.equal(value, core[key]), key
-    assert official_to_core(official)[0].keys() == core.keys()
+    assert to_core({'model': official}).state.keys() == core.keys()
 
 
 def test_official_encoder_only_checkpoint_keeps_fresh_decoder(tmp_path):
@@ -39,7 +43,7 @@ def test_official_encoder_only_checkpoint_keeps_fresh_decoder(tmp_path):
     torch.save({'model': encoder_only}, path)
     model = init_model(DEMO_CFG, str(path))
     report = model.load_report
-    assert report.kept_init and all(k.startswith('decoder.') for k in report.kept_init)
+    assert report.left_new and all(k.startswith('decoder.') for k in report.left_new)
     assert report.dropped == ['head.weight']
     assert 'freshly initialised' in report.summary()
     assert torch.equal(model.mae.encoder.vit.blocks[0].attn.qkv.weight,
@@ -66,6 +70,7 @@ def test_missing_key_and_wrong_shape_are_listed(tmp_path):
         init_model(DEMO_CFG, str(path))
     text = str(err.value)
     assert 'encoder.vit.blocks.1.mlp.fc1.weight' in text and 'norm.weight' in text
+    assert 'missing keys' in text and 'shape mismatches' in text
     assert 'another architecture' in text
 
 

@@ -24,6 +24,8 @@ def demo_options(data_root, iters, ckpt_interval, **extra):
         'default_hooks.logger.interval': 1,
         'default_hooks.checkpoint.interval': ckpt_interval,
         'default_hooks.visualization.interval': ckpt_interval,
+        'default_hooks.knn.data_root': os.path.join(data_root, 'knn'),
+        'default_hooks.knn.interval': ckpt_interval,
     }
     options.update(extra)
     return options
@@ -61,6 +63,10 @@ def test_demo_trains_writes_checkpoint_and_pictures_then_resumes(tmp_path, demo_
     pictures = sorted(glob.glob(os.path.join(work, '*', 'vis_data', 'vis_image', '*.png')))
     assert any(p.endswith('reconstruction_40.png') for p in pictures), pictures
     assert Image.open(pictures[-1]).size == (4 * 64, 4 * 64)  # 4 panels x 4 images of 64 px
+    knn = [row['knn_top1'] for f in glob.glob(os.path.join(work, '*', 'vis_data',
+                                                             'scalars.json'))
+           for row in map(json.loads, open(f)) if 'knn_top1' in row]
+    assert len(knn) >= 2 and all(0 <= a <= 100 for a in knn)  # logged at 20 and 40
     # weights-only readable: nothing but tensors and builtins in the file
     assert torch.serialization.get_unsafe_globals_in_checkpoint(
         os.path.join(work, 'iter_40.pth')) == []
@@ -87,6 +93,7 @@ def test_two_process_ddp_on_cpu(tmp_path, demo_root):
 
 
 def in_process_cfg(tmp_path, data_root, iters, **extra):
+    extra.setdefault('default_hooks.knn.interval', 1000)  # at the end only
     cfg = build_train_config(DEMO, work_dir=str(tmp_path / 'run'),
                              cfg_options=demo_options(data_root, iters, 1, **extra))
     cfg.experiment_name = f'test_{uuid.uuid4().hex[:8]}'

@@ -1,0 +1,51 @@
+"""Convert a checkpoint between formats, accounting for every key."""
+from __future__ import annotations
+
+import os
+from typing import Any
+
+import torch
+
+from .core import DECODER, ENCODER, Conversion
+from .formats import from_core, to_core
+from .resample import resample_table, square_grid
+from .safe_load import load_checkpoint_file
+from .shapes import check_shapes
+
+
+def convert_checkpoint(src: str | os.PathLike, dst: str | os.PathLike, to: str,
+                       fmt: str | None = None, img_size: tuple[int, int] | None = None,
+                       keep_optimizer: bool = False) -> Conversion:
+    """Read ``src`` (format ``fmt`` or detected), write ``dst`` in format ``to``.
+
+    ``img_size`` (H, W) resamples the position tables to the patch grid of that input size (the
+    patch size is read off the patch embedding). ``keep_optimizer`` (plugin -> plugin only) keeps optimizer, schedulers and the rest.
+    Returns the conversion, whose ``report()`` lists what was used, dropped and resampled.
+    """
+    conv = to_core(load_checkpoint_file(src), fmt)
+    if keep_optimizer and (conv.format != 'plugin' or to != 'plugin'):
+        raise ValueError('--keep-optimizer only applies to plugin -> plugin: other formats keep '
+                         'optimizer state in their own parameter order')
+    if img_size is not None:
+        patch = conv.state[ENCODER + 'patch_embed.proj.weight'].shape[-1]
+        if img_size[0] % patch or img_size[1] % patch:
+            raise ValueError(f'image size {img_size} is not divisible by the checkpoint\'s '
+                             f'patch size {patch}')
+        grid_size = (img_size[0] // patch, img_size[1] // patch)
+        for key in (ENCODER + 'pos_embed', DECODER + 'pos_embed'):
+            if key in conv.state:
+                resample_table(conv, key, grid_size)
+    has_decoder = any(k.startswith(DECODER) for k in conv.state)
+    grid = grid_size if img_size is not None else square_grid(conv.state[ENCODER + 'pos_embed'])
+    check_shapes(conv.state, grid)
+    if to == 'timm' and has_decoder:
+        for key in [k for k in conv.state if k.startswith(DECODER)]:
+            conv.dropped[key] = 'MAE decoder, timm has no place for it'
+            del conv.state[key]
+    if to in ('official', 'lightly', 'plugin') and not has_decoder:
+        conv.dropped.setdefault('(decoder)', 'not in the source: the output is encoder-only')
+    kwargs: dict[str, Any] = dict(extras=conv.extras, keep_optimizer=keep_optimizer)
+    out = from_core(conv.state, to, **kwargs)
+    os.makedirs(os.path.dirname(os.path.abspath(dst)), exist_ok=True)
+    torch.save(out, dst)
+    return conv

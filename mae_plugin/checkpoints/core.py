@@ -1,0 +1,106 @@
+"""The canonical key layout every converter maps to and from, and the conversion report.
+
+Core keys are those of the pure-torch ``MaskedAutoencoder``: ``encoder.vit.<timm name>`` and
+``decoder.<name>`` with ``<name>`` in embed, mask_token, pos_embed, blocks.N.*, norm, pred (the
+official ``decoder_*`` names without their prefix). Converting is a prefix change wherever the
+source keeps timm names.
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any, Callable, Iterable
+
+from torch import Tensor
+
+ENCODER = 'encoder.vit.'
+DECODER = 'decoder.'
+HEAD_KEYS = ('head.', 'fc_norm.')  # a fine-tuned/linear-probe classifier: nothing MAE uses
+
+
+class UnknownKeyError(KeyError):
+    """A key that a converter has no place for (better an error than a silently lost tensor)."""
+
+    def __str__(self) -> str:
+        return str(self.args[0])
+
+
+@dataclass
+class Conversion:
+    """Result of reading a checkpoint: core ``state`` and an account of every source key."""
+
+    format: str
+    state: dict[str, Tensor] = field(default_factory=dict)
+    used: list[str] = field(default_factory=list)
+    dropped: dict[str, str] = field(default_factory=dict)  # source key -> why
+    resampled: list[str] = field(default_factory=list)
+    extras: dict[str, Any] = field(default_factory=dict)  # non-weight entries (optimizer, meta)
+
+    def take(self, source_key: str, core_key: str, value: Tensor) -> None:
+        self.state[core_key] = value
+        self.used.append(source_key)
+
+    def drop(self, source_key: str, why: str) -> None:
+        self.dropped[source_key] = why
+
+    def report(self) -> str:
+        lines = [f'format: {self.format}', f'used: {len(self.used)} tensors']
+        if self.dropped:
+            by_reason: dict[str, list[str]] = {}
+            for key, why in self.dropped.items():
+                by_reason.setdefault(why, []).append(key)
+            for why, keys in by_reason.items():
+                shown = ', '.join(keys[:6]) + (f', ... ({len(keys)} in all)' if len(keys) > 6
+                                               else '')
+                lines.append(f'dropped ({why}): {shown}')
+        lines += [f'resampled: {r}' for r in self.resampled]
+        return '\n'.join(lines)
+
+
+def map_keys(conv: Conversion, state: dict[str, Any], rename: Callable[[str], str | None],
+             prefix_note: str = '') -> None:
+    """Apply ``rename`` (source key -> core key, or None to fail) to every tensor of ``state``."""
+    for key, value in state.items():
+        core = rename(key)
+        if core is None:
+            raise UnknownKeyError(f'{conv.format} checkpoint: no place for key '
+                                  f'{prefix_note + key!r} in an MAE')
+        if core == '':
+            continue  # dropped by rename, already recorded
+        conv.take(prefix_note + key, core, value)
+
+
+def encoder_key(timm_key: str) -> str:
+    return ENCODER + timm_key
+
+
+def split_core(state: dict[str, Tensor]) -> tuple[dict[str, Tensor], dict[str, Tensor]]:
+    """(encoder state in timm names, decoder state in core decoder names)."""
+    enc = {k[len(ENCODER):]: v for k, v in state.items() if k.startswith(ENCODER)}
+    dec = {k[len(DECODER):]: v for k, v in state.items() if k.startswith(DECODER)}
+    other = set(state) - {ENCODER + k for k in enc} - {DECODER + k for k in dec}
+    if other:
+        raise UnknownKeyError(f'keys outside encoder and decoder: {sorted(other)[:5]}')
+    return enc, dec
+
+
+def official_decoder_name(core_name: str) -> str:
+    """'embed.weight' -> 'decoder_embed.weight'; 'mask_token' stays."""
+    return core_name if core_name == 'mask_token' else 'decoder_' + core_name
+
+
+def core_decoder_name(official_name: str) -> str | None:
+    """Inverse of :func:`official_decoder_name`; None if not a decoder key."""
+    if official_name == 'mask_token':
+        return 'mask_token'
+    if official_name.startswith('decoder_'):
+        return official_name[len('decoder_'):]
+    return None
+
+
+def is_timm_vit_key(key: str) -> bool:
+    return key in ('cls_token', 'pos_embed', 'reg_token') or key.startswith(
+        ('patch_embed.', 'blocks.', 'norm.', 'norm_pre.'))
+
+
+def iter_tensors(state: dict[str, Any]) -> Iterable[tuple[str, Tensor]]:
+    return ((k, v) for k, v in state.items())

@@ -1,0 +1,44 @@
+"""timm: a plain ``VisionTransformer`` state dict (the ``vit_*_patch*_224.mae`` layout).
+
+Read from a bare dict of tensors or from timm's training checkpoints (``{'state_dict': ...}``).
+Written as a bare dict that loads with ``strict=True`` into ``timm.create_model(name,
+num_classes=0)``; the decoder does not exist in timm and is left out (the report says so).
+"""
+from __future__ import annotations
+
+from typing import Any
+
+from .core import HEAD_KEYS, Conversion, UnknownKeyError, encoder_key, is_timm_vit_key, split_core
+
+NAME = 'timm'
+
+
+def _weights(ckpt: dict[str, Any]) -> dict[str, Any]:
+    inner = ckpt.get('state_dict')
+    return inner if isinstance(inner, dict) else ckpt
+
+
+def detect(ckpt: dict[str, Any]) -> bool:
+    return 'patch_embed.proj.weight' in _weights(ckpt)
+
+
+def to_core(ckpt: dict[str, Any]) -> Conversion:
+    conv = Conversion(NAME)
+    weights = _weights(ckpt)
+    for key, value in weights.items():
+        if key.startswith(HEAD_KEYS):
+            conv.drop(key, 'classifier head')
+        elif is_timm_vit_key(key):
+            conv.take(key, encoder_key(key), value)
+        else:
+            raise UnknownKeyError(f'timm checkpoint: no place for key {key!r} in an MAE')
+    if weights is not ckpt:
+        for key in ckpt:
+            if key != 'state_dict':
+                conv.drop(key, 'training state')
+    return conv
+
+
+def from_core(state: dict[str, Any], **_: Any) -> dict[str, Any]:
+    enc, _dec = split_core(state)
+    return dict(enc)

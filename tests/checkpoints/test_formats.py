@@ -1,0 +1,194 @@
+"""Round trips and cross-format equalities of the checkpoint converters."""
+import argparse
+import os
+import re
+import subprocess
+import sys
+import warnings
+
+import pytest
+import timm
+import torch
+from timm.models.vision_transformer import VisionTransformer
+
+from mae_plugin.apis import init_model
+from mae_plugin.checkpoints import (UnknownKeyError, detect_format, from_core,
+                                    load_checkpoint_file, to_core)
+from mae_plugin.checkpoints.convert import convert_checkpoint
+from mae_plugin.models import MaskedViTEncoder
+from tests.conftest import ROOT
+
+DEMO_CFG = os.path.join(ROOT, 'configs', 'mae_vit-t_demo.py')
+TINY = dict(img_size=64, patch_size=8, embed_dim=192, depth=6, num_heads=3)  # the demo encoder
+
+
+@pytest.fixture(scope='module')
+def demo_core():
+    torch.manual_seed(3)
+    return init_model(DEMO_CFG).mae.state_dict()
+
+
+def save(tmp_path, name, obj):
+    path = tmp_path / name
+    torch.save(obj, path)
+    return str(path)
+
+
+def test_official_to_plugin_to_official_is_exact(tmp_path, demo_core):
+    official = from_core(demo_core, 'official')
+    src = save(tmp_path, 'official.pth', official)
+    convert_checkpoint(src, tmp_path / 'plugin.pth', 'plugin')
+    conv = convert_checkpoint(tmp_path / 'plugin.pth', tmp_path / 'back.pth', 'official')
+    back = load_checkpoint_file(tmp_path / 'back.pth')['model']
+    assert back.keys() == official['model'].keys()
+    for key, value in official['model'].items():
+        assert torch.equal(back[key], value), key
+    assert conv.format == 'plugin' and detect_format(load_checkpoint_file(src)) == 'official'
+
+
+def test_official_training_checkpoint_is_read_and_its_state_reported(tmp_path, demo_core):
+    official = from_core(demo_core, 'official')
+    official.update(optimizer={'state': {}, 'param_groups': []}, epoch=799,
+                    scaler={'scale': 65536.0}, args=argparse.Namespace(mask_ratio=0.75))
+    conv = convert_checkpoint(save(tmp_path, 'checkpoint-799.pth', official),
+                              tmp_path / 'out.pth', 'plugin')
+    assert {k for k, why in conv.dropped.items() if why == 'training state'} == {
+        'optimizer', 'epoch', 'scaler', 'args'}
+    assert 'dropped (training state)' in conv.report()
+
+
+def test_timm_export_loads_strict_and_gives_the_same_features(tmp_path):
+    torch.manual_seed(0)
+    encoder = MaskedViTEncoder().eval()  # ViT-B/16, the shape of timm's vit_base_patch16_224
+    state = {'encoder.vit.' + k: v for k, v in encoder.vit.state_dict().items()}
+    src = save(tmp_path, 'official_encoder.pth', from_core(state, 'official'))
+    convert_checkpoint(src, tmp_path / 'timm.pth', 'timm')
+    ref = timm.create_model('vit_base_patch16_224', pretrained=False, num_classes=0).eval()
+    ref.load_state_dict(load_checkpoint_file(tmp_path / 'timm.pth'), strict=True)
+    x = torch.randn(1, 3, 224, 224)
+    with torch.no_grad():
+        assert torch.equal(ref.forward_features(x), encoder(x))
+
+
+def test_timm_state_with_head_is_read_and_head_dropped(demo_core):
+    timm_state = from_core(demo_core, 'timm')
+    timm_state.update({'head.weight': torch.zeros(5, 192), 'head.bias': torch.zeros(5)})
+    conv = to_core(timm_state)
+    assert conv.format == 'timm' and sorted(conv.dropped) == ['head.bias', 'head.weight']
+
+
+def lightly_mae():
+    from lightly.models.modules import MAEDecoderTIMM, MaskedVisionTransformerTIMM
+    vit = VisionTransformer(num_classes=0, **TINY)
+    with warnings.catch_warnings():
+        warnings.simplefilter('ignore', FutureWarning)
+        decoder = MAEDecoderTIMM(num_patches=64, patch_size=8, embed_dim=192,
+                                 decoder_embed_dim=128, decoder_depth=2, decoder_num_heads=4)
+    return torch.nn.ModuleDict(dict(backbone=MaskedVisionTransformerTIMM(vit=vit),
+                                    decoder=decoder)).eval()
+
+
+def test_lightly_export_and_import(tmp_path, demo_core):
+    src = save(tmp_path, 'plugin.pth', from_core(demo_core, 'plugin'))
+    convert_checkpoint(src, tmp_path / 'lightly.pth', 'lightly')
+    model = lightly_mae()
+    model.load_state_dict(load_checkpoint_file(tmp_path / 'lightly.pth'), strict=True)
+    ours = init_model(DEMO_CFG, src)
+    x = torch.randn(2, 3, 64, 64)
+    with torch.no_grad():
+        torch.testing.assert_close(model['backbone'].encode(x), ours.mae.encoder(x))
+    # and back: a state dict written by lightly itself, in a Lightning-style wrapper
+    conv = to_core({'state_dict': model.state_dict(), 'epoch': 3})
+    assert conv.format == 'lightly' and 'backbone.mask_token' in conv.dropped
+    for key, value in demo_core.items():
+        assert torch.equal(conv.state[key], value), key
+
+
+def to_mmpretrain(core):
+    """mmpretrain's MAE names, written from its published module layout (test-side reference)."""
+    def layer(rest):
+        for src, dst in (('norm1.', 'ln1.'), ('norm2.', 'ln2.'), ('mlp.fc1.', 'ffn.layers.0.0.'),
+                         ('mlp.fc2.', 'ffn.layers.1.')):
+            if rest.startswith(src):
+                return dst + rest[len(src):]
+        return rest  # attn.qkv / attn.proj keep their names
+    out = {}
+    for key, value in core.items():
+        if key.startswith('encoder.vit.'):
+            k = key[len('encoder.vit.'):]
+            k = re.sub(r'^patch_embed\.proj\.', 'patch_embed.projection.', k)
+            k = re.sub(r'^norm\.', 'ln1.', k)
+            m = re.match(r'^blocks\.(\d+)\.(.+)$', k)
+            out['backbone.' + (f'layers.{m.group(1)}.{layer(m.group(2))}' if m else k)] = value
+        else:
+            k = key[len('decoder.'):]
+            m = re.match(r'^blocks\.(\d+)\.(.+)$', k)
+            k = (f'decoder_blocks.{m.group(1)}.{layer(m.group(2))}' if m else
+                 {'embed': 'decoder_embed', 'pos_embed': 'decoder_pos_embed', 'norm': 'ln1',
+                  'pred': 'decoder_pred', 'mask_token': 'mask_token'}[k.split('.')[0]]
+                 + k[len(k.split('.')[0]):])
+            out['neck.' + k] = value
+    out['data_preprocessor.mean'] = torch.zeros(3, 1, 1)
+    return {'meta': {'mmengine_version': '0.10.7'}, 'state_dict': out}
+
+
+def test_mmpretrain_import(tmp_path, demo_core):
+    ckpt = to_mmpretrain(demo_core)
+    assert 'backbone.layers.0.ffn.layers.0.0.weight' in ckpt['state_dict']
+    assert 'neck.decoder_blocks.1.ln2.bias' in ckpt['state_dict']
+    model = init_model(DEMO_CFG, save(tmp_path, 'mmpretrain.pth', ckpt))
+    assert model.load_report.format == 'mmpretrain'
+    for key, value in model.mae.state_dict().items():
+        assert torch.equal(value, demo_core[key]), key
+    with pytest.raises(ValueError, match='cannot write'):
+        from_core(demo_core, 'mmpretrain')
+
+
+def test_unknown_key_is_refused_not_dropped(tmp_path, demo_core):
+    official = from_core(demo_core, 'official')
+    official['model']['dist_token'] = torch.zeros(1, 1, 192)  # no place in an MAE at all
+    with pytest.raises(UnknownKeyError, match='dist_token'):
+        to_core(official)
+    del official['model']['dist_token']
+    official['model']['blocks.0.attn.gamma'] = torch.ones(192)  # a block key MAE lacks
+    src = save(tmp_path, 'layer_scale.pth', official)
+    with pytest.raises(ValueError, match='unexpected: encoder.vit.blocks.0.attn.gamma'):
+        convert_checkpoint(src, tmp_path / 'out.pth', 'timm')
+    with pytest.raises(ValueError, match='encoder.vit.blocks.0.attn.gamma'):
+        init_model(DEMO_CFG, src)
+
+
+def test_resampling_to_a_larger_and_a_non_square_grid(tmp_path, demo_core):
+    src = save(tmp_path, 'plugin.pth', from_core(demo_core, 'plugin'))
+    conv = convert_checkpoint(src, tmp_path / 'rect.pth', 'timm', img_size=(96, 64))
+    table = load_checkpoint_file(tmp_path / 'rect.pth')['pos_embed']
+    assert table.shape == (1, 1 + 12 * 8, 192)
+    assert any('8x8 -> 12x8' in r for r in conv.resampled)
+    assert torch.equal(table[:, 0], demo_core['encoder.vit.pos_embed'][:, 0])  # cls slot kept
+    # and when loading into a model pretrained at a larger size
+    model = init_model(DEMO_CFG, src, cfg_options={'model.encoder.img_size': 128})
+    report = model.load_report
+    assert model.mae.encoder.vit.pos_embed.shape == (1, 1 + 16 * 16, 192)
+    assert any('encoder.vit.pos_embed: grid 8x8 -> 16x16' in r for r in report.resampled)
+    assert 'resampled' in report.summary()
+
+
+def test_convert_tool_prints_a_report(tmp_path, demo_core):
+    src = save(tmp_path, 'official.pth', from_core(demo_core, 'official'))
+    out = subprocess.run([sys.executable, os.path.join(ROOT, 'tools', 'convert_checkpoint.py'),
+                          src, str(tmp_path / 'timm.pth'), '--to', 'timm'],
+                         capture_output=True, text=True, cwd=ROOT, check=True).stdout
+    assert 'format: official' in out and 'MAE decoder, timm has no place for it' in out
+    assert 'wrote' in out and os.path.isfile(tmp_path / 'timm.pth')
+
+
+def test_conversion_checks_every_shape(tmp_path, demo_core):
+    official = from_core(demo_core, 'official')
+    official['model']['blocks.2.mlp.fc2.weight'] = torch.zeros(192, 100)
+    del official['model']['decoder_blocks.1.norm1.bias']
+    src = save(tmp_path, 'broken.pth', official)
+    with pytest.raises(ValueError) as err:
+        convert_checkpoint(src, tmp_path / 'out.pth', 'plugin')
+    text = str(err.value)
+    assert 'encoder.vit.blocks.2.mlp.fc2.weight' in text and 'decoder.blocks.1.norm1.bias' in text
+    assert not os.path.exists(tmp_path / 'out.pth')  # nothing written

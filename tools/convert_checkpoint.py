@@ -1,0 +1,37 @@
+"""Convert MAE checkpoints between the official release, timm, lightly, mmpretrain and plugin.
+
+    python tools/convert_checkpoint.py IN OUT [--from FORMAT] --to FORMAT
+        [--img-size H [W]] [--keep-optimizer]
+
+The source format is detected when --from is absent. Everything is read with
+``torch.load(weights_only=True)``; a report lists what was used, dropped and resampled.
+--img-size resamples the position tables to that input size's patch grid.
+"""
+import argparse
+import os
+import sys
+
+sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
+
+from mae_plugin.checkpoints import FORMATS, WRITABLE  # noqa: E402
+from mae_plugin.checkpoints.convert import convert_checkpoint  # noqa: E402
+
+
+def main(argv=None) -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument('src')
+    parser.add_argument('dst')
+    parser.add_argument('--from', dest='fmt', choices=sorted(FORMATS))
+    parser.add_argument('--to', required=True, choices=sorted(WRITABLE))
+    parser.add_argument('--img-size', type=int, nargs='+', metavar='H [W]')
+    parser.add_argument('--keep-optimizer', action='store_true')
+    args = parser.parse_args(argv)
+    img_size = tuple((args.img_size * 2)[:2]) if args.img_size else None
+    conv = convert_checkpoint(args.src, args.dst, args.to, fmt=args.fmt, img_size=img_size,
+                              keep_optimizer=args.keep_optimizer)
+    print(conv.report())
+    print(f'wrote {args.dst} ({args.to} format)')
+
+
+if __name__ == '__main__':
+    main()

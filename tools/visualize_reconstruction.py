@@ -1,0 +1,45 @@
+"""Draw MAE reconstructions: one row per image, original | masked | reconstruction |
+reconstruction with the visible patches pasted back (norm-pix undone: real colours).
+
+    python tools/visualize_reconstruction.py CONFIG CHECKPOINT IMAGE [IMAGE ...] --out FILE.png
+        [--mask-ratio 0.75] [--seed 0] [--strategy random|block|grid] [--device cpu]
+"""
+import argparse
+import os
+import sys
+
+sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
+
+
+def main(argv=None) -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument('config')
+    parser.add_argument('checkpoint', help='any format the plugin reads (official, plugin, ...)')
+    parser.add_argument('images', nargs='+')
+    parser.add_argument('--out', required=True, help='PNG file to write')
+    parser.add_argument('--mask-ratio', type=float, default=0.75)
+    parser.add_argument('--seed', type=int, default=0)
+    parser.add_argument('--strategy', default='random', choices=['random', 'block', 'grid'])
+    parser.add_argument('--device', default='cpu')
+    args = parser.parse_args(argv)
+
+    import torch
+    from PIL import Image
+
+    from mae_plugin.apis import init_model
+    from mae_plugin.engine.transforms import read_center_crop
+    from mae_plugin.engine.visualization import fixed_masks, reconstruction_grid
+
+    model = init_model(args.config, args.checkpoint, device=args.device)
+    grid = model.mae.encoder.grid_size
+    size = grid[0] * model.mae.patch_size
+    images = torch.stack([read_center_crop(path, size) for path in args.images])
+    masks = fixed_masks(grid, len(args.images), args.mask_ratio, args.strategy, args.seed)
+    picture = reconstruction_grid(model, images.to(args.device), masks)
+    os.makedirs(os.path.dirname(os.path.abspath(args.out)), exist_ok=True)
+    Image.fromarray(picture).save(args.out)
+    print(f'wrote {args.out} ({picture.shape[1]}x{picture.shape[0]}, {len(args.images)} rows)')
+
+
+if __name__ == '__main__':
+    main()
