@@ -9,14 +9,16 @@
 """
 from __future__ import annotations
 
+import warnings
 from typing import Callable
 
 import torch
+from lightly.models.utils import get_at_index
 from torch import Tensor, nn
 
 from ..models import MaskedAutoencoder
 from ..models.loss import pixel_target
-from ..models.masking import random_masks
+from ..models.masking import random_masks, split_indices
 
 PEERS = ('plugin', 'mask_tokens', 'lightly', 'hf')
 
@@ -39,7 +41,9 @@ class MaskTokensThroughEncoder(nn.Module):
         cls = (vit.cls_token + vit.pos_embed[:, :1]).expand(tokens.shape[0], -1, -1)
         latent = vit.norm(vit.blocks(torch.cat([cls, tokens], 1)))  # (B, 1 + L, D)
         x = dec.norm(dec.blocks(dec.embed(latent) + dec.pos_embed))
-        return mae.loss(dec.pred(x[:, 1:]), mae.patchify(images), mask)
+        masked_ids = split_indices(mask)[1]
+        return mae.loss(get_at_index(dec.pred(x[:, 1:]), masked_ids),
+                        get_at_index(mae.patchify(images), masked_ids))
 
 
 def build_lightly(encoder_cfg: dict, decoder_cfg: dict, mask_ratio: float
@@ -51,11 +55,13 @@ def build_lightly(encoder_cfg: dict, decoder_cfg: dict, mask_ratio: float
     vit = VisionTransformer(num_classes=0, **encoder_cfg)
     backbone = MaskedVisionTransformerTIMM(vit=vit)
     patch = vit.patch_embed.patch_size[0]
-    decoder = MAEDecoderTIMM(num_patches=vit.patch_embed.num_patches, patch_size=patch,
-                             embed_dim=vit.embed_dim,
-                             decoder_embed_dim=decoder_cfg['embed_dim'],
-                             decoder_depth=decoder_cfg['depth'],
-                             decoder_num_heads=decoder_cfg['num_heads'])
+    with warnings.catch_warnings():  # deprecated in lightly 1.6, still what its MAE example uses
+        warnings.simplefilter('ignore', FutureWarning)
+        decoder = MAEDecoderTIMM(num_patches=vit.patch_embed.num_patches, patch_size=patch,
+                                 embed_dim=vit.embed_dim,
+                                 decoder_embed_dim=decoder_cfg['embed_dim'],
+                                 decoder_depth=decoder_cfg['depth'],
+                                 decoder_num_heads=decoder_cfg['num_heads'])
     model = nn.ModuleDict(dict(backbone=backbone, decoder=decoder))
 
     def step_loss(images: Tensor) -> Tensor:

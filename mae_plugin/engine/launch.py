@@ -1,7 +1,6 @@
 """What ``tools/train.py`` does, importable and testable."""
 from __future__ import annotations
 
-import os
 import os.path as osp
 
 import torch
@@ -38,19 +37,22 @@ def build_train_config(config: str, work_dir: str | None = None, resume: str | N
 def enable_amp(cfg: Config) -> None:
     """MMEngine's ``AmpOptimWrapper`` (fp16, dynamic loss scale) on GPU; bf16 autocast on CPU."""
     wrapper = cfg.optim_wrapper
-    if wrapper.get('type', 'OptimWrapper') in ('AmpOptimWrapper', 'CPUAmpOptimWrapper'):
-        return
     if torch.cuda.is_available():
-        wrapper.type = 'AmpOptimWrapper'
-        wrapper.setdefault('loss_scale', 'dynamic')
+        if wrapper.get('type', 'OptimWrapper') != 'AmpOptimWrapper':
+            wrapper.type = 'AmpOptimWrapper'
+            wrapper.setdefault('loss_scale', 'dynamic')
     else:
         wrapper.type = 'CPUAmpOptimWrapper'
+        wrapper.pop('loss_scale', None)  # bf16 needs no loss scaling
+        if wrapper.get('dtype') not in (None, 'bfloat16'):
+            raise ValueError(f"CPU autocast runs bfloat16, not optim_wrapper.dtype="
+                             f"{wrapper.get('dtype')!r}")
 
 
 def run_training(cfg: Config) -> Runner:
     """Build the runner from ``cfg`` and train."""
-    if cfg.get('launcher', 'none') == 'none':
-        os.environ.setdefault('LOCAL_RANK', '0')
+    if cfg.get('flush_denormal', False):
+        torch.set_flush_denormal(True)  # CPU kernels only; see configs/_base_/default_runtime.py
     runner = Runner.from_cfg(cfg)
     runner.train()
     return runner

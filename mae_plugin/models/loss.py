@@ -3,6 +3,7 @@ from __future__ import annotations
 
 from lightly.models.utils import normalize_mean_var
 from torch import Tensor, nn
+from torch.nn import functional as F
 
 
 def pixel_target(patches: Tensor, norm_pix: bool = True, eps: float = 1e-6) -> Tensor:
@@ -18,9 +19,12 @@ def pixel_target(patches: Tensor, norm_pix: bool = True, eps: float = 1e-6) -> T
 
 
 class NormalizedPixelLoss(nn.Module):
-    """Squared error averaged over each patch, then over the **masked** patches only.
+    """Mean squared error between predictions and (normalised) pixels of the patches given.
 
-    Computed in float32 whatever the autocast dtype, so bf16/fp16 training keeps an exact loss.
+    The caller passes the **masked** patches only (``MaskedAutoencoder`` gathers them): every
+    patch has the same number of pixels, so this equals the official "mean over the patch, then
+    over masked patches", without computing anything for the visible ones. Computed in float32
+    whatever the autocast dtype.
     """
 
     def __init__(self, norm_pix: bool = True, eps: float = 1e-6) -> None:
@@ -28,9 +32,7 @@ class NormalizedPixelLoss(nn.Module):
         self.norm_pix = norm_pix
         self.eps = eps
 
-    def forward(self, pred: Tensor, patches: Tensor, mask: Tensor) -> Tensor:
-        """Args: pred, patches (B, L, p*p*C); mask (B, L) bool, True = masked. Returns a scalar."""
+    def forward(self, pred: Tensor, patches: Tensor) -> Tensor:
+        """Args: pred, patches (B, M, p*p*C) of the M masked patches. Returns a scalar."""
         target = pixel_target(patches.float(), self.norm_pix, self.eps)
-        per_patch = (pred.float() - target).pow(2).mean(dim=-1)  # (B, L)
-        weights = mask.to(per_patch.dtype)
-        return (per_patch * weights).sum() / weights.sum()
+        return F.mse_loss(pred.float(), target)

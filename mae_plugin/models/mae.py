@@ -3,13 +3,13 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from lightly.models.utils import patchify, unpatchify
+from lightly.models.utils import get_at_index, patchify, unpatchify
 from torch import Tensor, nn
 
 from .decoder import MAEPixelDecoder
 from .encoder import MaskedViTEncoder
 from .loss import NormalizedPixelLoss, pixel_target
-from .masking import check_mask_ratio, random_masks, visible_indices
+from .masking import check_mask_ratio, random_masks, split_indices
 
 
 @dataclass
@@ -80,10 +80,12 @@ class MaskedAutoencoder(nn.Module):
             raise ValueError(f'mask must have shape {(images.shape[0], self.num_patches)}, '
                              f'got {tuple(mask.shape)}')
         mask = mask.to(device=images.device, dtype=bool)
-        visible_ids = visible_indices(mask)
+        visible_ids, masked_ids = split_indices(mask)
         latent = self.encoder(images, visible_ids)
         pred = self.decoder(latent, visible_ids)
-        loss = self.loss(pred, self.patchify(images), mask)
+        # the loss sees the masked patches only: no work is spent on the visible ones
+        loss = self.loss(get_at_index(pred, masked_ids),
+                         get_at_index(self.patchify(images), masked_ids))
         return MAEOutput(loss=loss, pred=pred, mask=mask)
 
     def pred_to_pixels(self, pred: Tensor, images: Tensor) -> Tensor:

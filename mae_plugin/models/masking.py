@@ -6,6 +6,7 @@ strategy keeps exactly ``num_visible(L, ratio)`` patches, so a batch stacks into
 """
 from __future__ import annotations
 
+import random
 from typing import Literal
 
 import numpy as np
@@ -51,8 +52,16 @@ def block_mask(grid_size: tuple[int, int], mask_ratio: float,
     height, width = grid_size
     num_patches = height * width
     num_masked = num_patches - num_visible(num_patches, mask_ratio)
-    mask = random_block_mask_image((height, width), num_masks=num_masked,
-                                   min_num_masks_per_block=min(16, num_masked)).flatten()
+    saved = None
+    if rng is not None:  # lightly's generator draws from ``random``: seed it from rng, restore
+        saved = random.getstate()
+        random.seed(int(rng.integers(2**63)))
+    try:
+        mask = random_block_mask_image((height, width), num_masks=num_masked,
+                                       min_num_masks_per_block=min(16, num_masked)).flatten()
+    finally:
+        if saved is not None:
+            random.setstate(saved)
     mask = mask[:num_patches].clone()
     shortfall = num_masked - int(mask.sum())
     if shortfall > 0:
@@ -105,14 +114,14 @@ def random_masks(batch_size: int, num_patches: int, mask_ratio: float,
     return mask
 
 
-def visible_indices(mask: Tensor) -> Tensor:
-    """Indices of the visible patches of each row, in increasing order.
+def split_indices(mask: Tensor) -> tuple[Tensor, Tensor]:
+    """Indices of the visible and of the masked patches of each row, each in increasing order.
 
     Args:
         mask: (B, L) bool, True = masked; every row must keep the same number of patches.
 
     Returns:
-        (B, K) int64 indices into the patch sequence.
+        (B, K) visible and (B, L - K) masked int64 indices into the patch sequence.
     """
     if mask.dim() != 2 or mask.dtype != torch.bool:
         raise ValueError(f'mask must be a (B, L) bool tensor, got {tuple(mask.shape)} {mask.dtype}')
@@ -122,4 +131,10 @@ def visible_indices(mask: Tensor) -> Tensor:
                          f'{visible_per_row.tolist()}')
     # a stable sort of 0 (visible) before 1 (masked) lists visible positions first, in order
     order = torch.sort(mask.to(torch.uint8), dim=1, stable=True).indices
-    return order[:, :int(visible_per_row[0])]
+    keep = int(visible_per_row[0])
+    return order[:, :keep], order[:, keep:]
+
+
+def visible_indices(mask: Tensor) -> Tensor:
+    """(B, K) indices of the visible patches of each row of ``mask``, in increasing order."""
+    return split_indices(mask)[0]

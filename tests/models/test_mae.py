@@ -61,19 +61,29 @@ def test_norm_pix_target_against_direct_computation():
     assert torch.equal(pixel_target(patches, norm_pix=False), patches)
 
 
-def test_loss_only_counts_masked_patches():
+def test_loss_is_mean_squared_error_of_the_patches_given():
     loss_fn = NormalizedPixelLoss()
-    patches = torch.randn(2, 6, 12)
-    mask = torch.tensor([[1, 1, 0, 0, 1, 0], [0, 1, 1, 1, 0, 0]], dtype=torch.bool)
-    pred = torch.randn(2, 6, 12, requires_grad=True)
-    loss = loss_fn(pred, patches, mask)
-    per_patch = (pred - pixel_target(patches)).pow(2).mean(-1)
-    torch.testing.assert_close(loss, per_patch[mask].mean())
-    loss.backward()
-    assert torch.all(pred.grad[~mask] == 0) and torch.all(pred.grad[mask].abs().sum(-1) > 0)
-    changed = pred.detach().clone()
-    changed[~mask] += 100.0
-    torch.testing.assert_close(loss_fn(changed, patches, mask), loss.detach())
+    patches = torch.randn(2, 4, 12)
+    pred = torch.randn(2, 4, 12)
+    expected = (pred - pixel_target(patches)).pow(2).mean(-1).mean()
+    torch.testing.assert_close(loss_fn(pred, patches), expected)
+    raw = NormalizedPixelLoss(norm_pix=False)
+    torch.testing.assert_close(raw(pred, patches), (pred - patches).pow(2).mean())
+
+
+def test_mae_loss_only_counts_masked_patches(mae):
+    imgs = torch.randn(2, 3, 32, 32)
+    mask = random_masks(2, 16, 0.75)
+    captured = {}
+    handle = mae.decoder.pred.register_forward_hook(
+        lambda mod, inp, out: captured.setdefault('pred', out.retain_grad() or out))
+    out = mae(imgs, mask)
+    handle.remove()
+    out.loss.backward()
+    grad = captured['pred'].grad  # (B, L, p*p*3)
+    assert torch.all(grad[~mask] == 0) and torch.all(grad[mask].abs().sum(-1) > 0)
+    per_patch = (out.pred.detach() - mae.target(imgs)).pow(2).mean(-1)
+    torch.testing.assert_close(out.loss.detach(), per_patch[mask].mean())
 
 
 def test_every_trainable_parameter_gets_a_gradient(mae):
@@ -98,7 +108,7 @@ def test_decoder_defaults_are_the_papers():
     assert dec.embed.out_features == 512 and len(dec.blocks) == 8
     assert dec.blocks[0].attn.num_heads == 16
     assert dec.pred.out_features == 16 * 16 * 3
-    assert abs(float(dec.mask_token.std()) - 0.02) < 0.01
+    assert abs(float(dec.mask_token.detach().std()) - 0.02) < 0.01
     assert not dec.pos_embed.requires_grad
 
 

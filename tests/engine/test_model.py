@@ -1,0 +1,44 @@
+import pytest
+import torch
+from mmengine.registry import DefaultScope
+
+import mae_plugin  # noqa: F401
+from mae_plugin.engine.registry import MODELS
+from mae_plugin.models.masking import random_masks
+
+TINY = dict(type='MAEPretrainModel',
+            encoder=dict(type='MaskedViTEncoder', img_size=32, patch_size=8, embed_dim=48,
+                         depth=2, num_heads=3),
+            decoder=dict(embed_dim=32, depth=1, num_heads=4))
+
+
+def build(**kw):
+    torch.manual_seed(0)
+    with DefaultScope.overwrite_default_scope('mae_plugin'):
+        return MODELS.build(dict(TINY, **kw))
+
+
+def test_modes_and_mask_from_data_samples():
+    model = build()
+    x = torch.randn(2, 3, 32, 32)
+    mask = random_masks(2, 16, 0.5)
+    out = model(x, dict(mask=mask), mode='tensor')
+    assert torch.equal(out.mask, mask)
+    assert set(model(x, dict(mask=mask), mode='loss')) == {'loss'}
+    assert int((~model(x, None, mode='predict').mask).sum(1)[0]) == 4  # self-masked at 0.75
+    with pytest.raises(ValueError, match='mode'):
+        model(x, None, mode='features')
+    assert all(k.startswith(('mae.', 'data_preprocessor.')) for k in model.state_dict())
+
+
+@pytest.mark.slow
+def test_compiled_forward_equals_eager_and_keeps_keys():
+    eager, compiled = build(), build(compile=True)
+    assert eager.state_dict().keys() == compiled.state_dict().keys()
+    x = torch.randn(2, 3, 32, 32)
+    mask = random_masks(2, 16, 0.75)
+    loss_c = compiled(x, dict(mask=mask), mode='loss')['loss']
+    loss_e = eager(x, dict(mask=mask), mode='loss')['loss']
+    torch.testing.assert_close(loss_c, loss_e, rtol=1e-4, atol=1e-5)
+    loss_c.backward()
+    assert compiled.mae.decoder.pred.weight.grad is not None
