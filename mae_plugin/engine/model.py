@@ -57,17 +57,11 @@ class MAEPretrainModel(BaseModel):
     ``forward(inputs, data_samples, mode)``: inputs (B, 3, H, W) normalised; ``data_samples``
     a dict whose ``mask`` (B, L) bool came from the pipeline (None: the model draws one).
     mode 'loss' -> ``dict(loss=...)``; 'tensor' and 'predict' -> ``MAEOutput``.
-
-    ``compile``: True or ``torch.compile`` kwargs to compile the pure MAE forward (measured +13%
-    train throughput for ViT-B under CPU bf16, see docs/benchmarks.md; the first steps compile).
-    Only the core forward is compiled, not MMEngine's ``train_step`` (which MMEngine's own
-    ``compile`` option wraps whole, loss check and optimizer step included).
     """
 
     def __init__(self, encoder: dict, decoder: dict | None = None,
                  loss: dict | None = None, mask_ratio: float = 0.75,
-                 data_preprocessor: dict | None = None, init_cfg: dict | None = None,
-                 compile: bool | dict = False) -> None:
+                 data_preprocessor: dict | None = None, init_cfg: dict | None = None) -> None:
         super().__init__(data_preprocessor=data_preprocessor or dict(type='MAEDataPreprocessor'),
                          init_cfg=init_cfg)
         enc = MODELS.build(encoder)
@@ -78,16 +72,11 @@ class MAEPretrainModel(BaseModel):
         self.mae = MaskedAutoencoder(enc, MODELS.build(dec_cfg),
                                      MODELS.build(loss or dict(type='NormalizedPixelLoss')),
                                      mask_ratio)
-        # kept out of the module tree so that state dict keys stay ``mae.*``
-        self.__dict__['_mae_forward'] = self.mae
-        if compile:
-            self.__dict__['_mae_forward'] = torch.compile(
-                self.mae, **(compile if isinstance(compile, dict) else {}))
 
     def forward(self, inputs: torch.Tensor, data_samples: dict | None = None,
                 mode: str = 'tensor') -> Any:
         mask = data_samples.get('mask') if isinstance(data_samples, dict) else None
-        output = self._mae_forward(inputs, mask)
+        output = self.mae(inputs, mask)
         if mode == 'loss':
             return dict(loss=output.loss)
         if mode in ('tensor', 'predict'):
