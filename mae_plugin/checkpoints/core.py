@@ -8,7 +8,7 @@ source keeps timm names.
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from typing import Any, Callable, Iterable
+from typing import Any
 
 from torch import Tensor
 
@@ -56,17 +56,20 @@ class Conversion:
         return '\n'.join(lines)
 
 
-def map_keys(conv: Conversion, state: dict[str, Any], rename: Callable[[str], str | None],
-             prefix_note: str = '') -> None:
-    """Apply ``rename`` (source key -> core key, or None to fail) to every tensor of ``state``."""
-    for key, value in state.items():
-        core = rename(key)
-        if core is None:
-            raise UnknownKeyError(f'{conv.format} checkpoint: no place for key '
-                                  f'{prefix_note + key!r} in an MAE')
-        if core == '':
-            continue  # dropped by rename, already recorded
-        conv.take(prefix_note + key, core, value)
+def inner_weights(ckpt: dict[str, Any], key: str = 'state_dict') -> dict[str, Any]:
+    """``ckpt[key]`` when the weights are wrapped there (training checkpoints), else ``ckpt``."""
+    inner = ckpt.get(key)
+    return inner if isinstance(inner, dict) else ckpt
+
+
+def drop_wrapper_entries(conv: Conversion, ckpt: dict[str, Any], weights: dict[str, Any]
+                         ) -> None:
+    """Account for the entries beside the weights (optimizer, epoch, meta, ...) as dropped."""
+    if weights is ckpt:
+        return
+    for key, value in ckpt.items():
+        if value is not weights:
+            conv.drop(key, 'training state')
 
 
 def encoder_key(timm_key: str) -> str:
@@ -100,7 +103,3 @@ def core_decoder_name(official_name: str) -> str | None:
 def is_timm_vit_key(key: str) -> bool:
     return key in ('cls_token', 'pos_embed', 'reg_token') or key.startswith(
         ('patch_embed.', 'blocks.', 'norm.', 'norm_pre.'))
-
-
-def iter_tensors(state: dict[str, Any]) -> Iterable[tuple[str, Tensor]]:
-    return ((k, v) for k, v in state.items())

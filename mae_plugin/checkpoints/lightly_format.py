@@ -11,26 +11,22 @@ from typing import Any
 
 import torch
 
-from .core import (DECODER, Conversion, UnknownKeyError, core_decoder_name, encoder_key,
-                   is_timm_vit_key, official_decoder_name, split_core)
+from .core import (DECODER, Conversion, UnknownKeyError, core_decoder_name,
+                   drop_wrapper_entries, encoder_key, inner_weights, is_timm_vit_key,
+                   official_decoder_name, split_core)
 
 NAME = 'lightly'
 BACKBONE = 'backbone.vit.'
 HEAD_DECODER = 'decoder.'
 
 
-def _weights(ckpt: dict[str, Any]) -> dict[str, Any]:
-    inner = ckpt.get('state_dict')
-    return inner if isinstance(inner, dict) else ckpt
-
-
 def detect(ckpt: dict[str, Any]) -> bool:
-    return BACKBONE + 'patch_embed.proj.weight' in _weights(ckpt)
+    return BACKBONE + 'patch_embed.proj.weight' in inner_weights(ckpt)
 
 
 def to_core(ckpt: dict[str, Any]) -> Conversion:
     conv = Conversion(NAME)
-    weights = _weights(ckpt)
+    weights = inner_weights(ckpt)
     for key, value in weights.items():
         if key.startswith(BACKBONE) and is_timm_vit_key(key[len(BACKBONE):]):
             conv.take(key, encoder_key(key[len(BACKBONE):]), value)
@@ -40,10 +36,7 @@ def to_core(ckpt: dict[str, Any]) -> Conversion:
             conv.take(key, DECODER + core_decoder_name(key[len(HEAD_DECODER):]), value)
         else:
             raise UnknownKeyError(f'lightly checkpoint: no place for key {key!r} in an MAE')
-    if weights is not ckpt:
-        for key in ckpt:
-            if key != 'state_dict':
-                conv.drop(key, 'training state')
+    drop_wrapper_entries(conv, ckpt, weights)
     return conv
 
 

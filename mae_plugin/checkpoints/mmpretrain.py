@@ -10,7 +10,7 @@ from __future__ import annotations
 import re
 from typing import Any
 
-from .core import DECODER, Conversion, UnknownKeyError, encoder_key
+from .core import DECODER, Conversion, UnknownKeyError, drop_wrapper_entries, encoder_key
 
 NAME = 'mmpretrain'
 
@@ -74,7 +74,5 @@ def to_core(ckpt: dict[str, Any]) -> Conversion:
             conv.drop(key, f'{part} state')
         else:
             raise UnknownKeyError(f'mmpretrain checkpoint: no place for key {key!r} in an MAE')
-    for key in ckpt:
-        if key != 'state_dict':
-            conv.drop(key, 'training state')
+    drop_wrapper_entries(conv, ckpt, ckpt['state_dict'])
     return conv

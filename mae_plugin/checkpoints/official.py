@@ -8,8 +8,9 @@ from __future__ import annotations
 
 from typing import Any
 
-from .core import (DECODER, HEAD_KEYS, Conversion, core_decoder_name, encoder_key,
-                   is_timm_vit_key, official_decoder_name, split_core)
+from .core import (DECODER, HEAD_KEYS, Conversion, UnknownKeyError, core_decoder_name,
+                   drop_wrapper_entries, encoder_key, is_timm_vit_key, official_decoder_name,
+                   split_core)
 
 NAME = 'official'
 
@@ -30,11 +31,8 @@ def to_core(ckpt: dict[str, Any]) -> Conversion:
         elif is_timm_vit_key(key):
             conv.take(key, encoder_key(key), value)
         else:
-            from .core import UnknownKeyError
             raise UnknownKeyError(f'official checkpoint: no place for key {key!r} in an MAE')
-    for key in ckpt:
-        if key != 'model':
-            conv.drop(key, 'training state')
+    drop_wrapper_entries(conv, ckpt, ckpt['model'])
     return conv
 
 

@@ -8,23 +8,19 @@ from __future__ import annotations
 
 from typing import Any
 
-from .core import HEAD_KEYS, Conversion, UnknownKeyError, encoder_key, is_timm_vit_key, split_core
+from .core import (HEAD_KEYS, Conversion, UnknownKeyError, drop_wrapper_entries, encoder_key,
+                   inner_weights, is_timm_vit_key, split_core)
 
 NAME = 'timm'
 
 
-def _weights(ckpt: dict[str, Any]) -> dict[str, Any]:
-    inner = ckpt.get('state_dict')
-    return inner if isinstance(inner, dict) else ckpt
-
-
 def detect(ckpt: dict[str, Any]) -> bool:
-    return 'patch_embed.proj.weight' in _weights(ckpt)
+    return 'patch_embed.proj.weight' in inner_weights(ckpt)
 
 
 def to_core(ckpt: dict[str, Any]) -> Conversion:
     conv = Conversion(NAME)
-    weights = _weights(ckpt)
+    weights = inner_weights(ckpt)
     for key, value in weights.items():
         if key.startswith(HEAD_KEYS):
             conv.drop(key, 'classifier head')
@@ -32,10 +28,7 @@ def to_core(ckpt: dict[str, Any]) -> Conversion:
             conv.take(key, encoder_key(key), value)
         else:
             raise UnknownKeyError(f'timm checkpoint: no place for key {key!r} in an MAE')
-    if weights is not ckpt:
-        for key in ckpt:
-            if key != 'state_dict':
-                conv.drop(key, 'training state')
+    drop_wrapper_entries(conv, ckpt, weights)
     return conv
 
 
