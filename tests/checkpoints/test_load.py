@@ -125,3 +125,24 @@ def test_reconstruct_and_extract_features_contract():
     assert torch.equal(feats, tokens[:, 0])
     assert torch.equal(extract_features(model, x, 'avg'), tokens[:, 1:].mean(1))
     assert load_mae_weights  # imported API is public
+
+
+def test_encoder_only_consumer_loads_resamples_and_reports(tmp_path):
+    from timm.models.vision_transformer import VisionTransformer
+
+    from mae_plugin.checkpoints import load_encoder_weights
+    core = _demo_model_weights(seed=4)
+    path = tmp_path / 'mae.pth'
+    torch.save({'model': core_to_official(core)}, path)
+    # a classifier at a larger input size: head is new, position table resampled 8x8 -> 12x12
+    vit = VisionTransformer(img_size=96, patch_size=8, embed_dim=192, depth=6, num_heads=3,
+                            num_classes=10)
+    report = load_encoder_weights(vit, path, grid_size=(12, 12), new_ok=['head.*'])
+    assert report.left_new == ['head.bias', 'head.weight']
+    assert any('8x8 -> 12x12' in r for r in report.resampled)
+    assert all(why == 'MAE decoder, not part of an encoder' for k, why in
+               report.conversion.dropped.items() if k.startswith('decoder.'))
+    assert torch.equal(vit.blocks[5].mlp.fc2.weight, core['encoder.vit.blocks.5.mlp.fc2.weight'])
+    with pytest.raises(ValueError, match='missing keys'):
+        load_encoder_weights(VisionTransformer(img_size=64, patch_size=8, embed_dim=192, depth=6,
+                                               num_heads=3, num_classes=10), path, (8, 8))
