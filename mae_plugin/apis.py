@@ -15,7 +15,7 @@ from .checkpoints import load_mae_weights
 from .engine.model import MAEPretrainModel
 from .engine.registry import MODELS, SCOPE
 from .models import MaskedAutoencoder
-from .models.visual import reconstruction_panels
+from .models.encoder import pool_tokens
 
 
 @dataclass
@@ -75,7 +75,7 @@ def reconstruct(model: MAEPretrainModel | MaskedAutoencoder, images: Tensor,
     ``mask`` (B, L) bool, True = masked (None: random at the model's ratio)."""
     mae = _core(model)
     output = mae(images, mask)
-    composite = reconstruction_panels(mae, images, output.pred, output.mask)[:, 3]
+    composite = mae.composite(output.pred, images, output.mask)
     mean, std = _mean_std(model, composite)
     pixels = (composite * std + mean).clamp(0, 255)
     return Reconstruction(output.loss, output.pred, output.mask, pixels)
@@ -86,9 +86,4 @@ def extract_features(model: MAEPretrainModel | MaskedAutoencoder, images: Tensor
                      pool: str = 'cls') -> Tensor:
     """(B, D) features of the unmasked encoder after its final norm: the cls token
     (``pool='cls'``) or the mean of the patch tokens (``pool='avg'``)."""
-    tokens = _core(model).encoder(images)
-    if pool == 'cls':
-        return tokens[:, 0]
-    if pool == 'avg':
-        return tokens[:, 1:].mean(dim=1)
-    raise ValueError(f"pool must be 'cls' or 'avg', got {pool!r}")
+    return pool_tokens(_core(model).encoder(images), pool)

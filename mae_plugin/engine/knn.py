@@ -8,6 +8,7 @@ from mmengine.hooks import Hook
 from mmengine.logging import print_log
 from mmengine.model import is_model_wrapper
 
+from ..models.encoder import pool_tokens
 from ..models.knn import weighted_knn_top1
 from .dataset import scan_image_folder
 from .registry import HOOKS
@@ -54,7 +55,7 @@ class KNNMonitorHook(Hook):
         for start in range(0, len(images), self.batch_size):
             batch = dict(inputs=images[start:start + self.batch_size], data_samples=None)
             tokens = model.mae.encoder(model.data_preprocessor(batch, False)['inputs'])
-            feats.append(tokens[:, 0] if self.pool == 'cls' else tokens[:, 1:].mean(1))
+            feats.append(pool_tokens(tokens, self.pool))
         return torch.cat(feats).float().cpu()
 
     def evaluate(self, runner) -> float:

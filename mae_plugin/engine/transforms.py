@@ -47,7 +47,7 @@ def read_center_crop(path: str, size: int) -> torch.Tensor:
     Returns uint8 (3, size, size)."""
     image = MAELoadImage()(dict(img_path=path))['img']
     image = F.center_crop(F.resize(image, size, InterpolationMode.BICUBIC), size)
-    return torch.from_numpy(np.asarray(image, dtype=np.uint8).copy()).permute(2, 0, 1)
+    return torch.from_numpy(np.array(image, dtype=np.uint8)).permute(2, 0, 1)
 
 
 @TRANSFORMS.register_module()
@@ -120,8 +120,8 @@ class MAEPackInputs:
     """
 
     def __call__(self, results: dict[str, Any]) -> dict[str, Any]:
-        array = np.asarray(results['img'], dtype=np.uint8)
-        inputs = torch.from_numpy(array.copy()).permute(2, 0, 1).contiguous()
+        # one copy out of PIL; the CHW view is made contiguous by default_collate's stack
+        inputs = torch.from_numpy(np.array(results['img'], dtype=np.uint8)).permute(2, 0, 1)
         samples = {'label': torch.tensor(results.get('gt_label', -1), dtype=torch.int64)}
         if 'mask' in results:
             samples['mask'] = results['mask']

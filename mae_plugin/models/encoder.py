@@ -83,3 +83,12 @@ class MaskedViTEncoder(nn.Module):
         else:
             tokens = vit.blocks(tokens)
         return vit.norm(tokens)
+
+
+def pool_tokens(tokens: Tensor, pool: str = 'cls') -> Tensor:
+    """(B, 1 + L, D) encoder tokens -> (B, D): the cls token ('cls') or the patch mean ('avg')."""
+    if pool == 'cls':
+        return tokens[:, 0]
+    if pool == 'avg':
+        return tokens[:, 1:].mean(dim=1)
+    raise ValueError(f"pool must be 'cls' or 'avg', got {pool!r}")

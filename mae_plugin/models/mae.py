@@ -94,7 +94,9 @@ class MaskedAutoencoder(nn.Module):
         Each patch is rescaled with the mean and std of the same patch of ``images``: the only
         way to show a norm-pix prediction in real colours (the official demo does the same).
         """
-        patches = self.patchify(images).float()
+        return self._to_pixels(pred, self.patchify(images).float())
+
+    def _to_pixels(self, pred: Tensor, patches: Tensor) -> Tensor:
         if not self.loss.norm_pix:
             return pred.float()
         mean = patches.mean(dim=-1, keepdim=True)
@@ -104,8 +106,7 @@ class MaskedAutoencoder(nn.Module):
     def composite(self, pred: Tensor, images: Tensor, mask: Tensor) -> Tensor:
         """(B, C, H, W): visible patches of ``images``, reconstructed pixels where masked."""
         patches = self.patchify(images).float()
-        recon = self.pred_to_pixels(pred, images)
-        mixed = patches.where(~mask.unsqueeze(-1), recon)
+        mixed = patches.where(~mask.unsqueeze(-1), self._to_pixels(pred, patches))
         return self.unpatchify(mixed)
 
     def target(self, images: Tensor) -> Tensor:
