@@ -2,5 +2,5 @@ _base_ = [
     '_base_/models/mae_vit-l.py',
     '_base_/datasets/imagenet_pretrain.py',
     '_base_/schedules/mae_800e.py',
-    '_base_/default_runtime.py',
+    '_base_/pretrain_runtime.py',
 ]

@@ -5,7 +5,7 @@
 _base_ = [
     '_base_/models/mae_vit-b.py',
     '_base_/schedules/mae_adamw.py',
-    '_base_/default_runtime.py',
+    '_base_/pretrain_runtime.py',
 ]
 img_size = 64
 patch_size = 8

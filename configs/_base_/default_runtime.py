@@ -9,7 +9,6 @@ default_hooks = dict(
     checkpoint=dict(type='CheckpointHook', interval=1, max_keep_ckpts=3),
     sampler_seed=dict(type='DistSamplerSeedHook'),
     # the plugin's hooks, keyed so that a config or --cfg-options changes one by name
-    visualization=dict(type='ReconstructionVisHook', interval=5000, num_images=4),
     finite_weights=dict(type='FiniteWeightsHook'),
     corrupt_images=dict(type='CorruptImageCounterHook'),
     weights_only_resume=dict(type='WeightsOnlyResumeHook'),

@@ -99,20 +99,26 @@ def load_mae_weights(mae: nn.Module, checkpoint: str | os.PathLike | dict[str, A
 
 def load_encoder_weights(vit: nn.Module, checkpoint: str | os.PathLike | dict[str, Any],
                          grid_size: tuple[int, int], fmt: str | None = None,
-                         new_ok: Sequence[str] = (), prefix: str = '') -> LoadReport:
+                         new_ok: Sequence[str] = (), prefix: str = '',
+                         unused_ok: Sequence[str] = ()) -> LoadReport:
     """Load the MAE encoder of ``checkpoint`` into a module with timm ViT names (under
     ``prefix``), e.g. a classifier or a dense-prediction backbone. The decoder is dropped;
     target keys matching a glob of ``new_ok`` (relative position tables, heads, ...) may be
-    absent and are reported as left new; any other missing key is an error."""
+    absent and are reported as left new; encoder keys matching a glob of ``unused_ok`` (the
+    final norm of an average-pooling classifier) are dropped and reported; any other missing
+    or unexpected key is an error."""
     source, conv = read_checkpoint(checkpoint, fmt)
     if ENCODER + 'pos_embed' in conv.state:
         resample_table(conv, ENCODER + 'pos_embed', grid_size)
     incoming = {}
     for key, value in conv.state.items():
-        if key.startswith(ENCODER):
-            incoming[prefix + key[len(ENCODER):]] = value
-        else:
+        name = key[len(ENCODER):]  # meaningful for encoder keys only
+        if not key.startswith(ENCODER):
             conv.drop(key, 'MAE decoder, not part of an encoder')
+        elif any(fnmatch.fnmatch(name, pattern) for pattern in unused_ok):
+            conv.drop(key, 'no place in this model')
+        else:
+            incoming[prefix + name] = value
     target = vit.state_dict()
     new = sorted(k for k in target if k not in incoming
                  and any(fnmatch.fnmatch(k, pattern) for pattern in new_ok))

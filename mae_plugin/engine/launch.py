@@ -56,3 +56,13 @@ def run_training(cfg: Config) -> Runner:
     runner = Runner.from_cfg(cfg)
     runner.train()
     return runner
+
+
+def run_test(cfg: Config, checkpoint: str) -> dict:
+    """Evaluate ``checkpoint`` on ``cfg``'s test split; returns the metrics."""
+    if not osp.isfile(checkpoint):
+        raise FileNotFoundError(f'checkpoint {checkpoint!r} does not exist')
+    cfg.load_from, cfg.resume = checkpoint, False
+    if cfg.get('flush_denormal', False):
+        torch.set_flush_denormal(True)
+    return Runner.from_cfg(cfg).test()

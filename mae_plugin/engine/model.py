@@ -30,7 +30,7 @@ class MAEDataPreprocessor(ImgDataPreprocessor):
         super().__init__(mean=mean, std=std, **kwargs)
 
 
-def _check_finite(loss: torch.Tensor) -> None:
+def check_finite(loss: torch.Tensor) -> None:
     """Raise on a non-finite loss on any rank (all ranks raise together: no DDP hang).
 
     Costs one host-device synchronisation per step, before backward; MMEngine's logging reads
@@ -42,7 +42,7 @@ def _check_finite(loss: torch.Tensor) -> None:
     if bad.item() > 0:
         it = MessageHub.get_current_instance().get_info('iter', None)
         where = f' at iteration {it + 1}' if it is not None else ''
-        raise FloatingPointError(f'non-finite MAE loss ({loss.item()}){where}: training stopped '
+        raise FloatingPointError(f'non-finite loss ({loss.item()}){where}: training stopped '
                                  'before the optimizer step, no weights were changed or saved')
 
 
@@ -87,5 +87,5 @@ class MAEPretrainModel(BaseModel):
         # parse_losses is the one place both BaseModel.train_step and MMEngine's DDP wrapper
         # pass through before backward, so the non-finite check lives here.
         loss, log_vars = super().parse_losses(losses)
-        _check_finite(loss)
+        check_finite(loss)
         return loss, log_vars

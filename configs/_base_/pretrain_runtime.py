@@ -1,0 +1,4 @@
+# Pretraining adds reconstruction pictures (masked input | reconstruction | composite | original).
+_base_ = 'default_runtime.py'
+default_hooks = dict(
+    visualization=dict(type='ReconstructionVisHook', interval=5000, num_images=4))

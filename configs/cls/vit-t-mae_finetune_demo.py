@@ -1,0 +1,57 @@
+# Fine-tune the demo MAE (configs/mae_vit-t_demo.py, `make demo`) on the demo tiles: 20 classes
+# (one per scikit-image photograph), 240 train / 80 val tiles of 64 px (data/demo/knn).
+# The official recipe (AdamW, layer decay, RandAugment, random erasing, mixup/cutmix, label
+# smoothing, drop path, warm-up + cosine) with the sizes and the schedule shrunk.
+_base_ = [
+    '../_base_/models/mae_finetune.py',
+    '../_base_/datasets/imagenet_finetune.py',
+    '../_base_/schedules/finetune_adamw.py',
+    '../_base_/cls_runtime.py',
+]
+img_size = 64
+data_root = 'data/demo/knn'
+model = dict(
+    arch=dict(_delete_=True, patch_size=8, embed_dim=192, depth=6, num_heads=3),
+    num_classes=20,
+    img_size=img_size,
+    drop_path_rate=0.1,
+    init_cfg=dict(checkpoint='work_dirs/mae_vit-t_demo/iter_500.pth'))
+
+train_pipeline = [
+    dict(type='MAELoadImage'),
+    dict(type='MAERandomResizedCrop', size=img_size, scale=(0.08, 1.0), interpolation='bicubic'),
+    dict(type='MAERandomFlip', prob=0.5),
+    dict(type='MAERandAugment', config_str='rand-m9-mstd0.5-inc1', input_size=img_size),
+    dict(type='MAEPackInputs'),
+]
+test_pipeline = [
+    dict(type='MAELoadImage'),
+    dict(type='MAEResize', size=img_size * 8 // 7, interpolation='bicubic'),  # 256 : 224
+    dict(type='MAECenterCrop', size=img_size),
+    dict(type='MAEPackInputs'),
+]
+train_dataloader = dict(
+    batch_size=32, num_workers=2, pin_memory=False,
+    sampler=dict(type='InfiniteSampler', shuffle=True),
+    dataset=dict(data_root=data_root, pipeline=train_pipeline))
+val_dataloader = dict(
+    batch_size=40, num_workers=2, pin_memory=False,
+    dataset=dict(data_root=data_root, pipeline=test_pipeline))
+test_dataloader = val_dataloader
+
+# A short run wants a larger step than 5e-4 x 32 / 256 and a milder layer decay for 6 blocks.
+lr = 1e-3
+max_iters = 300
+optim_wrapper = dict(optimizer=dict(lr=lr), paramwise_cfg=dict(layer_decay_rate=0.75))
+auto_scale_lr = dict(enable=False)
+param_scheduler = [
+    dict(type='LinearLR', start_factor=1e-4, by_epoch=False, begin=0, end=30),
+    dict(type='CosineAnnealingLR', T_max=max_iters - 30, eta_min_ratio=1e-6 / lr,
+         by_epoch=False, begin=30, end=max_iters),
+]
+train_cfg = dict(type='IterBasedTrainLoop', max_iters=max_iters, val_interval=100)
+default_hooks = dict(
+    logger=dict(type='LoggerHook', interval=20),
+    checkpoint=dict(type='CheckpointHook', interval=100, by_epoch=False, max_keep_ckpts=1,
+                    save_best='accuracy/top1', rule='greater'))
+log_processor = dict(by_epoch=False)

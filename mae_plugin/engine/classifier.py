@@ -1,0 +1,142 @@
+"""MMEngine adapter of the evaluation classifier: ``MAEClassifier`` + ``MAEClsDataPreprocessor``."""
+from __future__ import annotations
+
+from typing import Any
+
+import torch
+import torch.nn.functional as F
+from mmengine.logging import print_log
+from mmengine.model import BaseModel, ImgDataPreprocessor
+from timm.data import Mixup
+from timm.data.random_erasing import RandomErasing
+from timm.loss import SoftTargetCrossEntropy
+
+from ..checkpoints.load import load_encoder_weights
+from ..models.classifier import ViTClassifier
+from ..models.factory import ENCODER_SIZES
+from .model import IMAGENET_MEAN, IMAGENET_STD, check_finite
+from .registry import MODELS
+
+
+@MODELS.register_module()
+class MAEClsDataPreprocessor(ImgDataPreprocessor):
+    """Normalise on the device, then (training only) timm's random erasing and mixup/cutmix.
+
+    Random erasing runs per sample on the normalised batch, as in timm's GPU prefetch path;
+    mixup/cutmix (timm ``Mixup``, which also applies the label smoothing) turns
+    ``data_samples['label']`` (B,) into soft targets (B, num_classes) that sum to one.
+
+    Args:
+        num_classes: labels must lie in [0, num_classes); set from the classifier.
+        random_erasing: kwargs of ``timm.data.random_erasing.RandomErasing`` or None.
+        mixup: kwargs of ``timm.data.Mixup`` (without ``num_classes``) or None.
+    """
+
+    def __init__(self, num_classes: int, mean: tuple[float, ...] = IMAGENET_MEAN,
+                 std: tuple[float, ...] = IMAGENET_STD, random_erasing: dict | None = None,
+                 mixup: dict | None = None, **kwargs: Any) -> None:
+        super().__init__(mean=mean, std=std, **kwargs)
+        self.num_classes = num_classes
+        self.random_erasing = (RandomErasing(**{'device': 'cpu', **random_erasing})
+                               if random_erasing else None)
+        self.mixup = Mixup(num_classes=num_classes, **mixup) if mixup else None
+
+    def forward(self, data: dict, training: bool = False) -> dict:
+        data = super().forward(data, training)
+        labels = data['data_samples']['label']
+        bad = (labels < 0) | (labels >= self.num_classes)
+        if bad.any():
+            raise ValueError(
+                f'label {labels[bad][0].item()} is outside [0, {self.num_classes}): a '
+                'classification dataset needs data_root/<split>/<class>/*.jpg with at most '
+                'num_classes class folders (-1 = an image outside any class folder)')
+        if training:
+            inputs = data['inputs']
+            if self.random_erasing is not None:
+                self.random_erasing.device = inputs.device  # noise is drawn where the batch is
+                inputs = self.random_erasing(inputs)
+            if self.mixup is not None:
+                if inputs.shape[0] % 2:
+                    raise ValueError(f'mixup/cutmix needs an even batch, got {inputs.shape[0]}; '
+                                     'keep drop_last=True in the train dataloader')
+                inputs, data['data_samples']['label'] = self.mixup(inputs, labels)
+            data['inputs'] = inputs
+        return data
+
+
+@MODELS.register_module()
+class MAEClassifier(BaseModel):
+    """Fine-tuning, partial fine-tuning and linear probing of an MAE encoder.
+
+    Holds the pure-torch ``ViTClassifier`` (checkpoint keys ``classifier.vit.*``, timm names).
+    Pretrained MAE weights of any format the plugin reads come from
+    ``init_cfg=dict(type='Pretrained', checkpoint=PATH)``: the position table is resampled to
+    the input grid and the load report is logged.
+
+    Args:
+        arch: 'tiny' | 'base' | 'large' | 'huge', or a dict of ViT sizes (patch_size,
+            embed_dim, depth, num_heads).
+        num_classes, img_size, pool, drop_path_rate, head_bn, head_init_std,
+        trainable_blocks: see ``ViTClassifier``.
+        label_smoothing: of the cross-entropy on hard labels (with mixup, ``Mixup`` smooths).
+    """
+
+    def __init__(self, arch: str | dict = 'base', num_classes: int = 1000, img_size: int = 224,
+                 pool: str = 'avg', drop_path_rate: float = 0.1, head_bn: bool = False,
+                 head_init_std: float = 2e-5, trainable_blocks: int | None = None,
+                 label_smoothing: float = 0.0, data_preprocessor: dict | None = None,
+                 init_cfg: dict | None = None) -> None:
+        preprocessor = dict(type='MAEClsDataPreprocessor', **(data_preprocessor or {}))
+        preprocessor.setdefault('num_classes', num_classes)
+        super().__init__(data_preprocessor=preprocessor, init_cfg=init_cfg)
+        if isinstance(arch, str):
+            if arch not in ENCODER_SIZES:
+                raise ValueError(f'unknown arch {arch!r}; choose one of {sorted(ENCODER_SIZES)}'
+                                 ' or give a dict of ViT sizes')
+            arch = ENCODER_SIZES[arch]
+        self.classifier = ViTClassifier(
+            num_classes, img_size=img_size, pool=pool, drop_path_rate=drop_path_rate,
+            head_bn=head_bn, head_init_std=head_init_std, trainable_blocks=trainable_blocks,
+            **arch)
+        self.label_smoothing = label_smoothing
+        self.soft_target_loss = SoftTargetCrossEntropy()
+
+    def init_weights(self) -> None:
+        """Load the pretrained encoder named by ``init_cfg`` (the ViT's own init is done at
+        construction; children are not re-initialised, which would overwrite it)."""
+        cfg = self.init_cfg or {}
+        if cfg.get('type') != 'Pretrained':
+            if cfg:
+                raise ValueError("MAEClassifier.init_cfg supports type='Pretrained' only, got "
+                                 f'{cfg!r}')
+            return
+        if not cfg.get('checkpoint'):
+            raise ValueError("init_cfg=dict(type='Pretrained') needs a checkpoint path")
+        report = load_encoder_weights(
+            self.classifier.vit, cfg['checkpoint'], self.classifier.grid_size,
+            fmt=cfg.get('format'), new_ok=self.classifier.new_keys,
+            unused_ok=self.classifier.unused_keys)
+        print_log(f'MAEClassifier: {report.summary()}', logger='current')
+        self._is_init = True
+
+    def forward(self, inputs: torch.Tensor, data_samples: dict | None = None,
+                mode: str = 'tensor') -> Any:
+        logits = self.classifier(inputs)
+        if mode == 'tensor':
+            return logits
+        labels = data_samples['label']
+        if mode == 'loss':
+            if labels.ndim == 2:  # soft targets from mixup/cutmix
+                loss = self.soft_target_loss(logits, labels)
+            else:
+                loss = F.cross_entropy(logits, labels, label_smoothing=self.label_smoothing)
+            return dict(loss=loss)
+        if mode == 'predict':
+            scores = logits.float().softmax(dim=1)
+            return [dict(pred_score=s, gt_label=int(g)) for s, g in zip(scores, labels)]
+        raise ValueError(f"mode must be 'loss', 'tensor' or 'predict', got {mode!r}")
+
+    def parse_losses(self, losses: dict) -> tuple[torch.Tensor, dict]:
+        loss, log_vars = super().parse_losses(losses)
+        check_finite(loss)
+        return loss, log_vars

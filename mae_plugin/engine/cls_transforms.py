@@ -1,0 +1,82 @@
+"""Classification pipeline pieces beyond pretraining's crop and flip (PIL in, PIL out).
+
+Fine-tuning (official ``main_finetune.py`` through timm's ``create_transform``):
+RandomResizedCrop(224, (0.08, 1), bicubic) -> flip -> RandAugment 'rand-m9-mstd0.5-inc1' -> pack;
+random erasing and mixup/cutmix follow on the batch in ``MAEClsDataPreprocessor``.
+Evaluation: resize the shorter side to 256 (bicubic) -> centre crop 224 -> pack.
+"""
+from __future__ import annotations
+
+from typing import Any
+
+from PIL import Image, ImageOps
+from timm.data import rand_augment_transform
+from timm.data.transforms import str_to_pil_interp
+from torchvision.transforms import InterpolationMode
+from torchvision.transforms import functional as F
+
+from .model import IMAGENET_MEAN
+from .registry import TRANSFORMS
+
+
+@TRANSFORMS.register_module()
+class MAEResize:
+    """Resize the shorter side to ``size`` (an int), or to (h, w) exactly (a pair)."""
+
+    def __init__(self, size: int | tuple[int, int] = 256, interpolation: str = 'bicubic') -> None:
+        self.size = size if isinstance(size, int) else list(size)
+        self.interpolation = InterpolationMode(interpolation)
+
+    def __call__(self, results: dict[str, Any]) -> dict[str, Any]:
+        results['img'] = F.resize(results['img'], self.size, self.interpolation)
+        return results
+
+
+@TRANSFORMS.register_module()
+class MAECenterCrop:
+    """Centre crop to ``size`` x ``size``."""
+
+    def __init__(self, size: int = 224) -> None:
+        self.size = size
+
+    def __call__(self, results: dict[str, Any]) -> dict[str, Any]:
+        results['img'] = F.center_crop(results['img'], self.size)
+        return results
+
+
+@TRANSFORMS.register_module()
+class MAERandAugment:
+    """timm's RandAugment with the hyper-parameters timm's ``create_transform`` derives.
+
+    Args:
+        config_str: timm policy string; the MAE recipe is 'rand-m9-mstd0.5-inc1'.
+        input_size: crop size; translations go up to 0.45 x its side.
+        mean: fill colour of geometric ops, the dataset mean in 0-255 RGB.
+        interpolation: of geometric ops.
+    """
+
+    def __init__(self, config_str: str = 'rand-m9-mstd0.5-inc1', input_size: int = 224,
+                 mean: tuple[float, ...] = IMAGENET_MEAN, interpolation: str = 'bicubic') -> None:
+        if not config_str.startswith('rand'):
+            raise ValueError(f"RandAugment policy strings start with 'rand', got {config_str!r}")
+        hparams = dict(translate_const=int(input_size * 0.45),
+                       img_mean=tuple(min(255, round(m)) for m in mean),
+                       interpolation=str_to_pil_interp(interpolation))
+        self.augment = rand_augment_transform(config_str, hparams)
+        for op in self.augment.ops:
+            if op.name == 'PosterizeIncreasing':
+                op.aug_fn = _posterize
+
+    def __call__(self, results: dict[str, Any]) -> dict[str, Any]:
+        results['img'] = self.augment(results['img'])
+        return results
+
+
+def _posterize(img: Image.Image, bits_to_keep: int, **_: object) -> Image.Image:
+    """timm's posterize for every Pillow: at magnitude 10 ('inc1', reached with mstd 0.5) timm
+    asks for 0 bits, which Pillow < 13 turned into a black image and Pillow 13 refuses."""
+    if bits_to_keep >= 8:
+        return img
+    if bits_to_keep <= 0:
+        return Image.new(img.mode, img.size)
+    return ImageOps.posterize(img, bits_to_keep)
