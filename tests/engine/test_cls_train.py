@@ -1,0 +1,78 @@
+"""Fine-tuning and linear probing end to end: tools/train.py, then tools/test.py, from an MAE
+checkpoint written by the plugin, on tiles of real photographs (one class per photograph)."""
+import os
+import sys
+
+import pytest
+import torch
+
+from tests.conftest import ROOT, tiny_mae
+from tests.engine.test_train import cli, run_cli
+
+TRAIN = os.path.join(ROOT, 'tools', 'train.py')
+TEST = os.path.join(ROOT, 'tools', 'test.py')
+
+
+@pytest.fixture(scope='module')
+def pretrained(tmp_path_factory):
+    """A plugin checkpoint of a depth-2 MAE at 64 px, patch 8 (the demo's input)."""
+    torch.manual_seed(0)
+    mae = tiny_mae(img_size=64, patch_size=8)
+    path = str(tmp_path_factory.mktemp('pretrain') / 'iter_1.pth')
+    torch.save({'meta': {}, 'state_dict': {f'mae.{k}': v for k, v in mae.state_dict().items()}},
+               path)
+    return path, mae
+
+
+def options(demo_root, checkpoint, iters=6):
+    knn = os.path.join(demo_root, 'knn')
+    return {
+        'model.arch.embed_dim': 48, 'model.arch.depth': 2, 'model.arch.num_heads': 3,
+        'model.init_cfg.checkpoint': checkpoint,
+        'train_dataloader.dataset.data_root': knn, 'val_dataloader.dataset.data_root': knn,
+        'test_dataloader.dataset.data_root': knn,
+        'train_dataloader.batch_size': 8, 'train_dataloader.num_workers': 0,
+        'train_dataloader.persistent_workers': False, 'val_dataloader.num_workers': 0,
+        'val_dataloader.persistent_workers': False, 'test_dataloader.num_workers': 0,
+        'test_dataloader.persistent_workers': False,
+        'train_cfg.max_iters': iters, 'train_cfg.val_interval': iters,
+        'default_hooks.checkpoint.interval': iters, 'default_hooks.logger.interval': 1,
+    }
+
+
+def train_then_test(config, work, demo_root, checkpoint, loaded):
+    opts = options(demo_root, checkpoint)
+    out = run_cli([sys.executable, TRAIN, config, '--work-dir', work] + cli(opts))
+    assert f'MAEClassifier: loaded {loaded} tensors' in out and '(plugin format)' in out
+    assert 'accuracy/top1' in out and 'accuracy/top5' in out
+    trained = os.path.join(work, 'iter_6.pth')
+    out = run_cli([sys.executable, TEST, config, trained, '--work-dir', work] + cli(opts))
+    top1, top5 = (float(out.rsplit(f'accuracy/{k}: ', 1)[1].split()[0]) for k in ('top1', 'top5'))
+    assert 0 <= top1 <= top5 <= 100
+    return torch.load(trained, weights_only=True)['state_dict']
+
+
+@pytest.mark.slow
+def test_finetuning_from_a_plugin_checkpoint(tmp_path, demo_root, pretrained):
+    path, mae = pretrained
+    config = os.path.join(ROOT, 'configs', 'cls', 'vit-t-mae_finetune_demo.py')
+    # 2 blocks x 12 + 4 embedding tensors; the final norm is dropped for fc_norm
+    state = train_then_test(config, str(tmp_path / 'ft'), demo_root, path, loaded=28)
+    # every encoder weight moved (layer decay scales the steps, none is frozen)
+    before = mae.encoder.vit.state_dict()
+    assert not torch.equal(state['classifier.vit.blocks.0.attn.qkv.weight'],
+                           before['blocks.0.attn.qkv.weight'])
+    assert not torch.equal(state['classifier.vit.pos_embed'], before['pos_embed'])
+    assert 'classifier.vit.fc_norm.weight' in state and 'classifier.vit.norm.weight' not in state
+
+
+@pytest.mark.slow
+def test_linear_probe_keeps_the_encoder_frozen(tmp_path, demo_root, pretrained):
+    path, mae = pretrained
+    config = os.path.join(ROOT, 'configs', 'cls', 'vit-t-mae_linprobe_demo.py')
+    state = train_then_test(config, str(tmp_path / 'lp'), demo_root, path, loaded=30)
+    for name, value in mae.encoder.vit.state_dict().items():
+        torch.testing.assert_close(state[f'classifier.vit.{name}'], value, rtol=0, atol=0)
+    assert 'classifier.vit.head.0.weight' not in state  # BatchNorm without affine
+    assert state['classifier.vit.head.0.num_batches_tracked'] == 6
+    assert state['classifier.vit.head.1.weight'].std() > 0.01 * 0.5
