@@ -4,7 +4,7 @@ VENV := .venv
 PY := $(VENV)/bin/python
 STAMP := $(VENV)/.installed
 
-.PHONY: install demo test test-fast benchmark clean
+.PHONY: install demo demo-cls test test-fast benchmark clean
 
 $(STAMP): setup.py requirements/torch.txt
 	test -x $(PY) || $(PYTHON) -m venv $(VENV)
@@ -18,6 +18,12 @@ install: $(STAMP)
 demo: $(STAMP)
 	$(PY) tools/prepare_demo_data.py data/demo
 	$(PY) tools/train.py configs/mae_vit-t_demo.py --work-dir work_dirs/mae_vit-t_demo
+
+# The paper's evaluations of the demo MAE on the demo tiles (pretrains first if needed).
+demo-cls: $(STAMP)
+	test -f work_dirs/mae_vit-t_demo/iter_500.pth || $(MAKE) demo
+	$(PY) tools/train.py configs/cls/vit-t-mae_finetune_demo.py
+	$(PY) tools/train.py configs/cls/vit-t-mae_linprobe_demo.py
 
 test: $(STAMP)
 	$(PY) -m pytest tests

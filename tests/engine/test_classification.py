@@ -186,3 +186,29 @@ def test_pretrained_position_table_is_resampled_to_the_input(tmp_path):
     assert model.classifier.vit.pos_embed.shape == (1, 37, 48)
     torch.testing.assert_close(model.classifier.vit.pos_embed[:, 0],
                                mae.encoder.vit.pos_embed[:, 0])
+
+
+@pytest.mark.parametrize('fmt', ['plugin', 'official', 'timm', 'lightly'])
+def test_every_readable_format_fine_tunes(tmp_path, fmt):
+    from mae_plugin.checkpoints.formats import from_core
+    from tests.conftest import tiny_mae
+    mae = tiny_mae(img_size=32, patch_size=8)
+    path = str(tmp_path / f'{fmt}.pth')
+    torch.save(from_core(mae.state_dict(), fmt), path)
+    model = build(init_cfg=dict(type='Pretrained', checkpoint=path))
+    model.init_weights()
+    got = model.classifier.vit.state_dict()
+    for name, value in mae.encoder.vit.state_dict().items():
+        if name in got:
+            torch.testing.assert_close(got[name], value, msg=name)
+
+
+def test_linear_probe_gives_the_encoder_no_gradient():
+    model = build(pool='cls', head_bn=True, trainable_blocks=0, drop_path_rate=0.0)
+    model.train()
+    loss = model(torch.randn(4, 3, 32, 32), dict(label=torch.arange(4)), mode='loss')['loss']
+    loss.backward()
+    vit = model.classifier.vit
+    assert all(p.grad is None for n, p in vit.named_parameters() if not n.startswith('head.'))
+    assert vit.head[1].weight.grad is not None
+    assert not any(b.training for b in vit.blocks) and vit.head.training  # BN stats update
