@@ -72,3 +72,39 @@ def prepare_demo_images(out_dir: str, split: str = 'train', quality: int = 95) -
             Image.fromarray(image).save(path, quality=quality)
         paths.append(path)
     return paths
+
+
+SEG_CLASSES = ('dark', 'mid-dark', 'mid-bright', 'bright')
+
+
+def prepare_seg_split(out_dir: str, short_side: int = 128, num_val: int = 4,
+                      quality: int = 95) -> tuple[int, int]:
+    """A tiny semantic-segmentation set in the ADE20K layout under ``out_dir/seg``: the demo
+    photographs (shorter side ``short_side``) as ``images/{training,validation}/<name>.jpg`` and
+    label maps from a classical segmentation of each photograph, multi-Otsu thresholds of its
+    grey levels into the 4 ``SEG_CLASSES`` (labels 1-4; a 2-pixel border is 0 = ignore), as
+    ``annotations/<split>/<name>.png``. The last ``num_val`` photographs (by name) validate.
+    Returns the (training, validation) counts; existing files are kept."""
+    from PIL import Image
+    from skimage.color import rgb2gray
+    from skimage.filters import threshold_multiotsu
+    from torchvision.transforms import InterpolationMode
+    from torchvision.transforms import functional as F
+
+    arrays = demo_arrays()
+    names = sorted(arrays)
+    for i, name in enumerate(names):
+        split = 'validation' if i >= len(names) - num_val else 'training'
+        image_path = os.path.join(out_dir, 'seg', 'images', split, f'{name}.jpg')
+        label_path = os.path.join(out_dir, 'seg', 'annotations', split, f'{name}.png')
+        if os.path.exists(image_path) and os.path.exists(label_path):
+            continue
+        image = F.resize(Image.fromarray(arrays[name]), short_side, InterpolationMode.BICUBIC)
+        grey = rgb2gray(np.asarray(image))
+        labels = (np.digitize(grey, threshold_multiotsu(grey, classes=4)) + 1).astype(np.uint8)
+        labels[:2], labels[-2:], labels[:, :2], labels[:, -2:] = 0, 0, 0, 0
+        for path in (image_path, label_path):
+            os.makedirs(os.path.dirname(path), exist_ok=True)
+        image.save(image_path, quality=quality)
+        Image.fromarray(labels).save(label_path)
+    return len(names) - num_val, num_val

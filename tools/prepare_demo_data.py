@@ -1,5 +1,6 @@
 """Write scikit-image's sample photographs as an image folder: ``OUT/train/*.jpg``, and a
-labelled tile split for the kNN monitor: ``OUT/knn/{train,val}/<photo>/*.jpg``.
+labelled tile split for the kNN monitor and classification: ``OUT/knn/{train,val}/<photo>/*.jpg``,
+and a segmentation set in the ADE20K layout: ``OUT/seg/{images,annotations}/{training,validation}``.
 
     python tools/prepare_demo_data.py [OUT]      (default: data/demo)
 """
@@ -9,7 +10,8 @@ import sys
 
 sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 
-from mae_plugin.demo_data import prepare_demo_images, prepare_knn_split  # noqa: E402
+from mae_plugin.demo_data import (prepare_demo_images, prepare_knn_split,  # noqa: E402
+                                  prepare_seg_split)
 
 if __name__ == '__main__':
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
@@ -19,3 +21,6 @@ if __name__ == '__main__':
     print(f'{len(paths)} demo images in {os.path.join(args.out, "train")}')
     train, val = prepare_knn_split(args.out)
     print(f'kNN split: {train} train / {val} val tiles in {os.path.join(args.out, "knn")}')
+    train, val = prepare_seg_split(args.out)
+    print(f'segmentation set: {train} training / {val} validation photographs with label maps '
+          f'in {os.path.join(args.out, "seg")}')

@@ -5,16 +5,15 @@ from typing import Any
 
 import torch
 import torch.nn.functional as F
-from mmengine.logging import print_log
 from mmengine.model import BaseModel, ImgDataPreprocessor
 from timm.data import Mixup
 from timm.data.random_erasing import RandomErasing
 from timm.loss import SoftTargetCrossEntropy
 
-from ..checkpoints.load import load_encoder_weights
 from ..models.classifier import ViTClassifier
 from ..models.factory import ENCODER_SIZES
 from .model import IMAGENET_MEAN, IMAGENET_STD, check_finite
+from .pretrained import load_pretrained_encoder
 from .registry import MODELS
 
 
@@ -104,20 +103,10 @@ class MAEClassifier(BaseModel):
     def init_weights(self) -> None:
         """Load the pretrained encoder named by ``init_cfg`` (the ViT's own init is done at
         construction; children are not re-initialised, which would overwrite it)."""
-        cfg = self.init_cfg or {}
-        if cfg.get('type') != 'Pretrained':
-            if cfg:
-                raise ValueError("MAEClassifier.init_cfg supports type='Pretrained' only, got "
-                                 f'{cfg!r}')
-            return
-        if not cfg.get('checkpoint'):
-            raise ValueError("init_cfg=dict(type='Pretrained') needs a checkpoint path")
-        report = load_encoder_weights(
-            self.classifier.vit, cfg['checkpoint'], self.classifier.grid_size,
-            fmt=cfg.get('format'), new_ok=self.classifier.new_keys,
-            unused_ok=self.classifier.unused_keys)
-        print_log(f'MAEClassifier: {report.summary()}', logger='current')
-        self._is_init = True
+        clf = self.classifier
+        if load_pretrained_encoder('MAEClassifier', self.init_cfg, clf.vit, clf.grid_size,
+                                   clf.new_keys, clf.unused_keys):
+            self._is_init = True
 
     def forward(self, inputs: torch.Tensor, data_samples: dict | None = None,
                 mode: str = 'tensor') -> Any:

@@ -1,0 +1,32 @@
+"""``init_cfg=dict(type='Pretrained', checkpoint=PATH)`` for every model built on an MAE encoder.
+
+MMEngine's own ``PretrainedInit`` would load with its own key matching and would then let timm's
+``init_weights`` of the children run; the plugin's models load through the interop loader
+instead (any format, weights only, position tables resampled, a report in the log).
+"""
+from __future__ import annotations
+
+from typing import Sequence
+
+from mmengine.logging import print_log
+from torch import nn
+
+from ..checkpoints.load import LoadReport, load_encoder_weights
+
+
+def load_pretrained_encoder(owner: str, init_cfg: dict | None, vit: nn.Module,
+                            grid_size: tuple[int, int], new_ok: Sequence[str] = (),
+                            unused_ok: Sequence[str] = ()) -> LoadReport | None:
+    """Load the checkpoint ``init_cfg`` names into ``vit`` and log the report; None (nothing
+    done) without an ``init_cfg``. ``owner`` names the model in the log and in errors."""
+    cfg = dict(init_cfg or {})
+    if not cfg:
+        return None
+    if cfg.get('type') != 'Pretrained':
+        raise ValueError(f"{owner}.init_cfg supports type='Pretrained' only, got {cfg!r}")
+    if not cfg.get('checkpoint'):
+        raise ValueError(f"{owner}: init_cfg=dict(type='Pretrained') needs a checkpoint path")
+    report = load_encoder_weights(vit, cfg['checkpoint'], grid_size, fmt=cfg.get('format'),
+                                  new_ok=new_ok, unused_ok=unused_ok)
+    print_log(f'{owner}: {report.summary()}', logger='current')
+    return report

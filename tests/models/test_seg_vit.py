@@ -1,0 +1,102 @@
+"""The segmentation backbone: BEiT relative position bias, resizing, features, loading."""
+import pytest
+import torch
+from timm.models.beit import RelativePositionBias as TimmRelativePositionBias
+
+from mae_plugin.checkpoints.load import load_encoder_weights
+from mae_plugin.models.layer_decay import layer_decay_param_groups
+from mae_plugin.models.seg_vit import RelativePositionBias, RelPosViTBackbone
+from tests.conftest import tiny_mae
+
+SMALL = dict(img_size=32, patch_size=8, embed_dim=48, depth=2, num_heads=3, out_indices=(0, 1))
+
+
+def backbone(**kw):
+    torch.manual_seed(0)
+    return RelPosViTBackbone(**{**SMALL, **kw}).eval()
+
+
+def test_bias_is_zero_at_init_and_indexes_like_timm_beit():
+    ours = RelativePositionBias((4, 5), num_heads=3)
+    assert ours.relative_position_bias_table.shape == (7 * 9 + 3, 3)
+    assert torch.count_nonzero(ours()) == 0 and ours().shape == (3, 21, 21)
+    timm_bias = TimmRelativePositionBias((4, 5), num_heads=3)
+    table = torch.randn_like(ours.relative_position_bias_table)
+    with torch.no_grad():
+        ours.relative_position_bias_table.copy_(table)
+        timm_bias.relative_position_bias_table.copy_(table)
+    torch.testing.assert_close(ours(), timm_bias())
+
+
+def test_bias_resizes_with_the_grid():
+    bias = RelativePositionBias((4, 4), num_heads=2)
+    with torch.no_grad():
+        bias.relative_position_bias_table[:-3] = 0.5  # every patch offset the same
+        bias.relative_position_bias_table[-3:] = torch.tensor([[1.0, 2.0], [3.0, 4.0],
+                                                               [5.0, 6.0]])
+    torch.testing.assert_close(bias((4, 4)), bias())
+    resized = bias((6, 3))
+    assert resized.shape == (2, 19, 19)
+    torch.testing.assert_close(resized[:, 1:, 1:], torch.full((2, 18, 18), 0.5))  # interpolated
+    torch.testing.assert_close(resized[:, 0, 0], torch.tensor([5.0, 6.0]))  # cls entries kept
+    torch.testing.assert_close(resized[:, 0, 1:], torch.tensor([1.0, 2.0])[:, None].expand(2, 18))
+
+
+def test_zero_bias_starts_from_the_plain_vit():
+    model = backbone()
+    images = torch.randn(2, 3, 32, 32)
+    feats = model(images)
+    plain = model.vit.forward_intermediates(images, indices=[0, 1], norm=False,
+                                            output_fmt='NCHW', intermediates_only=True)
+    for ours, ref in zip(feats, plain):
+        torch.testing.assert_close(ours, ref)
+
+
+def test_bias_enters_attention_as_an_additive_term():
+    model = backbone()
+    block = model.vit.blocks[0]
+    with torch.no_grad():
+        block.rel_pos_bias.relative_position_bias_table.normal_()
+    x = torch.randn(2, 17, 48)
+    attn = block.attn
+    q, k, v = attn.qkv(x).reshape(2, 17, 3, 3, 16).permute(2, 0, 3, 1, 4)
+    logits = q @ k.transpose(-2, -1) * 16 ** -0.5 + block.rel_pos_bias()[None]
+    expected = attn.proj((logits.softmax(-1) @ v).transpose(1, 2).reshape(2, 17, 48))
+    torch.testing.assert_close(attn(x, attn_mask=block.rel_pos_bias()[None]), expected)
+
+
+def test_features_follow_the_input_size():
+    model = backbone(out_indices=(0, 1, 1, 1))
+    feats = model(torch.randn(1, 3, 48, 72))  # not the 32 x 32 the tables were built for
+    assert [tuple(f.shape) for f in feats] == [(1, 48, 6, 9)] * 4
+    with pytest.raises(ValueError, match='out_indices'):
+        backbone(out_indices=(0, 2))
+
+
+def test_layer_scale_is_optional_and_new():
+    assert not hasattr(backbone().vit.blocks[0].ls1, 'gamma')
+    assert backbone(layer_scale_init=1.0).vit.blocks[0].ls1.gamma.eq(1.0).all()
+
+
+def test_mae_weights_load_and_the_new_parts_are_reported():
+    mae = tiny_mae()
+    model = backbone(layer_scale_init=1.0, img_size=48)
+    report = load_encoder_weights(model.vit, {'state_dict': {f'mae.{k}': v for k, v in
+                                                             mae.state_dict().items()}},
+                                  model.grid_size, new_ok=model.new_keys,
+                                  unused_ok=model.unused_keys)
+    torch.testing.assert_close(model.vit.blocks[1].attn.qkv.weight,
+                               mae.encoder.vit.blocks[1].attn.qkv.weight)
+    assert {k.split('.', 2)[2] for k in report.left_new} == {
+        'rel_pos_bias.relative_position_bias_table', 'ls1.gamma', 'ls2.gamma'}
+    assert 'encoder.vit.norm.weight' in report.dropped
+    assert any('pos_embed' in r for r in report.resampled)  # 4 x 4 -> 6 x 6
+
+
+def test_bias_tables_decay_with_their_block_and_get_no_weight_decay():
+    model = backbone(depth=3, out_indices=(2,))
+    groups = layer_decay_param_groups(model, 1.0, 0.05, 0.5)
+    for i, block in enumerate(model.vit.blocks):
+        group = next(g for g in groups if any(p is block.rel_pos_bias.relative_position_bias_table
+                                              for p in g['params']))
+        assert group['lr'] == pytest.approx(0.5 ** (3 - i)) and group['weight_decay'] == 0.0
