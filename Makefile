@@ -3,8 +3,10 @@ PYTHON ?= python3
 VENV := .venv
 PY := $(VENV)/bin/python
 STAMP := $(VENV)/.installed
+SEG_STAMP := $(VENV)/.installed-seg
+WHEELS := .wheels
 
-.PHONY: install demo demo-cls test test-fast benchmark clean
+.PHONY: install install-seg demo demo-cls demo-seg test test-fast benchmark clean
 
 $(STAMP): setup.py requirements/torch.txt
 	test -x $(PY) || $(PYTHON) -m venv $(VENV)
@@ -13,6 +15,15 @@ $(STAMP): setup.py requirements/torch.txt
 	touch $(STAMP)
 
 install: $(STAMP)
+
+# Segmentation transfer: mmcv 2.1.0 built from source with ops (~17 min once), then mmseg.
+$(SEG_STAMP): $(STAMP) requirements/build_mmcv.sh
+	bash requirements/build_mmcv.sh $(PYTHON) $(WHEELS)
+	$(PY) -m pip install $(WHEELS)/mmcv-2.1.0-*.whl
+	$(PY) -m pip install -e '.[seg]'
+	touch $(SEG_STAMP)
+
+install-seg: $(SEG_STAMP)
 
 # Main job: prepare the demo photographs, pretrain the small MAE, write checkpoint + pictures.
 demo: $(STAMP)
@@ -25,10 +36,16 @@ demo-cls: $(STAMP)
 	$(PY) tools/train.py configs/cls/vit-t-mae_finetune_demo.py
 	$(PY) tools/train.py configs/cls/vit-t-mae_linprobe_demo.py
 
-test: $(STAMP)
+# UperNet on the demo MAE and the demo segmentation set (pretrains first if needed).
+demo-seg: $(SEG_STAMP)
+	test -f work_dirs/mae_vit-t_demo/iter_500.pth || $(MAKE) demo
+	$(PY) tools/prepare_demo_data.py data/demo
+	$(PY) tools/train.py configs/seg/upernet_vit-t-mae_demo.py
+
+test: $(SEG_STAMP)
 	$(PY) -m pytest tests
 
-test-fast: $(STAMP)
+test-fast: $(SEG_STAMP)
 	$(PY) -m pytest tests -m "not slow"
 
 benchmark: $(STAMP)
@@ -36,4 +53,4 @@ benchmark: $(STAMP)
 	$(PY) tools/benchmark.py configs/mae_vit-b_800e.py
 
 clean:
-	rm -rf $(VENV) work_dirs data/demo .pytest_cache
+	rm -rf $(VENV) work_dirs data/demo .pytest_cache $(WHEELS)

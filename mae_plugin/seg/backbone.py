@@ -1,0 +1,53 @@
+"""``MAESegViT``: the MAE ViT as an mmseg backbone (BEiT-style relative position bias)."""
+from __future__ import annotations
+
+from typing import Sequence
+
+from mmengine.model import BaseModule
+from torch import Tensor
+
+from ..engine.pretrained import load_pretrained_encoder
+from ..engine.registry import MODELS
+from ..models.factory import ENCODER_SIZES
+from ..models.seg_vit import RelPosViTBackbone
+
+
+@MODELS.register_module()
+class MAESegViT(BaseModule):
+    """Multi-block feature maps of an MAE ViT for a pyramid neck (mmseg's ``Feature2Pyramid``).
+
+    Holds the pure-torch ``RelPosViTBackbone`` as ``encoder`` (keys ``encoder.vit.*``, timm
+    names). ``init_cfg=dict(type='Pretrained', checkpoint=PATH)`` loads an MAE checkpoint of any
+    format the plugin reads: the position table is resampled to ``img_size``, the relative
+    position biases and layer scales stay new, the final norm is dropped; the log says so.
+
+    Args:
+        arch: 'base' | 'large' | 'huge' | 'tiny', or a dict of ViT sizes.
+        img_size: training crop; out_indices: blocks to return ((3, 5, 7, 11) for B).
+        Others: see ``RelPosViTBackbone``.
+    """
+
+    def __init__(self, arch: str | dict = 'base', img_size: int | tuple[int, int] = 512,
+                 drop_path_rate: float = 0.1, out_indices: Sequence[int] = (3, 5, 7, 11),
+                 rel_pos_bias: bool = True, layer_scale_init: float | None = None,
+                 grad_checkpointing: bool = False, init_cfg: dict | None = None) -> None:
+        super().__init__(init_cfg=init_cfg)
+        if isinstance(arch, str):
+            if arch not in ENCODER_SIZES:
+                raise ValueError(f'unknown arch {arch!r}; choose one of {sorted(ENCODER_SIZES)}'
+                                 ' or give a dict of ViT sizes')
+            arch = ENCODER_SIZES[arch]
+        self.encoder = RelPosViTBackbone(
+            img_size=img_size, drop_path_rate=drop_path_rate, out_indices=out_indices,
+            rel_pos_bias=rel_pos_bias, layer_scale_init=layer_scale_init,
+            grad_checkpointing=grad_checkpointing, **arch)
+
+    def init_weights(self) -> None:
+        enc = self.encoder
+        if load_pretrained_encoder('MAESegViT', self.init_cfg, enc.vit, enc.grid_size,
+                                   enc.new_keys, enc.unused_keys):
+            self._is_init = True
+
+    def forward(self, images: Tensor) -> tuple[Tensor, ...]:
+        """(B, 3, H, W) -> one (B, D, H/p, W/p) map per ``out_indices`` entry."""
+        return tuple(self.encoder(images))
