@@ -108,3 +108,20 @@ def test_backbone_checkpoint_of_another_architecture_is_refused(pretrained):
                       out_indices=(0, 1), init_cfg=dict(type='Pretrained', checkpoint=path))
     with pytest.raises(ValueError, match='another architecture.*shape mismatches'):
         model.init_weights()
+
+
+@pytest.mark.parametrize('fmt', ['official', 'timm'])
+def test_backbone_loads_official_and_timm_weights_resampled(tmp_path, fmt):
+    import mae_plugin.seg  # noqa: F401
+    from mae_plugin.checkpoints.formats import from_core
+    from mae_plugin.seg.backbone import MAESegViT
+    mae = tiny_mae(img_size=32, patch_size=8)  # a 4 x 4 grid
+    path = str(tmp_path / f'{fmt}.pth')
+    torch.save(from_core(mae.state_dict(), fmt), path)
+    model = MAESegViT(arch=dict(patch_size=8, embed_dim=48, depth=2, num_heads=3), img_size=64,
+                      out_indices=(0, 1), init_cfg=dict(type='Pretrained', checkpoint=path))
+    model.init_weights()
+    vit = model.encoder.vit
+    torch.testing.assert_close(vit.blocks[1].mlp.fc2.weight,
+                               mae.encoder.vit.blocks[1].mlp.fc2.weight)
+    assert vit.pos_embed.shape == (1, 1 + 8 * 8, 48)  # resampled to the 8 x 8 grid
