@@ -16,7 +16,7 @@ $(STAMP): setup.py requirements/torch.txt
 
 install: $(STAMP)
 
-# Segmentation transfer: mmcv 2.1.0 built from source with ops (~17 min once), then mmseg.
+# Segmentation transfer: mmcv 2.1.0 built from source with ops (~20 min once), then mmseg.
 $(SEG_STAMP): $(STAMP) requirements/build_mmcv.sh
 	bash requirements/build_mmcv.sh $(PYTHON) $(WHEELS)
 	$(PY) -m pip install $(WHEELS)/mmcv-2.1.0-*.whl

@@ -4,7 +4,7 @@
 # Why a build: mmdet 3.3 / mmseg 1.2 need mmcv < 2.2 with ops, and no published mmcv wheel fits
 # torch 2.14. mmcv's setup.py needs pkg_resources (setuptools < 70, which torch 2.14 refuses in
 # its own environment), so it builds in a throw-away venv; it asks for C++14/17, which torch
-# 2.14's headers refuse, so the flag becomes C++20. About 17 minutes on 2 cores; the wheel is
+# 2.14's headers refuse, so the flag becomes C++20. About 20 minutes on 2 cores; the wheel is
 # kept in WHEEL_DIR and reused.
 set -euo pipefail
 PYTHON=${1:-python3}
