@@ -27,6 +27,7 @@ def test_finetuning_recipe(size):
     assert (model.type, model.arch, model.img_size, model.pool) == \
         ('MAEClassifier', ARCH[size], 224, 'avg')
     assert model.drop_path_rate == drop_path and model.head_init_std == 2e-5
+    assert model.label_smoothing == 0.1  # without mixup, as the official LabelSmoothingCE
     assert model.get('trainable_blocks') is None and not model.get('head_bn', False)
     assert model.init_cfg.type == 'Pretrained'
 

@@ -10,6 +10,7 @@ model = dict(
     pool='avg',
     drop_path_rate=0.1,
     head_init_std=2e-5,
+    label_smoothing=0.1,  # used when mixup is switched off (Mixup smooths its own targets)
     data_preprocessor=dict(
         random_erasing=dict(probability=0.25, mode='pixel', max_count=1),
         mixup=dict(mixup_alpha=0.8, cutmix_alpha=1.0, prob=1.0, switch_prob=0.5, mode='batch',
