@@ -3,10 +3,10 @@ PYTHON ?= python3
 VENV := .venv
 PY := $(VENV)/bin/python
 STAMP := $(VENV)/.installed
-SEG_STAMP := $(VENV)/.installed-seg
+TRANSFER_STAMP := $(VENV)/.installed-transfer
 WHEELS := .wheels
 
-.PHONY: install install-seg demo demo-cls demo-seg test test-fast benchmark clean
+.PHONY: install install-transfer demo demo-cls demo-seg demo-det test test-fast benchmark clean
 
 $(STAMP): setup.py requirements/torch.txt
 	test -x $(PY) || $(PYTHON) -m venv $(VENV)
@@ -16,14 +16,15 @@ $(STAMP): setup.py requirements/torch.txt
 
 install: $(STAMP)
 
-# Segmentation transfer: mmcv 2.1.0 built from source with ops (~20 min once), then mmseg.
-$(SEG_STAMP): $(STAMP) requirements/build_mmcv.sh
+# Detection/segmentation transfer: mmcv 2.1.0 built from source with ops (~20 min once), then
+# mmdet and mmseg.
+$(TRANSFER_STAMP): $(STAMP) requirements/build_mmcv.sh
 	bash requirements/build_mmcv.sh $(PYTHON) $(WHEELS)
 	$(PY) -m pip install $(WHEELS)/mmcv-2.1.0-*.whl
-	$(PY) -m pip install -e '.[seg]'
-	touch $(SEG_STAMP)
+	$(PY) -m pip install -e '.[seg,det]'
+	touch $(TRANSFER_STAMP)
 
-install-seg: $(SEG_STAMP)
+install-transfer: $(TRANSFER_STAMP)
 
 # Main job: prepare the demo photographs, pretrain the small MAE, write checkpoint + pictures.
 demo: $(STAMP)
@@ -37,15 +38,21 @@ demo-cls: $(STAMP)
 	$(PY) tools/train.py configs/cls/vit-t-mae_linprobe_demo.py
 
 # UperNet on the demo MAE and the demo segmentation set (pretrains first if needed).
-demo-seg: $(SEG_STAMP)
+demo-seg: $(TRANSFER_STAMP)
 	test -f work_dirs/mae_vit-t_demo/iter_500.pth || $(MAKE) demo
 	$(PY) tools/prepare_demo_data.py data/demo
 	$(PY) tools/train.py configs/seg/upernet_vit-t-mae_demo.py
 
-test: $(SEG_STAMP)
+# Mask R-CNN (ViTDet recipe) on the demo MAE and the demo COCO set of coins.
+demo-det: $(TRANSFER_STAMP)
+	test -f work_dirs/mae_vit-t_demo/iter_500.pth || $(MAKE) demo
+	$(PY) tools/prepare_demo_data.py data/demo
+	$(PY) tools/train.py configs/det/mask-rcnn_vit-t-mae_demo.py
+
+test: $(TRANSFER_STAMP)
 	$(PY) -m pytest tests
 
-test-fast: $(SEG_STAMP)
+test-fast: $(TRANSFER_STAMP)
 	$(PY) -m pytest tests -m "not slow"
 
 benchmark: $(STAMP)

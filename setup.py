@@ -30,9 +30,11 @@ setup(
         'demo': ['scikit-image>=0.22'],  # the demo photographs ship inside scikit-image
         'tests': ['pytest>=8', 'scikit-image>=0.22'],
         'benchmark': ['transformers>=4.40'],  # ViTMAEForPreTraining as a speed peer
-        # mmseg 1.2.2 asserts mmcv < 2.2; mmcv 2.1.0 is built by requirements/build_mmcv.sh
-        # mmengine resolves 'mmseg::' configs with pkg_resources: setuptools < 81 (torch >= 77)
+        # mmseg 1.2.2 / mmdet 3.3.0 assert mmcv < 2.2; mmcv 2.1.0 is built by
+        # requirements/build_mmcv.sh. mmengine resolves 'mmseg::' / 'mmdet::' configs with
+        # pkg_resources: setuptools < 81 (torch needs >= 77).
         'seg': ['mmcv==2.1.0', 'mmsegmentation==1.2.2', 'ftfy', 'regex',
                 'setuptools>=77.0.3,<81'],
+        'det': ['mmcv==2.1.0', 'mmdet==3.3.0', 'pycocotools', 'setuptools>=77.0.3,<81'],
     },
 )

@@ -30,3 +30,19 @@ def demo_root(tmp_path_factory):
     prepare_demo_images(str(root))
     prepare_knn_split(str(root))
     return str(root)
+
+
+def save_plugin_checkpoint(mae, path):
+    """Write ``mae`` as this plugin's MMEngine checkpoint (``state_dict`` with ``mae.*``)."""
+    torch.save({'meta': {}, 'state_dict': {f'mae.{k}': v for k, v in mae.state_dict().items()}},
+               path)
+    return str(path)
+
+
+@pytest.fixture(scope='session')
+def pretrained_64(tmp_path_factory):
+    """(path, mae): a plugin checkpoint of a depth-2, 48-dim MAE at 64 px, patch 8 (the input
+    of the demo transfer configs)."""
+    torch.manual_seed(0)
+    mae = tiny_mae(img_size=64, patch_size=8)
+    return save_plugin_checkpoint(mae, tmp_path_factory.mktemp('pretrain') / 'iter_1.pth'), mae

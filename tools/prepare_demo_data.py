@@ -1,6 +1,7 @@
 """Write scikit-image's sample photographs as an image folder: ``OUT/train/*.jpg``, and a
 labelled tile split for the kNN monitor and classification: ``OUT/knn/{train,val}/<photo>/*.jpg``,
-and a segmentation set in the ADE20K layout: ``OUT/seg/{images,annotations}/{training,validation}``.
+a segmentation set in the ADE20K layout: ``OUT/seg/{images,annotations}/{training,validation}``,
+and an instance set in the COCO layout: ``OUT/coco/{train,val}``, ``OUT/coco/annotations``.
 
     python tools/prepare_demo_data.py [OUT]      (default: data/demo)
 """
@@ -11,7 +12,7 @@ import sys
 sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 
 from mae_plugin.demo_data import (prepare_demo_images, prepare_knn_split,  # noqa: E402
-                                  prepare_seg_split)
+                                  prepare_coco_split, prepare_seg_split)
 
 if __name__ == '__main__':
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
@@ -24,3 +25,6 @@ if __name__ == '__main__':
     train, val = prepare_seg_split(args.out)
     print(f'segmentation set: {train} training / {val} validation photographs with label maps '
           f'in {os.path.join(args.out, "seg")}')
+    train, val = prepare_coco_split(args.out)
+    print(f'COCO set: {train} train / {val} val images of coins with instance masks in '
+          f'{os.path.join(args.out, "coco")}')

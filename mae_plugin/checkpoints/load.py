@@ -9,6 +9,7 @@ from dataclasses import dataclass, field
 from typing import Any, Sequence
 
 import torch
+from timm.layers import resample_patch_embed
 from torch import Tensor, nn
 
 from .core import DECODER, ENCODER, Conversion
@@ -120,6 +121,20 @@ def load_encoder_weights(vit: nn.Module, checkpoint: str | os.PathLike | dict[st
         else:
             incoming[prefix + name] = value
     target = vit.state_dict()
+    patch_key = prefix + 'patch_embed.proj.weight'
+    if patch_key in incoming and patch_key in target and \
+            incoming[patch_key].shape[-2:] != target[patch_key].shape[-2:]:
+        # ViTDet's ViT-H: the 14 x 14 patch filter of MAE-H resampled to 16 x 16 (FlexiViT)
+        old = tuple(incoming[patch_key].shape[-2:])
+        incoming[patch_key] = resample_patch_embed(incoming[patch_key],
+                                                   list(target[patch_key].shape[-2:]))
+        conv.resampled.append(f'{patch_key}: {old} -> {tuple(target[patch_key].shape[-2:])}')
+    pos_key = prefix + 'pos_embed'
+    if pos_key in incoming and pos_key in target and target[pos_key].ndim == 4:
+        # ViTDet/SAM layout (1, H, W, D) without the cls entry
+        _, h, w, _ = target[pos_key].shape
+        incoming[pos_key] = incoming[pos_key][:, 1:].reshape(1, h, w, -1)
+        conv.resampled.append(f'{pos_key}: cls entry dropped, laid out as (1, {h}, {w}, D)')
     new = sorted(k for k in target if k not in incoming
                  and any(fnmatch.fnmatch(k, pattern) for pattern in new_ok))
     required = [k for k in target if k not in new]

@@ -11,7 +11,7 @@ from timm.data.random_erasing import RandomErasing
 from timm.loss import SoftTargetCrossEntropy
 
 from ..models.classifier import ViTClassifier
-from ..models.factory import ENCODER_SIZES
+from ..models.factory import vit_size
 from .model import IMAGENET_MEAN, IMAGENET_STD, check_finite
 from .pretrained import load_pretrained_encoder
 from .registry import MODELS
@@ -88,15 +88,10 @@ class MAEClassifier(BaseModel):
         preprocessor = dict(type='MAEClsDataPreprocessor', **(data_preprocessor or {}))
         preprocessor.setdefault('num_classes', num_classes)
         super().__init__(data_preprocessor=preprocessor, init_cfg=init_cfg)
-        if isinstance(arch, str):
-            if arch not in ENCODER_SIZES:
-                raise ValueError(f'unknown arch {arch!r}; choose one of {sorted(ENCODER_SIZES)}'
-                                 ' or give a dict of ViT sizes')
-            arch = ENCODER_SIZES[arch]
         self.classifier = ViTClassifier(
             num_classes, img_size=img_size, pool=pool, drop_path_rate=drop_path_rate,
             head_bn=head_bn, head_init_std=head_init_std, trainable_blocks=trainable_blocks,
-            **arch)
+            **vit_size(arch))
         self.label_smoothing = label_smoothing
         self.soft_target_loss = SoftTargetCrossEntropy()
 

@@ -18,6 +18,16 @@ ENCODER_SIZES: dict[str, dict[str, Any]] = {
 DECODER_DEFAULT: dict[str, Any] = dict(embed_dim=512, depth=8, num_heads=16)
 
 
+def vit_size(arch: str | dict[str, Any]) -> dict[str, Any]:
+    """ViT sizes (patch_size, embed_dim, depth, num_heads) of a named size or a dict of them."""
+    if isinstance(arch, dict):
+        return dict(arch)
+    if arch not in ENCODER_SIZES:
+        raise ValueError(f'unknown arch {arch!r}; choose one of {sorted(ENCODER_SIZES)} or give '
+                         'a dict of ViT sizes')
+    return dict(ENCODER_SIZES[arch])
+
+
 def build_mae(arch: str = 'base', img_size: int = 224, norm_pix: bool = True,
               mask_ratio: float = 0.75, decoder: dict[str, Any] | None = None,
               **encoder_overrides: Any) -> MaskedAutoencoder:

@@ -8,7 +8,7 @@ from torch import Tensor
 
 from ..engine.pretrained import load_pretrained_encoder
 from ..engine.registry import MODELS
-from ..models.factory import ENCODER_SIZES
+from ..models.factory import vit_size
 from ..models.seg_vit import RelPosViTBackbone
 
 
@@ -32,15 +32,10 @@ class MAESegViT(BaseModule):
                  rel_pos_bias: bool = True, layer_scale_init: float | None = None,
                  grad_checkpointing: bool = False, init_cfg: dict | None = None) -> None:
         super().__init__(init_cfg=init_cfg)
-        if isinstance(arch, str):
-            if arch not in ENCODER_SIZES:
-                raise ValueError(f'unknown arch {arch!r}; choose one of {sorted(ENCODER_SIZES)}'
-                                 ' or give a dict of ViT sizes')
-            arch = ENCODER_SIZES[arch]
         self.encoder = RelPosViTBackbone(
             img_size=img_size, drop_path_rate=drop_path_rate, out_indices=out_indices,
             rel_pos_bias=rel_pos_bias, layer_scale_init=layer_scale_init,
-            grad_checkpointing=grad_checkpointing, **arch)
+            grad_checkpointing=grad_checkpointing, **vit_size(arch))
 
     def init_weights(self) -> None:
         enc = self.encoder

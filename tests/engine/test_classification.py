@@ -66,8 +66,9 @@ def test_lars_step_is_the_official_linear_probe_lars():
     before = [p.detach().clone() for p in head.parameters()]
     head(torch.randn(8, 16)).square().mean().backward()
     grads = [p.grad.clone() for p in head.parameters()]
-    optimizer = OPTIMIZERS.build(dict(type='MAELARS', params=head.parameters(), lr=6.4,
-                                      momentum=0.9, weight_decay=0.0))
+    with DefaultScope.overwrite_default_scope('mae_plugin'):
+        optimizer = OPTIMIZERS.build(dict(type='MAELARS', params=head.parameters(), lr=6.4,
+                                          momentum=0.9, weight_decay=0.0))
     optimizer.step()
     expected = official_lars_step(before, grads, lr=6.4, momentum=0.9)
     for got, want in zip(head.parameters(), expected):

@@ -6,22 +6,16 @@ import sys
 import pytest
 import torch
 
-from tests.conftest import ROOT, tiny_mae
+from tests.conftest import ROOT
 from tests.engine.test_train import cli, run_cli
 
 TRAIN = os.path.join(ROOT, 'tools', 'train.py')
 TEST = os.path.join(ROOT, 'tools', 'test.py')
 
 
-@pytest.fixture(scope='module')
-def pretrained(tmp_path_factory):
-    """A plugin checkpoint of a depth-2 MAE at 64 px, patch 8 (the demo's input)."""
-    torch.manual_seed(0)
-    mae = tiny_mae(img_size=64, patch_size=8)
-    path = str(tmp_path_factory.mktemp('pretrain') / 'iter_1.pth')
-    torch.save({'meta': {}, 'state_dict': {f'mae.{k}': v for k, v in mae.state_dict().items()}},
-               path)
-    return path, mae
+@pytest.fixture
+def pretrained(pretrained_64):
+    return pretrained_64  # a plugin checkpoint of a depth-2 MAE at 64 px, patch 8
 
 
 def options(demo_root, checkpoint, iters=6):

@@ -3,7 +3,7 @@ import pytest
 import torch
 from mmengine.config import Config
 from mmengine.optim import build_optim_wrapper
-from mmengine.registry import DefaultScope, init_default_scope
+from mmengine.registry import DefaultScope
 
 import mae_plugin.seg  # noqa: F401
 from tests.conftest import ROOT
@@ -56,10 +56,10 @@ def test_layer_decay_groups_of_the_whole_segmentor():
     cfg.model.neck.embed_dim = 48
     cfg.model.decode_head.in_channels = [48] * 4
     cfg.model.auxiliary_head.in_channels = 48
-    init_default_scope('mmseg')
     from mmseg.registry import MODELS
-    model = MODELS.build(cfg.model)
-    wrapper = build_optim_wrapper(model, cfg.optim_wrapper)
+    with DefaultScope.overwrite_default_scope('mmseg'):
+        model = MODELS.build(cfg.model)
+        wrapper = build_optim_wrapper(model, cfg.optim_wrapper)
     lr = cfg.optim_wrapper.optimizer.lr
     by_param = {id(p): g for g in wrapper.optimizer.param_groups for p in g['params']}
     for name, param in model.named_parameters():

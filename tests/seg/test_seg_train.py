@@ -24,14 +24,9 @@ def seg_root(tmp_path_factory):
     return os.path.join(root, 'seg')
 
 
-@pytest.fixture(scope='module')
-def pretrained(tmp_path_factory):
-    torch.manual_seed(0)
-    mae = tiny_mae(img_size=64, patch_size=8)  # 48 dims, 2 blocks, 3 heads
-    path = str(tmp_path_factory.mktemp('pretrain') / 'iter_1.pth')
-    torch.save({'meta': {}, 'state_dict': {f'mae.{k}': v for k, v in mae.state_dict().items()}},
-               path)
-    return path, mae
+@pytest.fixture
+def pretrained(pretrained_64):
+    return pretrained_64  # 48 dims, 2 blocks, 3 heads, 64 px, patch 8
 
 
 def options(data_root, checkpoint, iters=4):
@@ -71,12 +66,12 @@ def test_upernet_trains_from_a_plugin_checkpoint_then_tests(tmp_path, seg_root, 
 
 def build_dataset(data_root, split='training'):
     from mmengine.config import Config
-    from mmengine.registry import init_default_scope
+    from mmengine.registry import DefaultScope
     from mmseg.registry import DATASETS
     cfg = Config.fromfile(CONFIG)
-    init_default_scope('mmseg')
     loader = cfg.train_dataloader if split == 'training' else cfg.val_dataloader
-    return DATASETS.build(dict(loader.dataset, data_root=data_root))
+    with DefaultScope.overwrite_default_scope('mmseg'):
+        return DATASETS.build(dict(loader.dataset, data_root=data_root))
 
 
 def test_missing_split_folder_is_named(tmp_path, seg_root):

@@ -1,0 +1,66 @@
+"""``MAEViTDet`` backbone, ``MAESimpleFPN`` neck and ``LN2d`` for mmdet configs."""
+from __future__ import annotations
+
+from typing import Sequence
+
+from mmengine.model import BaseModule
+from timm.layers import LayerNorm2d
+from torch import Tensor
+
+from ..engine.pretrained import load_pretrained_encoder
+from ..engine.registry import MODELS
+from ..models.det_vit import SimpleFeaturePyramid, ViTDetBackbone
+from ..models.factory import vit_size
+
+# Channel LayerNorm on (B, C, H, W) for mmdet heads: norm_cfg=dict(type='mae_plugin.LN2d').
+MODELS.register_module(name='LN2d', module=LayerNorm2d)
+
+
+@MODELS.register_module()
+class MAEViTDet(BaseModule):
+    """The MAE ViT with ViTDet's windowed/global attention and decomposed relative positions.
+
+    Holds the pure-torch ``ViTDetBackbone`` as ``encoder`` (keys ``encoder.vit.*``, timm names).
+    ``init_cfg=dict(type='Pretrained', checkpoint=PATH)`` loads an MAE checkpoint of any format
+    the plugin reads: the position table is resampled to ``img_size`` and laid out 2-D, relative
+    positions stay new (zeros), the cls token and final norm are dropped; the log says so.
+
+    Args:
+        arch: 'base' | 'large' | 'huge' | 'tiny', or a dict of ViT sizes.
+        img_size, window_size, global_blocks, use_rel_pos, drop_path_rate,
+        grad_checkpointing: see ``ViTDetBackbone``.
+    """
+
+    def __init__(self, arch: str | dict = 'base', img_size: int = 1024, window_size: int = 14,
+                 global_blocks: Sequence[int] | None = None, use_rel_pos: bool = True,
+                 drop_path_rate: float = 0.1, grad_checkpointing: bool = False,
+                 init_cfg: dict | None = None) -> None:
+        super().__init__(init_cfg=init_cfg)
+        self.encoder = ViTDetBackbone(
+            img_size=img_size, window_size=window_size, global_blocks=global_blocks,
+            use_rel_pos=use_rel_pos, drop_path_rate=drop_path_rate,
+            grad_checkpointing=grad_checkpointing, **vit_size(arch))
+
+    def init_weights(self) -> None:
+        enc = self.encoder
+        if load_pretrained_encoder('MAEViTDet', self.init_cfg, enc.vit, enc.grid_size,
+                                   enc.new_keys, enc.unused_keys):
+            self._is_init = True
+
+    def forward(self, images: Tensor) -> tuple[Tensor]:
+        """(B, 3, H, W) -> ((B, D, H/p, W/p),)"""
+        return (self.encoder(images),)
+
+
+@MODELS.register_module()
+class MAESimpleFPN(BaseModule):
+    """ViTDet's simple feature pyramid (``models.det_vit.SimpleFeaturePyramid``) for mmdet:
+    strides 4, 8, 16, 32 (+ 64 with ``num_outs=5``) from the backbone's last map."""
+
+    def __init__(self, in_channels: int = 768, out_channels: int = 256, num_outs: int = 5,
+                 in_stride: int = 16, init_cfg: dict | None = None) -> None:
+        super().__init__(init_cfg=init_cfg)
+        self.pyramid = SimpleFeaturePyramid(in_channels, out_channels, num_outs, in_stride)
+
+    def forward(self, inputs: Sequence[Tensor]) -> tuple[Tensor, ...]:
+        return self.pyramid(inputs[-1])
