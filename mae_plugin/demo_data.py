@@ -112,15 +112,15 @@ def prepare_seg_split(out_dir: str, short_side: int = 128, num_val: int = 4,
 
 def _coin_instances(grey: np.ndarray, min_area: int = 60, max_share: float = 0.03
                     ) -> list[tuple[list[float], list[float], int]]:
-    """Classical instance segmentation of scikit-image's ``coins``: Otsu threshold of a smoothed
-    image, opened, holes filled, connected regions; regions touching the border or larger than
-    ``max_share`` of the image (the lit background band) are not coins. Returns
-    (polygon, [x, y, w, h], area) per coin."""
+    """Classical instance segmentation of scikit-image's ``coins``: Otsu threshold of the
+    smoothed image minus its background (a wide blur, so the dim coins on the left count too),
+    opened, holes filled, connected regions; regions touching the border or larger than
+    ``max_share`` of the image are not coins. Returns (polygon, [x, y, w, h], area) per coin."""
     from scipy import ndimage
     from skimage import filters, measure, morphology
 
-    smooth = filters.gaussian(grey, sigma=1.5)
-    mask = ndimage.binary_opening(smooth > filters.threshold_otsu(smooth),
+    detail = filters.gaussian(grey, sigma=1.5) - filters.gaussian(grey, sigma=15)
+    mask = ndimage.binary_opening(detail > filters.threshold_otsu(detail),
                                   structure=morphology.disk(2))
     mask = ndimage.binary_fill_holes(mask)
     height, width = grey.shape
