@@ -1,9 +1,10 @@
 """Checkpoint formats, safe loading, conversion and position-table resampling (pure torch)."""
+from .atomic import atomic_torch_save, atomic_write_text
 from .core import Conversion, UnknownKeyError
 from .formats import FORMATS, WRITABLE, detect_format, from_core, to_core
 from .load import LoadReport, load_encoder_weights, load_mae_weights, read_checkpoint
 from .safe_load import UnsafeCheckpointError, load_checkpoint_file
 
-__all__ = ['Conversion', 'UnknownKeyError', 'FORMATS', 'WRITABLE', 'detect_format',
+__all__ = ['atomic_torch_save', 'atomic_write_text', 'Conversion', 'UnknownKeyError', 'FORMATS', 'WRITABLE', 'detect_format',
            'from_core', 'to_core', 'LoadReport', 'load_encoder_weights', 'load_mae_weights',
            'read_checkpoint', 'UnsafeCheckpointError', 'load_checkpoint_file']

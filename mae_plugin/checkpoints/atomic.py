@@ -1,0 +1,60 @@
+"""Atomic writes: a reader sees the old file or the complete new one, never a truncated one.
+
+Write to a temporary name in the destination's folder, flush + fsync, ``os.replace`` onto the
+final name (atomic on POSIX within one filesystem), then fsync the folder so the rename itself
+survives a power cut. A process killed mid-write leaves only ``<name>.partial``, which no
+checkpoint lookup matches and the next write of that name replaces.
+"""
+from __future__ import annotations
+
+import os
+from contextlib import contextmanager
+from typing import Any, BinaryIO, Iterator
+
+import torch
+
+PARTIAL_SUFFIX = '.partial'
+
+
+def _fsync_dir(folder: str) -> None:
+    fd = os.open(folder, os.O_RDONLY)
+    try:
+        os.fsync(fd)
+    finally:
+        os.close(fd)
+
+
+@contextmanager
+def atomic_open(path: str | os.PathLike) -> Iterator[BinaryIO]:
+    """Open ``<path>.partial`` for binary writing; on a clean exit flush, fsync and rename it to
+    ``path`` (creating the folder). On an exception the partial file is removed."""
+    path = os.path.abspath(os.fspath(path))
+    folder = os.path.dirname(path)
+    os.makedirs(folder, exist_ok=True)
+    partial = path + PARTIAL_SUFFIX
+    try:
+        with open(partial, 'wb') as f:
+            yield f
+            f.flush()
+            os.fsync(f.fileno())
+    except BaseException:
+        if os.path.exists(partial):
+            os.remove(partial)
+        raise
+    os.replace(partial, path)
+    _fsync_dir(folder)
+
+
+def atomic_write_bytes(data: bytes, path: str | os.PathLike) -> None:
+    with atomic_open(path) as f:
+        f.write(data)
+
+
+def atomic_write_text(text: str, path: str | os.PathLike) -> None:
+    atomic_write_bytes(text.encode('utf-8'), path)
+
+
+def atomic_torch_save(obj: Any, path: str | os.PathLike) -> None:
+    """``torch.save(obj, path)``, atomically, streamed (no second copy in memory)."""
+    with atomic_open(path) as f:
+        torch.save(obj, f)
