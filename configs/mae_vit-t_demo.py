@@ -46,7 +46,7 @@ param_scheduler = [
 train_cfg = dict(type='IterBasedTrainLoop', max_iters=max_iters)
 default_hooks = dict(
     logger=dict(type='LoggerHook', interval=20),
-    checkpoint=dict(type='CheckpointHook', interval=100, by_epoch=False, max_keep_ckpts=2),
+    checkpoint=dict(interval=100, by_epoch=False, max_keep_ckpts=2),
     visualization=dict(interval=100),
     # representation monitor on tiles of the demo photographs (one class per photograph)
     knn=dict(type='KNNMonitorHook', data_root='data/demo/knn', interval=100, by_epoch=False))

@@ -1,12 +1,15 @@
 default_scope = 'mae_plugin'
 custom_imports = dict(imports=['mae_plugin'], allow_failed_imports=False)
+# lr = base x batch x processes x accumulation / 256; strict, code-free loading (engine/runner.py)
+runner_type = 'mae_plugin.MAERunner'
 
 default_hooks = dict(
     runtime_info=dict(type='RuntimeInfoHook'),
     timer=dict(type='IterTimerHook'),
     logger=dict(type='LoggerHook', interval=100),
     param_scheduler=dict(type='ParamSchedulerHook'),
-    checkpoint=dict(type='CheckpointHook', interval=1, max_keep_ckpts=3),
+    # atomic writes; old checkpoints deleted only after the new one is complete
+    checkpoint=dict(type='AtomicCheckpointHook', interval=1, max_keep_ckpts=3),
     sampler_seed=dict(type='DistSamplerSeedHook'),
     # the plugin's hooks, keyed so that a config or --cfg-options changes one by name
     finite_weights=dict(type='FiniteWeightsHook'),

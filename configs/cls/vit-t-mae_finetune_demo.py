@@ -52,6 +52,6 @@ param_scheduler = [
 train_cfg = dict(type='IterBasedTrainLoop', max_iters=max_iters, val_interval=100)
 default_hooks = dict(
     logger=dict(type='LoggerHook', interval=20),
-    checkpoint=dict(type='CheckpointHook', interval=100, by_epoch=False, max_keep_ckpts=1,
+    checkpoint=dict(interval=100, by_epoch=False, max_keep_ckpts=1,
                     save_best='accuracy/top1', rule='greater'))
 log_processor = dict(by_epoch=False)

@@ -1,7 +1,8 @@
 """MMEngine adapters: importing this registers the plugin's pretraining and classification
 components."""
-from . import (classifier, cls_transforms, dataset, distributed, hooks, knn, metrics,  # noqa
-               model, optim, optimizers, resume, transforms, visualization)
+from . import (checkpoint_hook, classifier, cls_transforms, dataset, distributed,  # noqa
+               hooks, knn, metrics, model, optim, optimizers, resume, runner, transforms,
+               visualization)
 from .registry import SCOPE
 
 __all__ = ['SCOPE']

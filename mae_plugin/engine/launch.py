@@ -5,6 +5,7 @@ import os.path as osp
 
 import torch
 from mmengine.config import Config
+from mmengine.registry import RUNNERS
 from mmengine.runner import Runner
 
 from .distributed import setup_cpu_distributed
@@ -42,18 +43,26 @@ def enable_amp(cfg: Config) -> None:
             wrapper.type = 'AmpOptimWrapper'
             wrapper.setdefault('loss_scale', 'dynamic')
     else:
-        wrapper.type = 'CPUAmpOptimWrapper'
+        wrapper.type = 'mae_plugin.CPUAmpOptimWrapper'  # found from the mmdet/mmseg scope too
         wrapper.pop('loss_scale', None)  # bf16 needs no loss scaling
         if wrapper.get('dtype') not in (None, 'bfloat16'):
             raise ValueError(f"CPU autocast runs bfloat16, not optim_wrapper.dtype="
                              f"{wrapper.get('dtype')!r}")
 
 
-def run_training(cfg: Config) -> Runner:
-    """Build the runner from ``cfg`` and train."""
+def build_runner(cfg: Config) -> Runner:
+    """``cfg.runner_type`` (the plugin's configs: ``MAERunner``) through the registry, as
+    OpenMMLab's tools do; MMEngine's ``Runner`` without one."""
     if cfg.get('flush_denormal', False):
         torch.set_flush_denormal(True)  # CPU kernels only; see configs/_base_/default_runtime.py
-    runner = Runner.from_cfg(cfg)
+    if 'runner_type' in cfg:
+        return RUNNERS.build(cfg)
+    return Runner.from_cfg(cfg)
+
+
+def run_training(cfg: Config) -> Runner:
+    """Build the runner from ``cfg`` and train."""
+    runner = build_runner(cfg)
     runner.train()
     return runner
 
@@ -63,6 +72,4 @@ def run_test(cfg: Config, checkpoint: str) -> dict:
     if not osp.isfile(checkpoint):
         raise FileNotFoundError(f'checkpoint {checkpoint!r} does not exist')
     cfg.load_from, cfg.resume = checkpoint, False
-    if cfg.get('flush_denormal', False):
-        torch.set_flush_denormal(True)
-    return Runner.from_cfg(cfg).test()
+    return build_runner(cfg).test()

@@ -5,9 +5,10 @@ from typing import Any
 
 import torch
 import torch.distributed as dist
-from mmengine.logging import MessageHub
+from mmengine.logging import MessageHub, print_log
 from mmengine.model import BaseModel, ImgDataPreprocessor
 
+from ..checkpoints import load_mae_weights
 from ..models import MAEPixelDecoder, MaskedAutoencoder, MaskedViTEncoder, NormalizedPixelLoss
 from .registry import MODELS
 
@@ -72,6 +73,21 @@ class MAEPretrainModel(BaseModel):
         self.mae = MaskedAutoencoder(enc, MODELS.build(dec_cfg),
                                      MODELS.build(loss or dict(type='NormalizedPixelLoss')),
                                      mask_ratio)
+
+    def init_weights(self) -> None:
+        """The core initialises itself when built; ``init_cfg=dict(type='Pretrained',
+        checkpoint=PATH)`` then loads PATH through the interop loader (any format the converters
+        read; position tables resampled; an encoder-only file leaves the decoder fresh and says
+        so; a misfit is an error), never through MMEngine's warn-and-continue loading."""
+        init_cfg = dict(self.init_cfg or {})
+        if not init_cfg:
+            return super().init_weights()
+        if init_cfg.get('type') != 'Pretrained' or not init_cfg.get('checkpoint'):
+            raise ValueError("MAEPretrainModel.init_cfg supports dict(type='Pretrained', "
+                             f'checkpoint=PATH[, format=NAME]) only, got {init_cfg!r}')
+        report = load_mae_weights(self.mae, init_cfg['checkpoint'], fmt=init_cfg.get('format'))
+        print_log(f'MAEPretrainModel: {report.summary()}', logger='current')
+        self._is_init = True
 
     def forward(self, inputs: torch.Tensor, data_samples: dict | None = None,
                 mode: str = 'tensor') -> Any:

@@ -9,12 +9,14 @@ checkpoint then needs no type beyond torch's own allow-list.
 """
 from __future__ import annotations
 
+import json
+import logging
 from typing import Any
 
 import numpy as np
 import torch
 from mmengine.hooks import Hook
-from mmengine.logging import HistoryBuffer
+from mmengine.logging import HistoryBuffer, print_log
 
 from .registry import HOOKS
 
@@ -72,27 +74,20 @@ class WeightsOnlyResumeHook(Hook):
 
 
 SCHEDULE_KEYS = ('train_cfg', 'param_scheduler')
+SCHEDULE_META = 'schedule'  # checkpoint['meta'][SCHEDULE_META]: plain data, never code
 
 
-def schedule_mismatch(saved_cfg_text: str, current: dict) -> list[str]:
-    """Keys of :data:`SCHEDULE_KEYS` whose values differ between a checkpoint's config text and
-    the current config, each as 'key: saved -> current'."""
-    from mmengine.config import Config
-    saved = Config.fromstring(saved_cfg_text, file_format='.py')
-    diffs = []
-    for key in SCHEDULE_KEYS:
-        before, after = saved.get(key), current.get(key)
-        if _as_plain(before) != _as_plain(after):
-            diffs.append(f'{key}: {before} -> {after}')
-    return diffs
+def plain_schedule(cfg: Any) -> dict:
+    """The schedule settings of ``cfg`` as JSON data (dicts, lists, numbers, strings): what a
+    checkpoint records, and compares on resume, without ever parsing config text."""
+    return json.loads(json.dumps({key: cfg.get(key) for key in SCHEDULE_KEYS},
+                                 sort_keys=True, default=repr))
 
 
-def _as_plain(value: Any) -> Any:
-    if isinstance(value, dict):
-        return {k: _as_plain(v) for k, v in value.items()}
-    if isinstance(value, (list, tuple)):
-        return [_as_plain(v) for v in value]
-    return value
+def schedule_mismatch(saved: dict, current: dict) -> list[str]:
+    """Keys of :data:`SCHEDULE_KEYS` whose values differ, each as 'key: saved -> current'."""
+    return [f'{key}: {saved.get(key)} -> {current.get(key)}' for key in SCHEDULE_KEYS
+            if saved.get(key) != current.get(key)]
 
 
 @HOOKS.register_module()
@@ -100,18 +95,28 @@ class ResumeScheduleGuardHook(Hook):
     """Refuse to resume from a checkpoint trained with another iteration count or schedule.
 
     Resuming restores the iteration and the schedulers' state; if the config now says another
-    ``train_cfg`` or ``param_scheduler``, the run would silently follow neither schedule.
+    ``train_cfg`` or ``param_scheduler``, the run would silently follow neither schedule. The
+    schedule is written into ``meta['schedule']`` as plain data when a checkpoint is saved; the
+    config text MMEngine also stores (``meta['cfg']``) is never read, since parsing it would
+    execute it.
     """
 
     priority = 'VERY_HIGH'
 
+    def before_save_checkpoint(self, runner, checkpoint: dict) -> None:
+        checkpoint.setdefault('meta', {})[SCHEDULE_META] = plain_schedule(runner.cfg)
+
     def after_load_checkpoint(self, runner, checkpoint: dict) -> None:
         if not runner.cfg.get('resume', False):
             return
-        saved = checkpoint.get('meta', {}).get('cfg')
-        if not isinstance(saved, str):
+        saved = checkpoint.get('meta', {}).get(SCHEDULE_META)
+        if not isinstance(saved, dict):
+            print_log('the checkpoint being resumed records no schedule (an older mae_plugin '
+                      'or another tool wrote it): cannot check that it continues the '
+                      'configured train_cfg and param_scheduler', logger='current',
+                      level=logging.WARNING)
             return
-        diffs = schedule_mismatch(saved, runner.cfg)
+        diffs = schedule_mismatch(saved, plain_schedule(runner.cfg))
         if diffs:
             raise ValueError('the checkpoint being resumed was trained with another schedule, '
                              'so resuming would not continue it: ' + '; '.join(diffs)

@@ -12,7 +12,7 @@ import torch
 
 from mae_plugin.demo_data import prepare_coco_split
 from tests.conftest import ROOT
-from tests.engine.test_train import cli, run_cli
+from tests.engine.demo_run import cli, run_cli
 
 CONFIG = os.path.join(ROOT, 'configs', 'det', 'mask-rcnn_vit-t-mae_demo.py')
 

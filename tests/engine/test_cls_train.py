@@ -7,7 +7,7 @@ import pytest
 import torch
 
 from tests.conftest import ROOT
-from tests.engine.test_train import cli, run_cli
+from tests.engine.demo_run import cli, run_cli
 
 TRAIN = os.path.join(ROOT, 'tools', 'train.py')
 TEST = os.path.join(ROOT, 'tools', 'test.py')

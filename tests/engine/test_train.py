@@ -2,7 +2,6 @@
 import glob
 import json
 import os
-import subprocess
 import sys
 import uuid
 
@@ -11,43 +10,8 @@ import torch
 from PIL import Image
 
 from mae_plugin.engine.launch import build_train_config, run_training
-from tests.conftest import ROOT
-
-DEMO = os.path.join(ROOT, 'configs', 'mae_vit-t_demo.py')
-TRAIN = os.path.join(ROOT, 'tools', 'train.py')
-
-
-def demo_options(data_root, iters, ckpt_interval, **extra):
-    options = {
-        'train_dataloader.dataset.data_root': data_root,
-        'train_cfg.max_iters': iters,
-        'default_hooks.logger.interval': 1,
-        'default_hooks.checkpoint.interval': ckpt_interval,
-        'default_hooks.visualization.interval': ckpt_interval,
-        'default_hooks.knn.data_root': os.path.join(data_root, 'knn'),
-        'default_hooks.knn.interval': ckpt_interval,
-    }
-    options.update(extra)
-    return options
-
-
-def cli(options):
-    return ['--cfg-options'] + [f'{k}={v}' for k, v in options.items()]
-
-
-def run_cli(args, **kw):
-    env = dict(os.environ, PYTHONPATH=ROOT, OMP_NUM_THREADS='1')
-    proc = subprocess.run(args, cwd=ROOT, env=env, capture_output=True, text=True, timeout=900,
-                          **kw)
-    assert proc.returncode == 0, proc.stdout[-3000:] + proc.stderr[-6000:]
-    return proc.stdout + proc.stderr
-
-
-def logged_losses(work_dir):
-    scalars = glob.glob(os.path.join(work_dir, '*', 'vis_data', 'scalars.json'))
-    rows = [json.loads(line) for f in sorted(scalars) for line in open(f)]
-    return {row['step']: row['loss'] for row in rows if 'loss' in row}
-
+from tests.engine.demo_run import (DEMO, TRAIN, cli, demo_options, in_process_cfg,
+                                   logged_losses, run_cli)
 
 @pytest.mark.slow
 def test_demo_trains_writes_checkpoint_and_pictures_then_resumes(tmp_path, demo_root):
@@ -90,16 +54,6 @@ def test_two_process_ddp_on_cpu(tmp_path, demo_root):
     assert 'Distributed training: True' in out
     assert os.path.isfile(os.path.join(work, 'iter_4.pth'))
     assert 'Iter(train) [4/4]' in out
-
-
-def in_process_cfg(tmp_path, data_root, iters, **extra):
-    extra.setdefault('default_hooks.knn.interval', 1000)  # at the end only
-    cfg = build_train_config(DEMO, work_dir=str(tmp_path / 'run'),
-                             cfg_options=demo_options(data_root, iters, 1, **extra))
-    cfg.experiment_name = f'test_{uuid.uuid4().hex[:8]}'
-    cfg.train_dataloader.num_workers = 0
-    cfg.train_dataloader.persistent_workers = False
-    return cfg
 
 
 @pytest.mark.slow

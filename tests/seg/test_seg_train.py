@@ -12,7 +12,7 @@ from PIL import Image
 
 from mae_plugin.demo_data import prepare_seg_split
 from tests.conftest import ROOT, tiny_mae
-from tests.engine.test_train import cli, run_cli
+from tests.engine.demo_run import cli, run_cli
 
 CONFIG = os.path.join(ROOT, 'configs', 'seg', 'upernet_vit-t-mae_demo.py')
 

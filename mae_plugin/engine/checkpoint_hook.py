@@ -1,0 +1,120 @@
+"""Checkpoints that are never lost: atomic writes, old files deleted only after the new one.
+
+MMEngine 0.10.7's ``CheckpointHook`` deletes the oldest kept checkpoint (and the previous best)
+*before* writing the new one, and writes in place: a NaN refused at save time, or a kill during
+the write, can leave no complete checkpoint at all. ``AtomicCheckpointHook`` keeps every option of
+the stock hook and changes the order and the writes:
+
+1. the new checkpoint is written to ``<name>.partial``, fsynced and renamed (the
+   ``mae_atomic_local`` file backend); ``FiniteWeightsHook`` refuses non-finite weights before
+   anything is written;
+2. then ``last_checkpoint`` is replaced atomically;
+3. only then are the checkpoints that ``max_keep_ckpts`` (or a new best) drops deleted.
+"""
+from __future__ import annotations
+
+import os.path as osp
+from typing import Any
+
+from mmengine.dist import is_main_process
+from mmengine.fileio import LocalBackend, register_backend
+from mmengine.hooks import CheckpointHook
+
+from ..checkpoints.atomic import atomic_write_bytes, atomic_write_text
+from .registry import HOOKS
+
+ATOMIC_BACKEND = 'mae_atomic_local'
+
+
+@register_backend(ATOMIC_BACKEND)
+class AtomicLocalBackend(LocalBackend):
+    """MMEngine's local file backend whose writes are atomic (temp file, fsync, rename)."""
+
+    def put(self, obj: bytes, filepath: Any) -> None:
+        atomic_write_bytes(obj, filepath)
+
+    def put_text(self, obj: str, filepath: Any, encoding: str = 'utf-8') -> None:
+        atomic_write_bytes(obj.encode(encoding), filepath)
+
+
+class _DeferredRemovals:
+    """A file backend whose ``remove``/``rmtree`` wait in ``pending`` until ``flush``."""
+
+    def __init__(self, backend: Any) -> None:
+        self._backend = backend
+        self.pending: list[str] = []
+
+    def __getattr__(self, name: str) -> Any:
+        return getattr(self._backend, name)
+
+    def remove(self, path: str) -> None:
+        self.pending.append(path)
+
+    def rmtree(self, path: str) -> None:
+        self.pending.append(path)
+
+    def flush(self, keep: set[str]) -> None:
+        for path in self.pending:
+            if path in keep:  # the same name was just written again
+                continue
+            if self._backend.isfile(path):
+                self._backend.remove(path)
+            elif self._backend.isdir(path):
+                self._backend.rmtree(path)
+        self.pending.clear()
+
+
+@HOOKS.register_module()
+class AtomicCheckpointHook(CheckpointHook):
+    """``CheckpointHook`` (same arguments) that never leaves the run without a complete
+    checkpoint; see the module docstring. Local folders only use the atomic backend; a
+    ``backend_args`` of your own (a remote store) is kept as given."""
+
+    def __init__(self, *args: Any, backend_args: dict | None = None, **kwargs: Any) -> None:
+        out_dir = kwargs.get('out_dir')
+        remote = isinstance(out_dir, str) and '://' in out_dir
+        if backend_args is None and not remote and kwargs.get('file_client_args') is None:
+            backend_args = dict(backend=ATOMIC_BACKEND)
+        super().__init__(*args, backend_args=backend_args, **kwargs)
+
+    def _save_checkpoint_with_step(self, runner, step: int, meta: dict) -> None:
+        # The stock bookkeeping, reordered: save, then name it in last_checkpoint, then delete.
+        dropped = []
+        if self.max_keep_ckpts > 0 and not (self.keep_ckpt_ids
+                                            and self.keep_ckpt_ids[-1] == step):
+            if len(self.keep_ckpt_ids) == self.max_keep_ckpts:
+                dropped.append(self.keep_ckpt_ids.popleft())
+            self.keep_ckpt_ids.append(step)
+            # recorded before saving, so that the checkpoint itself lists what it keeps
+            runner.message_hub.update_info('keep_ckpt_ids', list(self.keep_ckpt_ids))
+        filename = self.filename_tmpl.format(step)
+        self.last_ckpt = self.file_backend.join_path(self.out_dir, filename)
+        runner.message_hub.update_info('last_ckpt', self.last_ckpt)
+        runner.save_checkpoint(self.out_dir, filename, self.file_client_args,
+                               save_optimizer=self.save_optimizer,
+                               save_param_scheduler=self.save_param_scheduler, meta=meta,
+                               by_epoch=self.by_epoch, backend_args=self.backend_args,
+                               **self.args)
+        if not is_main_process():
+            return
+        atomic_write_text(self.last_ckpt, osp.join(runner.work_dir, 'last_checkpoint'))
+        for old in dropped:
+            path = self.file_backend.join_path(self.out_dir, self.filename_tmpl.format(old))
+            if self.file_backend.isfile(path):
+                self.file_backend.remove(path)
+            elif self.file_backend.isdir(path):
+                self.file_backend.rmtree(path)
+
+    def _save_best_checkpoint(self, runner, metrics: dict) -> None:
+        # The stock method removes the previous best before writing the new one: hold the
+        # removals back until every write of this call is complete.
+        backend = self.file_backend
+        deferred = self.file_backend = _DeferredRemovals(backend)
+        try:
+            super()._save_best_checkpoint(runner, metrics)
+        finally:
+            self.file_backend = backend
+        if is_main_process():
+            written = {self.last_ckpt, getattr(self, 'best_ckpt_path', None),
+                       *getattr(self, 'best_ckpt_path_dict', {}).values()}
+            deferred.flush(keep={p for p in written if p})
