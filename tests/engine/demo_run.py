@@ -68,3 +68,12 @@ def tiny_core_mae(img_size=64, norm_pix=True):
     from mae_plugin.models import build_mae
     return build_mae('tiny', img_size=img_size, patch_size=8, embed_dim=48, depth=2, num_heads=3,
                      norm_pix=norm_pix, decoder=dict(embed_dim=32, depth=1, num_heads=2))
+
+
+def tiny_runner(tmp_path, demo_root, **options):
+    """An ``MAERunner`` of the demo config with the ``TINY`` model, 1 iteration by default."""
+    from mae_plugin.engine.launch import build_runner
+    cfg = build_train_config(DEMO, work_dir=str(tmp_path / 'run'),
+                             cfg_options=demo_options(demo_root, 1, 1, **{**TINY, **options}))
+    cfg.experiment_name = f'test_{uuid.uuid4().hex[:8]}'
+    return build_runner(cfg)

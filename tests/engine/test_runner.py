@@ -2,16 +2,14 @@
 resuming without running anything a checkpoint holds."""
 import os
 import sys
-import uuid
 
 import pytest
 import torch
 
 from mae_plugin.checkpoints import from_core
-from mae_plugin.engine.launch import build_runner, build_train_config
 from tests.conftest import ROOT
 from tests.engine.demo_run import (DEMO, TINY, TRAIN, cli, demo_options, run_cli,
-                                   tiny_core_mae)
+                                   tiny_core_mae, tiny_runner)
 
 FORMATS = ['plugin', 'official', 'official-encoder', 'timm', 'lightly']
 
@@ -27,13 +25,6 @@ def released(tmp_path, fmt, img_size=32):
     path = str(tmp_path / f'{fmt}.pth')
     torch.save(from_core(state, fmt.split('-')[0]), path)
     return path, mae
-
-
-def tiny_runner(tmp_path, demo_root, **options):
-    cfg = build_train_config(DEMO, work_dir=str(tmp_path / 'run'),
-                             cfg_options=demo_options(demo_root, 1, 1, **{**TINY, **options}))
-    cfg.experiment_name = f'test_{uuid.uuid4().hex[:8]}'
-    return build_runner(cfg)
 
 
 def assert_encoder_equal(model, mae, skip=('pos_embed',)):
