@@ -24,7 +24,8 @@ class Reconstruction:
 
     loss: scalar; pred: (B, L, p*p*3) in the loss' target space; mask: (B, L) bool, True =
     masked; images: (B, 3, H, W) float RGB in 0-255, visible patches of the input plus the
-    reconstruction (norm-pix undone per patch) where masked.
+    reconstruction where masked (with norm-pix, undone with each true patch's mean and std; see
+    ``MaskedAutoencoder.pred_to_pixels``).
     """
 
     loss: Tensor
@@ -34,17 +35,24 @@ class Reconstruction:
 
 
 def init_model(config: str | os.PathLike | Config, checkpoint: str | os.PathLike | None = None,
-               device: str | torch.device = 'cpu', cfg_options: dict | None = None
-               ) -> MAEPretrainModel:
+               device: str | torch.device = 'cpu', cfg_options: dict | None = None,
+               norm_pix: bool | None = None) -> MAEPretrainModel:
     """Build the model of ``config`` in eval mode and load ``checkpoint`` if given.
 
-    ``checkpoint`` may be a plugin checkpoint or an official MAE release (encoder-only or with
-    decoder), detected automatically and read with ``weights_only=True``. The load report is kept
-    at ``model.load_report``.
+    ``checkpoint`` may be any format the converters read (plugin, official encoder-only or with
+    decoder, timm, lightly, mmpretrain), detected automatically and read with
+    ``weights_only=True``. The load report is kept at ``model.load_report``.
+
+    ``norm_pix``: the target space the checkpoint's decoder was trained in, when it differs from
+    the config's (every recipe: normalised pixels). The official ``mae_visualize_vit_*.pth``
+    releases were trained on raw pixels: pass ``norm_pix=False`` for them, or ``reconstruct``
+    shows and scores their predictions in the wrong space.
     """
     cfg = config if isinstance(config, Config) else Config.fromfile(os.fspath(config))
     if cfg_options:
         cfg.merge_from_dict(cfg_options)
+    if norm_pix is not None:
+        cfg.merge_from_dict({'model.loss.norm_pix': norm_pix})
     with DefaultScope.overwrite_default_scope(SCOPE):
         model = MODELS.build(cfg.model)
     model.cfg = cfg

@@ -1,8 +1,10 @@
 """Draw MAE reconstructions: one row per image, original | masked | reconstruction |
-reconstruction with the visible patches pasted back (norm-pix undone: real colours).
+reconstruction with the visible patches pasted back (norm-pix undone with each true patch's
+mean and std, for real colours).
 
     python tools/visualize_reconstruction.py CONFIG CHECKPOINT IMAGE [IMAGE ...] --out FILE.png
         [--mask-ratio 0.75] [--seed 0] [--strategy random|block|grid] [--device cpu]
+        [--no-norm-pix]   (for checkpoints trained on raw pixels: official mae_visualize_*)
 """
 import argparse
 import os
@@ -21,6 +23,9 @@ def main(argv=None) -> None:
     parser.add_argument('--seed', type=int, default=0)
     parser.add_argument('--strategy', default='random', choices=['random', 'block', 'grid'])
     parser.add_argument('--device', default='cpu')
+    parser.add_argument('--no-norm-pix', action='store_true',
+                        help='the checkpoint was trained on raw pixels (the official '
+                             'mae_visualize_vit_*.pth releases)')
     args = parser.parse_args(argv)
 
     import torch
@@ -30,7 +35,8 @@ def main(argv=None) -> None:
     from mae_plugin.engine.transforms import read_center_crop
     from mae_plugin.engine.visualization import fixed_masks, reconstruction_grid
 
-    model = init_model(args.config, args.checkpoint, device=args.device)
+    model = init_model(args.config, args.checkpoint, device=args.device,
+                       norm_pix=False if args.no_norm_pix else None)
     grid = model.mae.encoder.grid_size
     size = grid[0] * model.mae.patch_size
     images = torch.stack([read_center_crop(path, size) for path in args.images])

@@ -89,10 +89,14 @@ class MaskedAutoencoder(nn.Module):
         return MAEOutput(loss=loss, pred=pred, mask=mask)
 
     def pred_to_pixels(self, pred: Tensor, images: Tensor) -> Tensor:
-        """Undo norm-pix per patch: map ``pred`` (B, L, p*p*C) into the space of ``images``.
+        """Map ``pred`` (B, L, p*p*C) into the space of ``images``.
 
-        Each patch is rescaled with the mean and std of the same patch of ``images``: the only
-        way to show a norm-pix prediction in real colours (the official demo does the same).
+        Without norm-pix the prediction already is in that space. With norm-pix each patch is
+        rescaled with the mean and std of the same *true* patch of ``images``: a norm-pix
+        model predicts no patch mean or contrast, so a picture of it borrows them from the
+        input (for display only: the masked patches' statistics come from the hidden pixels).
+        The official demo does not do this: it shows the ``mae_visualize_*`` releases, which
+        were trained on raw pixels, as they are; load those with ``norm_pix=False``.
         """
         return self._to_pixels(pred, self.patchify(images).float())
 
