@@ -7,7 +7,9 @@ moves the labels of the others; validation and test splits take that list (``cla
 from __future__ import annotations
 
 import os
-from typing import Any, Sequence
+from collections import Counter
+from collections.abc import Sequence
+from typing import Any
 
 from mmengine.dataset import BaseDataset
 from mmengine.logging import print_log
@@ -48,7 +50,7 @@ def read_classes(source: str | Sequence[str], data_root: str = '') -> tuple[str,
         names, where = list(source), ''
     if not names:
         raise ValueError(f'classes: the class list{where} is empty')
-    repeated = sorted({n for n in names if names.count(n) > 1})
+    repeated = sorted(n for n, count in Counter(names).items() if count > 1)
     if repeated:
         raise ValueError(f'classes: {repeated} appear more than once in the class list{where}')
     return tuple(names)
