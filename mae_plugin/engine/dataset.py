@@ -1,8 +1,15 @@
-"""Image-folder dataset in the ImageNet layout: ``root/train/<class>/*.JPEG``, classes optional."""
+"""Image-folder dataset in the ImageNet layout: ``root/train/<class>/*.JPEG``, classes optional.
+
+One class list per dataset family: the training split's. Its class folders are numbered in sorted
+order, empty ones included, so that a class missing from a split (or an emptied folder) never
+moves the labels of the others; validation and test splits take that list (``classes=``).
+"""
 from __future__ import annotations
 
 import os
-from typing import Any, Sequence
+from collections import Counter
+from collections.abc import Sequence
+from typing import Any
 
 from mmengine.dataset import BaseDataset
 from mmengine.logging import print_log
@@ -13,12 +20,54 @@ from .transforms import CorruptImageError
 IMAGE_EXTENSIONS = ('.jpg', '.jpeg', '.png', '.bmp', '.webp', '.tif', '.tiff')
 
 
-def scan_image_folder(folder: str, extensions: Sequence[str] = IMAGE_EXTENSIONS
-                      ) -> tuple[list[tuple[str, int]], list[str]]:
-    """List ``(path, label)`` pairs of ``folder``; label = index of the sorted class sub-folder,
-    -1 for images directly in ``folder``. Returns the pairs and the class names."""
+def class_folders(folder: str) -> list[str]:
+    """Sorted names of the class sub-folders of ``folder``: every sub-folder, empty or not,
+    except hidden ones (``.name``, e.g. ``.ipynb_checkpoints``), which are neither classes nor
+    read."""
     if not os.path.isdir(folder):
         raise FileNotFoundError(f'image folder {folder!r} does not exist')
+    return sorted(e.name for e in os.scandir(folder)
+                  if e.is_dir() and not e.name.startswith('.'))
+
+
+def read_classes(source: str | Sequence[str], data_root: str = '') -> tuple[str, ...]:
+    """The class list given by ``source``: a sequence of names; a folder (the training split),
+    whose class sub-folders are the classes; or a text file with one name a line. A relative
+    path is taken under ``data_root``."""
+    if isinstance(source, str):
+        path = source if os.path.isabs(source) or not data_root \
+            else os.path.join(data_root, source)
+        if os.path.isdir(path):
+            names = class_folders(path)
+        elif os.path.isfile(path):
+            with open(path, encoding='utf-8') as f:
+                names = [line.strip() for line in f if line.strip()]
+        else:
+            raise FileNotFoundError(f'classes: {path!r} is neither a folder (the training split) '
+                                    'nor a text file of class names')
+        where = f' (from {path!r})'
+    else:
+        names, where = list(source), ''
+    if not names:
+        raise ValueError(f'classes: the class list{where} is empty')
+    repeated = sorted(n for n, count in Counter(names).items() if count > 1)
+    if repeated:
+        raise ValueError(f'classes: {repeated} appear more than once in the class list{where}')
+    return tuple(names)
+
+
+def scan_image_folder(folder: str, extensions: Sequence[str] = IMAGE_EXTENSIONS,
+                      classes: Sequence[str] | None = None
+                      ) -> tuple[list[tuple[str, int]], list[str]]:
+    """List ``(path, label)`` pairs of ``folder``; -1 for images directly in ``folder``.
+
+    Args:
+        classes: the class list (the training split's). None: this folder's own class folders.
+            Given: a class folder of ``folder`` that is not in the list is an error naming it.
+
+    Returns:
+        The pairs and the class list; label = index in the class list.
+    """
     exts = tuple(e.lower() for e in extensions)
 
     def images_in(path: str) -> list[str]:
@@ -28,13 +77,29 @@ def scan_image_folder(folder: str, extensions: Sequence[str] = IMAGE_EXTENSIONS
             found += [os.path.join(root, f) for f in sorted(files) if f.lower().endswith(exts)]
         return found
 
-    entries = sorted(os.scandir(folder), key=lambda e: e.name)
-    classes = [e.name for e in entries if e.is_dir() and images_in(e.path)]
-    samples = [(e.path, -1) for e in entries if e.is_file() and e.name.lower().endswith(exts)]
-    for label, name in enumerate(classes):
-        samples += [(path, label) for path in images_in(os.path.join(folder, name))]
+    own = class_folders(folder)
+    given = classes is not None
+    classes = list(classes) if given else own
+    index = {name: label for label, name in enumerate(classes)}
+    unknown = [name for name in own if name not in index]
+    if unknown:
+        raise ValueError(
+            f'class folder {os.path.join(folder, unknown[0])!r} (class {unknown[0]!r}) is not '
+            f'among the {len(classes)} training classes; every class folder of {folder!r} must '
+            f'be a training class (not in the list: {unknown})')
+    samples = [(e.path, -1) for e in sorted(os.scandir(folder), key=lambda e: e.name)
+               if e.is_file() and e.name.lower().endswith(exts)]
+    empty = []
+    for name in own:
+        found = images_in(os.path.join(folder, name))
+        empty += [] if found else [name]
+        samples += [(path, index[name]) for path in found]
     if not samples:
         raise ValueError(f'image folder {folder!r} holds no images with extensions {exts}')
+    if empty and not given:  # only the split that defines the classes says it
+        print_log(f'{folder!r}: class folders {empty} hold no images; they keep their labels '
+                  f'({[index[n] for n in empty]}), no image of them is seen', logger='current',
+                  level=30)
     return samples, classes
 
 
@@ -43,25 +108,43 @@ class MAEImageFolder(BaseDataset):
     """Images of ``data_root/data_prefix['img_path']``, labels from class folders when present.
 
     Args:
+        classes: the class list, label = index in it. None (default): the class folders of this
+            split, sorted, empty ones included (an empty training class keeps its index; no
+            image of it is seen). Validation and test splits give the training split's list:
+            a path to the training folder (relative to ``data_root``, e.g. ``'train'``), a text
+            file of names (one a line) or the names; a class folder of this split not in the
+            list is an error. ``metainfo=dict(classes=...)`` says the same.
         on_corrupt: 'skip' (default) logs a warning naming the file, draws another image and
-            counts the skip in the sample (``data_samples['num_skipped']``, summed into the
-            training log by ``CorruptImageCounterHook``); 'error' raises.
+            counts the skip in the sample (``data_samples['num_skipped']``, summed over ranks
+            into the training log by ``CorruptImageCounterHook``); 'error' raises. A file that
+            vanished or became unreadable after the scan counts as corrupt.
         extensions: file endings that count as images (case-insensitive).
         Others: as MMEngine's ``BaseDataset``.
     """
 
     def __init__(self, data_root: str = '', data_prefix: dict | None = None,
-                 pipeline: Sequence[Any] = (), on_corrupt: str = 'skip',
-                 extensions: Sequence[str] = IMAGE_EXTENSIONS, **kwargs: Any) -> None:
+                 pipeline: Sequence[Any] = (), classes: str | Sequence[str] | None = None,
+                 on_corrupt: str = 'skip', extensions: Sequence[str] = IMAGE_EXTENSIONS,
+                 metainfo: dict | None = None, **kwargs: Any) -> None:
         if on_corrupt not in ('skip', 'error'):
             raise ValueError(f"on_corrupt must be 'skip' or 'error', got {on_corrupt!r}")
+        metainfo = dict(metainfo or {})
+        if 'classes' in metainfo:
+            if classes is not None:
+                raise ValueError('give the class list once: classes=... or '
+                                 'metainfo=dict(classes=...), not both')
+            classes = metainfo.pop('classes')
+        self.classes_source = classes
         self.on_corrupt = on_corrupt
         self.extensions = tuple(extensions)
         super().__init__(data_root=data_root, data_prefix=data_prefix or dict(img_path=''),
-                         pipeline=list(pipeline), **kwargs)
+                         pipeline=list(pipeline), metainfo=metainfo, **kwargs)
 
     def load_data_list(self) -> list[dict]:
-        samples, classes = scan_image_folder(self.data_prefix['img_path'], self.extensions)
+        classes = None if self.classes_source is None \
+            else read_classes(self.classes_source, self.data_root)
+        samples, classes = scan_image_folder(self.data_prefix['img_path'], self.extensions,
+                                             classes)
         self._metainfo['classes'] = tuple(classes)
         return [dict(img_path=path, gt_label=label) for path, label in samples]
 
@@ -76,7 +159,7 @@ class MAEImageFolder(BaseDataset):
                 if self.on_corrupt == 'error':
                     raise
                 skipped += 1
-                print_log(f'skipped corrupt image {err.path!r} ({err.__cause__})',
+                print_log(f'skipped unreadable image {err.path!r} ({err.__cause__})',
                           logger='current', level=30)
                 idx = self._rand_another()
                 continue

@@ -21,6 +21,10 @@ class KNNMonitorHook(Hook):
     extract unmasked encoder features of a small labelled image folder
     (``data_root/train/<class>/*``, ``data_root/val/<class>/*``; resize + centre crop) and log
     weighted kNN top-1 (k = 20, temperature 0.07, cosine similarity) as ``knn_top1``.
+
+    Labels are the indices of the training split's class folders; the validation split maps to
+    them (a class it lacks moves nothing; a class only it has is an error). Every image must
+    lie in a class folder.
     """
 
     priority = 'LOW'
@@ -35,18 +39,23 @@ class KNNMonitorHook(Hook):
         self.k, self.temperature, self.pool = k, temperature, pool
         self.batch_size = batch_size
         self.prefixes = (train_prefix, val_prefix)
-        self._images: dict[str, tuple[torch.Tensor, torch.Tensor]] = {}
+        self._images: dict[str, tuple[torch.Tensor, torch.Tensor, list[str]]] = {}
         self._last_step = -1
 
-    def _split(self, prefix: str, size: int) -> tuple[torch.Tensor, torch.Tensor]:
+    def _split(self, prefix: str, size: int, classes: list[str] | None = None
+               ) -> tuple[torch.Tensor, torch.Tensor, list[str]]:
+        """(images (N, 3, size, size) uint8, labels (N,), class list) of one split, read once;
+        labels index ``classes`` (the training split's) or, when None, this split's own."""
         if prefix not in self._images:
-            samples, classes = scan_image_folder(os.path.join(self.data_root, prefix))
-            if not classes:
-                raise ValueError(f'kNN monitor: {os.path.join(self.data_root, prefix)!r} needs '
-                                 'class sub-folders (labels)')
+            folder = os.path.join(self.data_root, prefix)
+            samples, classes = scan_image_folder(folder, classes=classes)
+            unlabelled = [path for path, label in samples if label < 0]
+            if unlabelled:
+                raise ValueError(f'kNN monitor: {unlabelled[0]!r} is outside the class '
+                                 f'sub-folders of {folder!r}; every image needs a label')
             images = torch.stack([read_center_crop(path, size) for path, _ in samples])
             labels = torch.tensor([label for _, label in samples])
-            self._images[prefix] = (images, labels)
+            self._images[prefix] = (images, labels, classes)
         return self._images[prefix]
 
     @torch.no_grad()
@@ -63,7 +72,8 @@ class KNNMonitorHook(Hook):
         size = model.mae.encoder.grid_size[0] * model.mae.patch_size
         was_training = model.training
         model.eval()
-        (train_x, train_y), (val_x, val_y) = (self._split(p, size) for p in self.prefixes)
+        train_x, train_y, classes = self._split(self.prefixes[0], size)
+        val_x, val_y, _ = self._split(self.prefixes[1], size, classes)
         accuracy = weighted_knn_top1(self._features(model, train_x), train_y,
                                      self._features(model, val_x), val_y, self.k,
                                      self.temperature)

@@ -19,10 +19,11 @@ from .registry import TRANSFORMS
 
 
 class CorruptImageError(OSError):
-    """An image file that exists but cannot be decoded."""
+    """An image file listed by the dataset that cannot be decoded or read: corrupt, gone since
+    the scan, unreadable (permissions, a folder in its place)."""
 
     def __init__(self, path: str, reason: str) -> None:
-        super().__init__(f'cannot decode image {path!r}: {reason}')
+        super().__init__(f'cannot read image {path!r}: {reason}')
         self.path = path
 
 
@@ -35,8 +36,8 @@ class MAELoadImage:
         try:
             with Image.open(path) as image:
                 results['img'] = image.convert('RGB')
-        except FileNotFoundError:
-            raise
+        # FileNotFoundError / PermissionError included: on large runs files vanish or lose
+        # their permissions after the scan, and must not end the run
         except (OSError, ValueError, Image.DecompressionBombError) as err:
             raise CorruptImageError(path, str(err)) from err
         return results

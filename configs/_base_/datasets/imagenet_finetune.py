@@ -35,8 +35,10 @@ val_dataloader = dict(
     pin_memory=True,
     sampler=dict(type='DefaultSampler', shuffle=False),
     collate_fn=dict(type='default_collate'),
+    # labels are the indices of the training split's class folders (a class missing in val
+    # moves nothing); 'train' is taken under data_root
     dataset=dict(type='MAEImageFolder', data_root=data_root, data_prefix=dict(img_path='val'),
-                 pipeline=test_pipeline),
+                 classes='train', pipeline=test_pipeline),
 )
 test_dataloader = val_dataloader
 val_evaluator = dict(type='MAEAccuracy', topk=(1, 5))
