@@ -13,7 +13,7 @@ from torch.utils.data import DataLoader
 
 from mae_plugin.engine.transforms import CorruptImageError
 from tests.engine.test_data import dataset, make_folder
-from tests.engine.test_train import DEMO, TRAIN, cli, demo_options, run_cli
+from tests.engine.demo_run import DEMO, TRAIN, cli, demo_options, run_cli
 
 
 def test_files_gone_or_unreadable_after_the_scan_are_skipped_and_counted(tmp_path, demo_root):

@@ -13,7 +13,7 @@ from mae_plugin.engine.knn import KNNMonitorHook
 from mae_plugin.engine.launch import run_training
 from mae_plugin.engine.registry import DATASETS
 from tests.conftest import ROOT
-from tests.engine.test_train import in_process_cfg
+from tests.engine.demo_run import in_process_cfg
 
 FINETUNE_DEMO = os.path.join(ROOT, 'configs', 'cls', 'vit-t-mae_finetune_demo.py')
 
