@@ -10,7 +10,7 @@ import torch
 from PIL import Image
 
 from mae_plugin.engine.launch import build_train_config, run_training
-from tests.engine.demo_run import (DEMO, TRAIN, cli, demo_options, in_process_cfg,
+from tests.engine.demo_run import (DEMO, TINY, TRAIN, cli, demo_options, in_process_cfg,
                                    logged_losses, run_cli)
 
 @pytest.mark.slow
@@ -44,16 +44,32 @@ def test_demo_trains_writes_checkpoint_and_pictures_then_resumes(tmp_path, demo_
 
 
 @pytest.mark.slow
-def test_two_process_ddp_on_cpu(tmp_path, demo_root):
+def test_two_process_ddp_on_cpu_averages_gradients(tmp_path, demo_root):
+    """torchrun, 2 CPU processes on gloo: each rank's step uses the mean of both ranks' local
+    gradients, both end with identical weights, and the lr counts both processes."""
     work = str(tmp_path / 'ddp')
-    options = demo_options(demo_root, 4, 4, **{'train_dataloader.batch_size': 8,
-                                               'train_dataloader.num_workers': 1})
+    options = demo_options(demo_root, 4, 4, **TINY, **{
+        'auto_scale_lr.enable': True, 'auto_scale_lr.base_batch_size': 256})
+    config = tmp_path / 'ddp_probe.py'
+    config.write_text(f"_base_ = {DEMO!r}\n"
+                      "custom_imports = dict(imports=['mae_plugin', 'tests.engine.ddp_probe'])\n"
+                      "custom_hooks = [dict(type='DDPProbeHook')]\n")
     out = run_cli([sys.executable, '-m', 'torch.distributed.run', '--nproc_per_node=2',
-                   '--master_port', str(29500 + uuid.uuid4().int % 1000), TRAIN, DEMO,
+                   '--master_port', str(29500 + uuid.uuid4().int % 1000), TRAIN, str(config),
                    '--launcher', 'pytorch', '--work-dir', work] + cli(options))
-    assert 'Distributed training: True' in out
-    assert os.path.isfile(os.path.join(work, 'iter_4.pth'))
-    assert 'Iter(train) [4/4]' in out
+    assert 'Distributed training: True' in out and 'Iter(train) [4/4]' in out
+    ranks = [torch.load(os.path.join(work, f'probe_rank{r}.pth'), weights_only=True)
+             for r in (0, 1)]
+    assert not torch.allclose(ranks[0]['local'], ranks[1]['local'])  # different images
+    mean = (ranks[0]['local'] + ranks[1]['local']) / 2
+    for rank in ranks:
+        torch.testing.assert_close(rank['stepped'], mean)
+    for key, value in ranks[0]['state'].items():
+        assert torch.equal(value, ranks[1]['state'][key]), key
+    # batch 4 x 2 processes x 1 accumulation
+    lr = torch.load(os.path.join(work, 'iter_4.pth'),
+                    weights_only=True)['optimizer']['param_groups'][0]['initial_lr']
+    assert lr == pytest.approx(1.5e-3 * 8 / 256)
 
 
 @pytest.mark.slow
