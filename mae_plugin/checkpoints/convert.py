@@ -4,8 +4,7 @@ from __future__ import annotations
 import os
 from typing import Any
 
-import torch
-
+from .atomic import atomic_torch_save
 from .core import DECODER, ENCODER, Conversion
 from .formats import from_core, to_core
 from .resample import resample_table, table_grid
@@ -33,6 +32,10 @@ def convert_checkpoint(src: str | os.PathLike, dst: str | os.PathLike, to: str,
     in ``meta``. ``keep_optimizer`` (plugin -> plugin only) keeps optimizer, schedulers and the
     rest. Returns the conversion, whose ``report()`` lists what was used, dropped and resampled.
     """
+    if os.path.realpath(src) == os.path.realpath(dst):
+        raise ValueError(f'the output {os.fspath(dst)!r} is the input {os.fspath(src)!r} '
+                         f'({os.path.realpath(src)!r}): converting in place would replace the '
+                         'source; write to another path')
     conv = to_core(load_checkpoint_file(src), fmt)
     if keep_optimizer and (conv.format != 'plugin' or to != 'plugin'):
         raise ValueError('--keep-optimizer only applies to plugin -> plugin: other formats keep '
@@ -61,6 +64,5 @@ def convert_checkpoint(src: str | os.PathLike, dst: str | os.PathLike, to: str,
         conv.dropped.setdefault('(decoder)', 'not in the source: the output is encoder-only')
     kwargs: dict[str, Any] = dict(extras=conv.extras, keep_optimizer=keep_optimizer, grid=grid)
     out = from_core(conv.state, to, **kwargs)
-    os.makedirs(os.path.dirname(os.path.abspath(dst)), exist_ok=True)
-    torch.save(out, dst)
+    atomic_torch_save(out, dst)  # a failed write leaves dst as it was
     return conv
