@@ -13,6 +13,7 @@ from .shapes import check_shapes
 
 
 def _grid_of(img_size: tuple[int, int], patch: int, what: str) -> tuple[int, int]:
+    """Patch grid (h, w) of an (H, W) input; ValueError unless ``patch`` divides both."""
     if img_size[0] % patch or img_size[1] % patch:
         raise ValueError(f'{what} {tuple(img_size)} is not divisible by the checkpoint\'s '
                          f'patch size {patch}')

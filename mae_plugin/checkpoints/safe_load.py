@@ -36,6 +36,8 @@ class CorruptCheckpointError(ValueError):
 
 
 class _Discard:
+    """A text sink: ``pickletools.dis`` is run for its checks, not its listing."""
+
     def write(self, text: str) -> None:
         pass
 
