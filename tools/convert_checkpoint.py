@@ -1,11 +1,13 @@
 """Convert MAE checkpoints between the official release, timm, lightly, mmpretrain and plugin.
 
     python tools/convert_checkpoint.py IN OUT [--from FORMAT] --to FORMAT
-        [--img-size H [W]] [--keep-optimizer]
+        [--img-size H [W]] [--src-img-size H [W]] [--keep-optimizer]
 
 The source format is detected when --from is absent. Everything is read with
 ``torch.load(weights_only=True)``; a report lists what was used, dropped and resampled.
---img-size resamples the position tables to that input size's patch grid.
+--img-size resamples the position tables to that input size's patch grid. --src-img-size gives
+the input size the source's tables were made for, needed only for a non-square table whose
+grid the file does not record (plugin checkpoints record it).
 """
 import argparse
 import os
@@ -24,11 +26,16 @@ def main(argv=None) -> None:
     parser.add_argument('--from', dest='fmt', choices=sorted(FORMATS))
     parser.add_argument('--to', required=True, choices=sorted(WRITABLE))
     parser.add_argument('--img-size', type=int, nargs='+', metavar='H [W]')
+    parser.add_argument('--src-img-size', type=int, nargs='+', metavar='H [W]')
     parser.add_argument('--keep-optimizer', action='store_true')
     args = parser.parse_args(argv)
-    img_size = tuple((args.img_size * 2)[:2]) if args.img_size else None
-    conv = convert_checkpoint(args.src, args.dst, args.to, fmt=args.fmt, img_size=img_size,
-                              keep_optimizer=args.keep_optimizer)
+    for name in ('img_size', 'src_img_size'):
+        size = getattr(args, name)
+        if size is not None and len(size) > 2:
+            parser.error(f'--{name.replace("_", "-")} takes H or H W, got {size}')
+        setattr(args, name, tuple((size * 2)[:2]) if size else None)
+    conv = convert_checkpoint(args.src, args.dst, args.to, fmt=args.fmt, img_size=args.img_size,
+                              keep_optimizer=args.keep_optimizer, src_img_size=args.src_img_size)
     print(conv.report())
     print(f'wrote {args.dst} ({args.to} format)')
 

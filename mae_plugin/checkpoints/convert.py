@@ -4,39 +4,58 @@ from __future__ import annotations
 import os
 from typing import Any
 
-import torch
-
+from .atomic import atomic_torch_save
 from .core import DECODER, ENCODER, Conversion
 from .formats import from_core, to_core
-from .resample import resample_table, square_grid
+from .resample import resample_table, table_grid
 from .safe_load import load_checkpoint_file
 from .shapes import check_shapes
 
 
+def _grid_of(img_size: tuple[int, int], patch: int, what: str) -> tuple[int, int]:
+    """Patch grid (h, w) of an (H, W) input; ValueError unless ``patch`` divides both."""
+    if img_size[0] % patch or img_size[1] % patch:
+        raise ValueError(f'{what} {tuple(img_size)} is not divisible by the checkpoint\'s '
+                         f'patch size {patch}')
+    return img_size[0] // patch, img_size[1] // patch
+
+
 def convert_checkpoint(src: str | os.PathLike, dst: str | os.PathLike, to: str,
                        fmt: str | None = None, img_size: tuple[int, int] | None = None,
-                       keep_optimizer: bool = False) -> Conversion:
+                       keep_optimizer: bool = False,
+                       src_img_size: tuple[int, int] | None = None) -> Conversion:
     """Read ``src`` (format ``fmt`` or detected), write ``dst`` in format ``to``.
 
     ``img_size`` (H, W) resamples the position tables to the patch grid of that input size (the
-    patch size is read off the patch embedding). ``keep_optimizer`` (plugin -> plugin only) keeps optimizer, schedulers and the rest.
-    Returns the conversion, whose ``report()`` lists what was used, dropped and resampled.
+    patch size is read off the patch embedding). The grid the tables have is ``src_img_size``'s,
+    else the one the file records, else ``img_size``'s when the token count fits it, else the
+    square one; a non-square table of unknown grid is an error. A plugin output records its grid
+    in ``meta``. ``keep_optimizer`` (plugin -> plugin only) keeps optimizer, schedulers and the
+    rest. Returns the conversion, whose ``report()`` lists what was used, dropped and resampled.
     """
+    if os.path.realpath(src) == os.path.realpath(dst):
+        raise ValueError(f'the output {os.fspath(dst)!r} is the input {os.fspath(src)!r} '
+                         f'({os.path.realpath(src)!r}): converting in place would replace the '
+                         'source; write to another path')
     conv = to_core(load_checkpoint_file(src), fmt)
     if keep_optimizer and (conv.format != 'plugin' or to != 'plugin'):
         raise ValueError('--keep-optimizer only applies to plugin -> plugin: other formats keep '
                          'optimizer state in their own parameter order')
-    if img_size is not None:
-        patch = conv.state[ENCODER + 'patch_embed.proj.weight'].shape[-1]
-        if img_size[0] % patch or img_size[1] % patch:
-            raise ValueError(f'image size {img_size} is not divisible by the checkpoint\'s '
-                             f'patch size {patch}')
-        grid_size = (img_size[0] // patch, img_size[1] // patch)
-        for key in (ENCODER + 'pos_embed', DECODER + 'pos_embed'):
-            if key in conv.state:
-                resample_table(conv, key, grid_size)
+    patch = conv.state[ENCODER + 'patch_embed.proj.weight'].shape[-1]
+    target = _grid_of(img_size, patch, 'image size') if img_size is not None else None
+    given = _grid_of(src_img_size, patch, 'source image size') if src_img_size else None
+    if given is not None and conv.grid is not None and given != conv.grid:
+        raise ValueError(f'--src-img-size gives a {given[0]}x{given[1]} grid but {src!r} records '
+                         f'{conv.grid[0]}x{conv.grid[1]}')
+    hint = ('Give the input size the table was made for with --src-img-size H W '
+            '(convert_checkpoint(src_img_size=(H, W))).')
+    grid = table_grid(conv.state[ENCODER + 'pos_embed'], ENCODER + 'pos_embed',
+                      given or conv.grid, target, hint)
+    for key in (ENCODER + 'pos_embed', DECODER + 'pos_embed'):
+        if key in conv.state:
+            resample_table(conv, key, target or grid, grid)
+    grid = target or grid
     has_decoder = any(k.startswith(DECODER) for k in conv.state)
-    grid = grid_size if img_size is not None else square_grid(conv.state[ENCODER + 'pos_embed'])
     check_shapes(conv.state, grid)
     if to == 'timm' and has_decoder:
         for key in [k for k in conv.state if k.startswith(DECODER)]:
@@ -44,8 +63,7 @@ def convert_checkpoint(src: str | os.PathLike, dst: str | os.PathLike, to: str,
             del conv.state[key]
     if to in ('official', 'lightly', 'plugin') and not has_decoder:
         conv.dropped.setdefault('(decoder)', 'not in the source: the output is encoder-only')
-    kwargs: dict[str, Any] = dict(extras=conv.extras, keep_optimizer=keep_optimizer)
+    kwargs: dict[str, Any] = dict(extras=conv.extras, keep_optimizer=keep_optimizer, grid=grid)
     out = from_core(conv.state, to, **kwargs)
-    os.makedirs(os.path.dirname(os.path.abspath(dst)), exist_ok=True)
-    torch.save(out, dst)
+    atomic_torch_save(out, dst)  # a failed write leaves dst as it was
     return conv

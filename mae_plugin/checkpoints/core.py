@@ -34,6 +34,7 @@ class Conversion:
     dropped: dict[str, str] = field(default_factory=dict)  # source key -> why
     resampled: list[str] = field(default_factory=list)
     extras: dict[str, Any] = field(default_factory=dict)  # non-weight entries (optimizer, meta)
+    grid: tuple[int, int] | None = None  # patch grid of the position tables, if the file says
 
     def take(self, source_key: str, core_key: str, value: Tensor) -> None:
         self.state[core_key] = value

@@ -14,7 +14,7 @@ from torch import Tensor, nn
 
 from .core import DECODER, ENCODER, Conversion
 from .formats import to_core
-from .resample import resample_table
+from .resample import resample_table, table_grid
 from .safe_load import load_checkpoint_file
 
 
@@ -81,15 +81,22 @@ def _copy_strict(source: str, conv: Conversion, target: dict[str, Tensor],
     return sorted(incoming)
 
 
+def _resample_to(conv: Conversion, key: str, grid: tuple[int, int]) -> None:
+    """Resample table ``key`` of ``conv`` (if present) to the model's ``grid``."""
+    if key not in conv.state:
+        return
+    hint = ('Record it in the file: python tools/convert_checkpoint.py IN OUT --to plugin '
+            '--src-img-size H W (the input size the table was made for).')
+    resample_table(conv, key, grid, table_grid(conv.state[key], key, conv.grid, grid, hint))
+
+
 def load_mae_weights(mae: nn.Module, checkpoint: str | os.PathLike | dict[str, Any],
                      fmt: str | None = None) -> LoadReport:
     """Load into a ``MaskedAutoencoder``. Every encoder tensor is required; the decoder may be
     absent as a whole (encoder-only release: it stays freshly initialised) but not in part."""
     source, conv = read_checkpoint(checkpoint, fmt)
-    for key, grid in ((ENCODER + 'pos_embed', mae.encoder.grid_size),
-                      (DECODER + 'pos_embed', mae.decoder.grid_size)):
-        if key in conv.state:
-            resample_table(conv, key, grid)
+    _resample_to(conv, ENCODER + 'pos_embed', mae.encoder.grid_size)
+    _resample_to(conv, DECODER + 'pos_embed', mae.decoder.grid_size)
     target = mae.state_dict()
     has_decoder = any(k.startswith(DECODER) for k in conv.state)
     required = [k for k in target if k.startswith(ENCODER) or has_decoder]
@@ -109,8 +116,7 @@ def load_encoder_weights(vit: nn.Module, checkpoint: str | os.PathLike | dict[st
     final norm of an average-pooling classifier) are dropped and reported; any other missing
     or unexpected key is an error."""
     source, conv = read_checkpoint(checkpoint, fmt)
-    if ENCODER + 'pos_embed' in conv.state:
-        resample_table(conv, ENCODER + 'pos_embed', grid_size)
+    _resample_to(conv, ENCODER + 'pos_embed', tuple(grid_size))
     incoming = {}
     for key, value in conv.state.items():
         name = key[len(ENCODER):]  # meaningful for encoder keys only

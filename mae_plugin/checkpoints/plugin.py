@@ -1,9 +1,14 @@
-"""This plugin's MMEngine checkpoints: ``state_dict`` with ``mae.<core key>``."""
+"""This plugin's MMEngine checkpoints: ``state_dict`` with ``mae.<core key>``.
+
+``meta['pos_embed_grid']`` = [h, w], when present, is the patch grid of the position tables
+(written by the converter, so that a non-square table can be read back).
+"""
 from __future__ import annotations
 
 from typing import Any
 
 from .core import Conversion, UnknownKeyError
+from .resample import GRID_META_KEY, grid_from_meta
 
 NAME = 'plugin'
 PREFIX = 'mae.'
@@ -27,14 +32,21 @@ def to_core(ckpt: dict[str, Any]) -> Conversion:
         if key != 'state_dict':
             conv.drop(key, 'training state')
             conv.extras[key] = value
+    conv.grid = grid_from_meta(ckpt.get('meta'))
     return conv
 
 
 def from_core(state: dict[str, Any], extras: dict[str, Any] | None = None,
-              keep_optimizer: bool = False, **_: Any) -> dict[str, Any]:
+              keep_optimizer: bool = False, grid: tuple[int, int] | None = None,
+              **_: Any) -> dict[str, Any]:
     """``keep_optimizer`` keeps the source's optimizer, schedulers and message hub (a plugin
-    checkpoint re-written); otherwise only ``meta`` and the weights."""
-    out: dict[str, Any] = {'meta': dict((extras or {}).get('meta', {})),
+    checkpoint re-written); otherwise only ``meta`` and the weights. ``grid`` (h, w) of the
+    position tables goes to ``meta['pos_embed_grid']``."""
+    meta = dict((extras or {}).get('meta', {}))
+    meta.pop(GRID_META_KEY, None)  # the source's grid is stale once tables were resampled
+    if grid is not None:
+        meta[GRID_META_KEY] = [int(grid[0]), int(grid[1])]
+    out: dict[str, Any] = {'meta': meta,
                            'state_dict': {PREFIX + k: v for k, v in state.items()}}
     if keep_optimizer:
         out.update({k: v for k, v in (extras or {}).items() if k not in out})

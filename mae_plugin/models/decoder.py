@@ -1,6 +1,8 @@
 """The MAE decoder: a narrow transformer that fills mask tokens and predicts pixels."""
 from __future__ import annotations
 
+from functools import partial
+
 import torch
 from lightly.models.utils import set_at_index
 from timm.models.vision_transformer import Block
@@ -34,7 +36,8 @@ class MAEPixelDecoder(nn.Module):
         self.pos_embed = nn.Parameter(torch.zeros(1, self.num_patches + 1, embed_dim),
                                       requires_grad=False)
         self.blocks = nn.Sequential(*[
-            Block(embed_dim, num_heads, mlp_ratio, qkv_bias=True) for _ in range(depth)])
+            Block(embed_dim, num_heads, mlp_ratio, qkv_bias=True,
+                  norm_layer=partial(nn.LayerNorm, eps=1e-6)) for _ in range(depth)])
         self.norm = nn.LayerNorm(embed_dim, eps=1e-6)
         self.pred = nn.Linear(embed_dim, patch_size * patch_size * in_chans)
         self.init_weights()

@@ -8,6 +8,7 @@ the position table changes layout, (1, 1 + N, D) -> (1, H, W, D) without the cls
 """
 from __future__ import annotations
 
+from functools import partial
 from typing import Sequence
 
 import torch
@@ -47,7 +48,7 @@ class ViTDetBackbone(nn.Module):
             depth=depth, num_heads=num_heads, mlp_ratio=mlp_ratio, qkv_bias=True,
             drop_path_rate=drop_path_rate, use_abs_pos=True, use_rel_pos=use_rel_pos,
             window_size=window_size, global_attn_indexes=tuple(global_blocks), neck_chans=0,
-            global_pool='')
+            global_pool='', norm_layer=partial(nn.LayerNorm, eps=1e-6))  # timm's default is 1e-5
         self.vit.neck = nn.Identity()  # timm puts a LayerNorm2d here; ViTDet has no final norm
         self.vit.set_grad_checkpointing(grad_checkpointing)
         self.global_blocks = tuple(global_blocks)

@@ -124,7 +124,24 @@ def test_reconstruct_and_extract_features_contract():
     tokens = model.mae.encoder(x)
     assert torch.equal(feats, tokens[:, 0])
     assert torch.equal(extract_features(model, x, 'avg'), tokens[:, 1:].mean(1))
-    assert load_mae_weights  # imported API is public
+
+
+def test_load_mae_weights_copies_every_tensor_and_reports_it(tmp_path):
+    source = _demo_model_weights(seed=5)
+    path = tmp_path / 'checkpoint-3.pth'
+    torch.save({'model': core_to_official(source), 'epoch': 3}, path)
+    mae = init_model(DEMO_CFG).mae  # another seed: every tensor differs before the load
+    assert not torch.equal(mae.decoder.pred.weight, source['decoder.pred.weight'])
+    report = load_mae_weights(mae, path)
+    state = mae.state_dict()
+    assert state.keys() == source.keys()
+    for key, value in source.items():
+        assert torch.equal(state[key], value), key
+    assert report.format == 'official' and report.source == str(path)
+    assert report.loaded == sorted(source) and len(report.conversion.used) == len(source)
+    assert report.dropped == ['epoch'] and report.left_new == [] and report.resampled == []
+    assert report.summary() == (f'loaded {len(source)} tensors from {str(path)!r} '
+                                '(official format); dropped 1 (epoch)')
 
 
 def test_encoder_only_consumer_loads_resamples_and_reports(tmp_path):

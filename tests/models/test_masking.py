@@ -1,3 +1,5 @@
+import random
+
 import numpy as np
 import pytest
 import torch
@@ -40,14 +42,32 @@ def test_random_masking_covers_patches_uniformly():
     assert float((batched - 0.75).abs().max()) < 0.035
 
 
+def _seeded_block_mask(seed):
+    random.seed(seed)  # lightly's block generator draws from Python's random
+    np.random.seed(seed)  # the top-up to the exact count draws from numpy's
+    return block_mask((14, 14), 0.5).view(14, 14)
+
+
 def test_block_mask_is_blocky():
-    np.random.seed(0)
-    mask = block_mask((14, 14), 0.5).view(14, 14)
+    mask = _seeded_block_mask(0)
+    assert torch.equal(_seeded_block_mask(0), mask)  # seeded, the test is deterministic
+    assert int(mask.sum()) == 98
     # a block mask has many more masked horizontal neighbours than a random one of equal size
     def neighbours(m):
         return int((m[:, 1:] & m[:, :-1]).sum())
     rand = random_mask((14, 14), 0.5, np.random.default_rng(0)).view(14, 14)
     assert neighbours(mask) > neighbours(rand) + 15
+    # and so do vertical neighbours: blocks, not stripes
+    assert neighbours(mask.T) > neighbours(rand.T) + 15
+
+
+def test_block_mask_with_an_rng_is_reproducible_and_leaves_random_alone():
+    random.seed(123)
+    state = random.getstate()
+    first = block_mask((14, 14), 0.5, np.random.default_rng(1))
+    assert random.getstate() == state  # the caller's Python random stream is untouched
+    assert torch.equal(block_mask((14, 14), 0.5, np.random.default_rng(1)), first)
+    assert not torch.equal(block_mask((14, 14), 0.5, np.random.default_rng(2)), first)
 
 
 def test_grid_mask_keeps_one_of_every_two_by_two():

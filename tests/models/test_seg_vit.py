@@ -1,6 +1,7 @@
 """The segmentation backbone: BEiT relative position bias, resizing, features, loading."""
 import pytest
 import torch
+from timm.layers import resample_abs_pos_embed
 from timm.models.beit import RelativePositionBias as TimmRelativePositionBias
 
 from mae_plugin.checkpoints.load import load_encoder_weights
@@ -63,6 +64,58 @@ def test_bias_enters_attention_as_an_additive_term():
     logits = q @ k.transpose(-2, -1) * 16 ** -0.5 + block.rel_pos_bias()[None]
     expected = attn.proj((logits.softmax(-1) @ v).transpose(1, 2).reshape(2, 17, 48))
     torch.testing.assert_close(attn(x, attn_mask=block.rel_pos_bias()[None]), expected)
+
+
+def _block_reference(block, x, bias):
+    """One timm Block written out: x + proj(softmax(q k^T * scale + bias) v), then the MLP."""
+    batch, tokens, dim = x.shape
+    heads = block.attn.num_heads
+    q, k, v = block.attn.qkv(block.norm1(x)).reshape(batch, tokens, 3, heads, dim // heads
+                                                     ).permute(2, 0, 3, 1, 4)
+    logits = q @ k.transpose(-2, -1) * (dim // heads) ** -0.5 + bias
+    x = x + block.attn.proj((logits.softmax(-1) @ v).transpose(1, 2).reshape(batch, tokens, dim))
+    return x + block.mlp(block.norm2(x))
+
+
+def test_bias_gets_gradients_through_the_fused_attention_in_train_mode():
+    model = backbone(drop_path_rate=0.0).train()
+    assert all(b.attn.fused_attn for b in model.vit.blocks)  # SDPA with attn_mask=bias
+    with torch.no_grad():
+        for block in model.vit.blocks:
+            block.rel_pos_bias.relative_position_bias_table.normal_()
+    images = torch.randn(2, 3, 32, 40)  # a 4 x 5 grid: the tables are interpolated too
+    weights = [torch.randn(2, 48, 4, 5) for _ in model.out_indices]
+    feats = model(images)
+    loss = sum((f * w).sum() for f, w in zip(feats, weights, strict=True))
+    tables = [b.rel_pos_bias.relative_position_bias_table for b in model.vit.blocks]
+    grads = torch.autograd.grad(loss, tables)
+    # the same network written out by hand, bias added to the logits before the softmax
+    vit = model.vit
+    pos = resample_abs_pos_embed(vit.pos_embed, (4, 5), old_size=(4, 4), num_prefix_tokens=1)
+    x = torch.cat([(vit.cls_token + pos[:, :1]).expand(2, -1, -1),
+                   vit.patch_embed(images).flatten(1, 2) + pos[:, 1:]], dim=1)
+    ref_feats = []
+    for block in vit.blocks:
+        x = _block_reference(block, x, block.rel_pos_bias((4, 5))[None])
+        ref_feats.append(x[:, 1:].transpose(1, 2).reshape(2, 48, 4, 5))
+    for ours, ref in zip(feats, ref_feats, strict=True):
+        torch.testing.assert_close(ours, ref, rtol=1e-4, atol=1e-5)
+    ref_loss = sum((f * w).sum() for f, w in zip(ref_feats, weights, strict=True))
+    ref_grads = torch.autograd.grad(ref_loss, tables)
+    for grad, ref in zip(grads, ref_grads, strict=True):
+        assert torch.count_nonzero(grad) > 0.9 * grad.numel()  # every offset, every head
+        torch.testing.assert_close(grad, ref, rtol=1e-4, atol=1e-5)
+
+
+def test_one_block_equals_the_hand_written_reference_in_train_mode():
+    model = backbone(drop_path_rate=0.0).train()
+    block = model.vit.blocks[0]
+    with torch.no_grad():
+        block.rel_pos_bias.relative_position_bias_table.normal_()
+    x = torch.randn(2, 17, 48)
+    bias = block.rel_pos_bias()[None]
+    torch.testing.assert_close(block(x, attn_mask=bias), _block_reference(block, x, bias),
+                               rtol=1e-4, atol=1e-5)
 
 
 def test_features_follow_the_input_size():
