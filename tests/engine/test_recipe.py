@@ -63,7 +63,6 @@ def test_no_weight_decay_on_norms_biases_pos_embed_and_tokens():
     for group in wrapper.optimizer.param_groups:
         for p in group['params']:
             decay_of[id(p)] = group['weight_decay']
-    no_decay_names = ('norm', 'bias', 'pos_embed', 'cls_token', 'mask_token')
     checked = 0
     for name, param in model.named_parameters():
         if not param.requires_grad:
@@ -74,7 +73,32 @@ def test_no_weight_decay_on_norms_biases_pos_embed_and_tokens():
         assert decay_of[id(param)] == expected, name
         checked += 1
     assert checked == sum(p.requires_grad for p in model.parameters())
-    assert any(n in name for name, _ in model.named_parameters() for n in no_decay_names)
+    # every exempt kind is present (so the loop above checked it) and decayed weights exist
+    exempt = [name for name, p in model.named_parameters() if decay_of.get(id(p)) == 0.0]
+    for kind in ('norm', 'bias', 'cls_token', 'mask_token'):
+        assert any(kind in name for name in exempt), kind
+    # the position tables are fixed sin-cos (the paper): frozen, so in no group at all
+    tables = [p for name, p in model.named_parameters() if name.endswith('pos_embed')]
+    assert len(tables) == 2 and not any(p.requires_grad or id(p) in decay_of for p in tables)
+    # decayed: patch projection, 4 matrices per block (qkv, proj, fc1, fc2) x (1 encoder +
+    # 1 decoder block), decoder embedding and prediction
+    assert sum(decay_of.get(id(p)) == 0.05 for p in model.parameters()) == 1 + 4 * 2 + 2
+
+
+CONFIG_FAMILIES = ['mae_vit-b_800e.py', 'mae_vit-t_demo.py', 'cls/vit-b-mae_finetune-100e_in1k.py',
+                   'cls/vit-t-mae_linprobe_demo.py']
+
+
+@pytest.mark.parametrize('name', CONFIG_FAMILIES)
+def test_every_config_runs_the_plugin_runner_and_safe_checkpoints(name):
+    """The lr rule with accumulation and strict loading live in MAERunner; atomic writes and
+    delete-after-write in AtomicCheckpointHook; the other guards in the safety hooks."""
+    cfg = load(name)
+    assert cfg.runner_type == 'mae_plugin.MAERunner'
+    hooks = {h['type'].split('.')[-1] for h in [*cfg.default_hooks.values(),
+                                                  *cfg.get('custom_hooks', [])]}
+    assert cfg.default_hooks.checkpoint.type.split('.')[-1] == 'AtomicCheckpointHook'
+    assert {'FiniteWeightsHook', 'WeightsOnlyResumeHook', 'ResumeScheduleGuardHook'} <= hooks
 
 
 def test_schedule_is_warmup_then_half_cycle_cosine_per_iteration():
