@@ -36,7 +36,8 @@ def build_train_config(config: str, work_dir: str | None = None, resume: str | N
 
 
 def enable_amp(cfg: Config) -> None:
-    """MMEngine's ``AmpOptimWrapper`` (fp16, dynamic loss scale) on GPU; bf16 autocast on CPU."""
+    """MMEngine's ``AmpOptimWrapper`` (fp16, dynamic loss scale) on GPU; bf16 autocast on CPU,
+    of the whole forward or of ``cfg.cpu_autocast_modules`` only."""
     wrapper = cfg.optim_wrapper
     if torch.cuda.is_available():
         if wrapper.get('type', 'OptimWrapper') != 'AmpOptimWrapper':
@@ -45,6 +46,8 @@ def enable_amp(cfg: Config) -> None:
     else:
         wrapper.type = 'mae_plugin.CPUAmpOptimWrapper'  # found from the mmdet/mmseg scope too
         wrapper.pop('loss_scale', None)  # bf16 needs no loss scaling
+        if cfg.get('cpu_autocast_modules'):
+            wrapper.autocast_modules = list(cfg.cpu_autocast_modules)
         if wrapper.get('dtype') not in (None, 'bfloat16'):
             raise ValueError(f"CPU autocast runs bfloat16, not optim_wrapper.dtype="
                              f"{wrapper.get('dtype')!r}")

@@ -7,7 +7,7 @@ from mmengine.registry import DefaultScope
 
 import mae_plugin.det  # noqa: F401
 from tests.conftest import ROOT
-from tests.engine.test_recipe import load
+from tests.engine.test_recipe import assert_plugin_runner_and_safe_checkpoints, load
 
 # size: (arch, drop path, layer decay, neck input)
 SIZES = {'b': ('base', 0.1, 0.7, 768), 'l': ('large', 0.4, 0.8, 1024),
@@ -19,6 +19,7 @@ def test_mask_rcnn_vitdet_recipe(size):
     arch, drop_path, decay, width = SIZES[size]
     cfg = load(f'det/mask-rcnn_vit-{size}-mae_simplefpn_lsj-100e_coco.py')
     assert cfg.default_scope == 'mmdet' and 'mae_plugin.det' in cfg.custom_imports.imports
+    assert_plugin_runner_and_safe_checkpoints(cfg)
     bb = cfg.model.backbone
     assert (bb.type, bb.arch, bb.img_size, bb.window_size, bb.drop_path_rate) == \
         ('mae_plugin.MAEViTDet', arch, 1024, 14, drop_path)
@@ -55,7 +56,8 @@ def test_mask_rcnn_vitdet_recipe(size):
     assert (steps.type, steps.milestones, steps.gamma) == ('MultiStepLR', [163889, 177546], 0.1)
     assert cfg.train_cfg.type == 'IterBasedTrainLoop' and cfg.train_cfg.max_iters == 184375
     assert [h.type for h in cfg.custom_hooks] == ['mae_plugin.WeightsOnlyResumeHook',
-                                                  'mae_plugin.FiniteWeightsHook']
+                                                  'mae_plugin.FiniteWeightsHook',
+                                                  'mae_plugin.ResumeScheduleGuardHook']
 
 
 def test_cascade_variant_has_three_ln_box_heads():

@@ -115,3 +115,17 @@ def test_backbone_checkpoint_of_another_architecture_is_refused(pretrained):
                       init_cfg=dict(type='Pretrained', checkpoint=path))
     with pytest.raises(ValueError, match='another architecture.*shape mismatches'):
         model.init_weights()
+
+
+@pytest.mark.slow
+def test_mask_rcnn_trains_with_amp_on_cpu(tmp_path, coco_root, pretrained):
+    """``--amp`` on the CPU: the plugin's bf16 wrapper, found from the mmdet scope."""
+    path, _ = pretrained
+    work = str(tmp_path / 'det_amp')
+    opts = options(coco_root, path, iters=2)
+    out = run_cli([sys.executable, os.path.join(ROOT, 'tools', 'train.py'), CONFIG,
+                   '--work-dir', work, '--amp'] + cli(opts))
+    assert "type='mae_plugin.CPUAmpOptimWrapper'" in out
+    assert 'Iter(train) [2/2]' in out and 'coco/bbox_mAP' in out
+    state = torch.load(os.path.join(work, 'iter_2.pth'), weights_only=True)['state_dict']
+    assert all(v.dtype == torch.float32 for v in state.values() if v.is_floating_point())

@@ -70,3 +70,16 @@ def test_linear_probe_keeps_the_encoder_frozen(tmp_path, demo_root, pretrained):
     assert 'classifier.vit.head.0.weight' not in state  # BatchNorm without affine
     assert state['classifier.vit.head.0.num_batches_tracked'] == 6
     assert state['classifier.vit.head.1.weight'].std() > 0.01 * 0.5
+
+
+@pytest.mark.slow
+def test_finetuning_with_amp_on_cpu(tmp_path, demo_root, pretrained):
+    """``--amp`` on the CPU: the plugin's bf16 wrapper; weights stay fp32."""
+    path, _ = pretrained
+    config = os.path.join(ROOT, 'configs', 'cls', 'vit-t-mae_finetune_demo.py')
+    work = str(tmp_path / 'ft_amp')
+    out = run_cli([sys.executable, TRAIN, config, '--work-dir', work, '--amp']
+                  + cli(options(demo_root, path)))
+    assert "type='mae_plugin.CPUAmpOptimWrapper'" in out and 'accuracy/top1' in out
+    state = torch.load(os.path.join(work, 'iter_6.pth'), weights_only=True)['state_dict']
+    assert all(v.dtype == torch.float32 for v in state.values() if v.is_floating_point())

@@ -7,7 +7,7 @@ from mmengine.registry import DefaultScope
 
 import mae_plugin.seg  # noqa: F401
 from tests.conftest import ROOT
-from tests.engine.test_recipe import load
+from tests.engine.test_recipe import assert_plugin_runner_and_safe_checkpoints, load
 
 SIZES = {'b': ('base', 768, (3, 5, 7, 11), 0.65), 'l': ('large', 1024, (7, 11, 15, 23), 0.75)}
 
@@ -17,6 +17,7 @@ def test_upernet_recipe(size):
     arch, dim, out_indices, decay = SIZES[size]
     cfg = load(f'seg/upernet_vit-{size}-mae_8xb2-160k_ade20k-512x512.py')
     assert cfg.default_scope == 'mmseg' and 'mae_plugin.seg' in cfg.custom_imports.imports
+    assert_plugin_runner_and_safe_checkpoints(cfg)
     model = cfg.model
     bb = model.backbone
     assert (bb.type, bb.arch, bb.img_size, tuple(bb.out_indices)) == \
@@ -46,7 +47,8 @@ def test_upernet_recipe(size):
     assert cfg.train_dataloader.dataset.type == 'mae_plugin.MAEADE20KDataset'
     assert cfg.train_dataloader.dataset.data_prefix.img_path == 'images/training'
     assert [h.type for h in cfg.custom_hooks] == ['mae_plugin.WeightsOnlyResumeHook',
-                                                  'mae_plugin.FiniteWeightsHook']
+                                                  'mae_plugin.FiniteWeightsHook',
+                                                  'mae_plugin.ResumeScheduleGuardHook']
 
 
 def test_layer_decay_groups_of_the_whole_segmentor():

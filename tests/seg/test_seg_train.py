@@ -120,3 +120,16 @@ def test_backbone_loads_official_and_timm_weights_resampled(tmp_path, fmt):
     torch.testing.assert_close(vit.blocks[1].mlp.fc2.weight,
                                mae.encoder.vit.blocks[1].mlp.fc2.weight)
     assert vit.pos_embed.shape == (1, 1 + 8 * 8, 48)  # resampled to the 8 x 8 grid
+
+
+@pytest.mark.slow
+def test_upernet_trains_with_amp_on_cpu(tmp_path, seg_root, pretrained):
+    """``--amp`` on the CPU: the plugin's bf16 wrapper, found from the mmseg scope."""
+    path, _ = pretrained
+    work = str(tmp_path / 'seg_amp')
+    out = run_cli([sys.executable, os.path.join(ROOT, 'tools', 'train.py'), CONFIG,
+                   '--work-dir', work, '--amp'] + cli(options(seg_root, path, iters=2)))
+    assert "type='mae_plugin.CPUAmpOptimWrapper'" in out
+    assert 'Iter(train) [2/2]' in out and 'mIoU' in out
+    state = torch.load(os.path.join(work, 'iter_2.pth'), weights_only=True)['state_dict']
+    assert all(v.dtype == torch.float32 for v in state.values() if v.is_floating_point())

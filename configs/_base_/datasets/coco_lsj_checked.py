@@ -22,6 +22,9 @@ test_dataloader = val_dataloader
 # checkpoint safety: atomic writes, weights_only-readable files, no NaN written, resume only
 # of the same schedule.
 runner_type = 'mae_plugin.MAERunner'
+# `--amp` without a GPU: bf16 autocast of the ViT and its pyramid only, since mmcv's CPU kernels
+# (NMS, RoIAlign) take fp32 only; the heads run fp32.
+cpu_autocast_modules = ['backbone', 'neck']
 default_hooks = dict(checkpoint=dict(type='mae_plugin.AtomicCheckpointHook'))
 custom_hooks = [
     dict(type='mae_plugin.WeightsOnlyResumeHook'),
