@@ -26,6 +26,7 @@ setup(
         'numpy',
         'pillow',
         'safetensors>=0.4',  # .safetensors checkpoints and Hugging Face folders (read code-free)
+        'matplotlib',  # tools/analyze_logs.py plot_curve (mae_plugin.analysis)
     ],
     extras_require={
         'demo': ['scikit-image>=0.22'],  # the demo photographs ship inside scikit-image
