@@ -2,13 +2,16 @@
 give the same loss, predictions and latent; transformers' own files read back exactly."""
 import json
 import os
+import shutil
 
 import pytest
 import timm
 import torch
+from safetensors.torch import load_file
 from transformers import ViTMAEConfig, ViTMAEForPreTraining, ViTMAEModel
 
-from mae_plugin.checkpoints import load_checkpoint_file, load_mae_weights, to_core
+from mae_plugin.checkpoints import (CorruptCheckpointError, load_checkpoint_file,
+                                    load_mae_weights, to_core)
 from mae_plugin.checkpoints.convert import convert_checkpoint
 from tests.checkpoints.hf_helpers import TINY_HF, batch, hf_noise, randomize, tiny_mae
 from tests.conftest import save_plugin_checkpoint
@@ -143,3 +146,27 @@ def test_the_load_report_says_when_the_file_predicts_in_another_pixel_space(tmp_
     summary = load_mae_weights(tiny_mae(norm_pix=True), folder).summary()
     assert 'config.json says norm_pix_loss=False' in summary and 'norm_pix=False)' in summary
     assert 'norm_pix_loss' not in load_mae_weights(tiny_mae(norm_pix=False), folder).summary()
+
+
+@pytest.mark.parametrize('layout', ['sharded', 'pytorch_model.bin'])
+def test_sharded_and_bin_folders_read_the_same_tensors(tmp_path, layout):
+    hf, folder = hf_saved_folder(tmp_path)
+    other = tmp_path / 'other'
+    if layout == 'sharded':
+        hf.save_pretrained(other, max_shard_size='50KB')  # transformers' own shards
+        assert (other / 'model.safetensors.index.json').exists()
+    else:
+        other.mkdir()
+        shutil.copy(os.path.join(folder, 'config.json'), other)
+        torch.save(load_file(os.path.join(folder, 'model.safetensors')),
+                   other / 'pytorch_model.bin')
+    expected = to_core(load_checkpoint_file(folder)).state
+    got = to_core(load_checkpoint_file(other)).state
+    assert got.keys() == expected.keys()
+    assert all(torch.equal(got[k], v) for k, v in expected.items())
+    if layout == 'sharded':  # an index that lists a key no shard holds is an error
+        index = json.loads((other / 'model.safetensors.index.json').read_text())
+        index['weight_map']['vit.extra'] = next(iter(index['weight_map'].values()))
+        (other / 'model.safetensors.index.json').write_text(json.dumps(index))
+        with pytest.raises(CorruptCheckpointError, match=r"no shard holds: \['vit.extra"):
+            load_checkpoint_file(other)
