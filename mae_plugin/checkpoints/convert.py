@@ -61,9 +61,9 @@ def convert_checkpoint(src: str | os.PathLike, dst: str | os.PathLike, to: str,
     _check_paths(src, dst)
     hf_options = dict(norm_pix=norm_pix, mask_ratio=mask_ratio, num_heads=num_heads,
                       decoder_num_heads=decoder_num_heads)
-    given = sorted(k for k, v in hf_options.items() if v is not None)
-    if given and (to != 'hf' or not hf_writes_folder(dst)):
-        raise ValueError(f'{given} only apply to --to hf written as a folder (they go to its '
+    hf_given = sorted(k for k, v in hf_options.items() if v is not None)
+    if hf_given and (to != 'hf' or not hf_writes_folder(dst)):
+        raise ValueError(f'{hf_given} only apply to --to hf written as a folder (they go to its '
                          'config.json)')
     conv = to_core(load_checkpoint_file(src), fmt)
     if keep_optimizer and (conv.format != 'plugin' or to != 'plugin'):
