@@ -25,10 +25,15 @@ setup(
         'mmengine==0.10.7',
         'numpy',
         'pillow',
+        'safetensors>=0.4',  # .safetensors checkpoints and Hugging Face folders (read code-free)
+        'matplotlib',  # tools/analyze_logs.py plot_curve (mae_plugin.analysis)
     ],
     extras_require={
         'demo': ['scikit-image>=0.22'],  # the demo photographs ship inside scikit-image
-        'tests': ['pytest>=8', 'scikit-image>=0.22'],
+        # the Hugging Face and TensorBoard tests compare with the libraries themselves
+        'tests': ['pytest>=8', 'scikit-image>=0.22', 'transformers>=4.40', 'tensorboard'],
+        'hf': ['transformers>=4.40'],  # ViTMAE folders load there (4.40 and 5.x checked)
+        'tensorboard': ['tensorboard'],  # visualizer.vis_backends=[TensorboardVisBackend]
         'benchmark': ['transformers>=4.40'],  # ViTMAEForPreTraining as a speed peer
         # mmseg 1.2.2 / mmdet 3.3.0 assert mmcv < 2.2; mmcv 2.1.0 is built by
         # requirements/build_mmcv.sh. mmengine resolves 'mmseg::' / 'mmdet::' configs with

@@ -1,13 +1,20 @@
-"""Convert MAE checkpoints between the official release, timm, lightly, mmpretrain and plugin.
+"""Convert MAE checkpoints between the official release, timm, lightly, mmpretrain, Hugging Face
+(hf) and plugin.
 
     python tools/convert_checkpoint.py IN OUT [--from FORMAT] --to FORMAT
         [--img-size H [W]] [--src-img-size H [W]] [--keep-optimizer]
+        [--norm-pix | --no-norm-pix] [--mask-ratio R] [--num-heads N] [--decoder-num-heads N]
 
-The source format is detected when --from is absent. Everything is read with
-``torch.load(weights_only=True)``; a report lists what was used, dropped and resampled.
---img-size resamples the position tables to that input size's patch grid. --src-img-size gives
-the input size the source's tables were made for, needed only for a non-square table whose
-grid the file does not record (plugin checkpoints record it).
+The source format is detected when --from is absent. IN may be a Hugging Face folder
+(config.json + model.safetensors or pytorch_model.bin). Everything is read without running
+code: ``torch.load(weights_only=True)``, ``safetensors``, JSON; a report lists what was used,
+dropped and resampled. OUT ending in .safetensors is written as safetensors (timm, hf, lightly);
+--to hf writes a folder whose config.json takes --norm-pix/--no-norm-pix (required with a
+decoder), --mask-ratio and the head counts from the options, else from IN's config.json, else
+the paper's values (the report says which). --img-size resamples the position tables to that
+input size's patch grid. --src-img-size gives the input size the source's tables were made
+for, needed only for a non-square table whose grid the file does not record (plugin
+checkpoints and Hugging Face folders record it).
 """
 import argparse
 import os
@@ -28,6 +35,12 @@ def main(argv=None) -> None:
     parser.add_argument('--img-size', type=int, nargs='+', metavar='H [W]')
     parser.add_argument('--src-img-size', type=int, nargs='+', metavar='H [W]')
     parser.add_argument('--keep-optimizer', action='store_true')
+    hf = parser.add_argument_group('--to hf (config.json fields the weights do not hold)')
+    hf.add_argument('--norm-pix', action=argparse.BooleanOptionalAction, default=None,
+                    help='the decoder predicts normalised pixels (norm_pix_loss)')
+    hf.add_argument('--mask-ratio', type=float)
+    hf.add_argument('--num-heads', type=int)
+    hf.add_argument('--decoder-num-heads', type=int)
     args = parser.parse_args(argv)
     for name in ('img_size', 'src_img_size'):
         size = getattr(args, name)
@@ -35,7 +48,9 @@ def main(argv=None) -> None:
             parser.error(f'--{name.replace("_", "-")} takes H or H W, got {size}')
         setattr(args, name, tuple((size * 2)[:2]) if size else None)
     conv = convert_checkpoint(args.src, args.dst, args.to, fmt=args.fmt, img_size=args.img_size,
-                              keep_optimizer=args.keep_optimizer, src_img_size=args.src_img_size)
+                              keep_optimizer=args.keep_optimizer, src_img_size=args.src_img_size,
+                              norm_pix=args.norm_pix, mask_ratio=args.mask_ratio,
+                              num_heads=args.num_heads, decoder_num_heads=args.decoder_num_heads)
     print(conv.report())
     print(f'wrote {args.dst} ({args.to} format)')
 

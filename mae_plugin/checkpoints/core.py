@@ -35,6 +35,7 @@ class Conversion:
     resampled: list[str] = field(default_factory=list)
     extras: dict[str, Any] = field(default_factory=dict)  # non-weight entries (optimizer, meta)
     grid: tuple[int, int] | None = None  # patch grid of the position tables, if the file says
+    notes: list[str] = field(default_factory=list)  # what the output holds that no key said
 
     def take(self, source_key: str, core_key: str, value: Tensor) -> None:
         self.state[core_key] = value
@@ -54,6 +55,7 @@ class Conversion:
                                                else '')
                 lines.append(f'dropped ({why}): {shown}')
         lines += [f'resampled: {r}' for r in self.resampled]
+        lines += [f'note: {n}' for n in self.notes]
         return '\n'.join(lines)
 
 

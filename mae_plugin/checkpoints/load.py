@@ -46,6 +46,8 @@ class LoadReport:
             text += f' ({", ".join(self.dropped[:5])}{", ..." if len(self.dropped) > 5 else ""})'
         if self.resampled:
             text += '; resampled ' + '; '.join(self.resampled)
+        if self.conversion.notes:
+            text += '; ' + '; '.join(self.conversion.notes)
         if self.left_new:
             text += (f'; {len(self.left_new)} tensors are not in the file and stay freshly '
                      f'initialised ({", ".join(self.left_new[:4])}'
@@ -102,6 +104,11 @@ def load_mae_weights(mae: nn.Module, checkpoint: str | os.PathLike | dict[str, A
     required = [k for k in target if k.startswith(ENCODER) or has_decoder]
     loaded = _copy_strict(source, conv, target, conv.state, required)
     left_new = [] if has_decoder else sorted(k for k in target if k.startswith(DECODER))
+    said = conv.extras.get('hf_config', {}).get('norm_pix_loss')
+    if has_decoder and isinstance(said, bool) and said != mae.loss.norm_pix:
+        conv.notes.append(f'its config.json says norm_pix_loss={said}, this model scores and '
+                          f'shows predictions with norm_pix={mae.loss.norm_pix} (init_model('
+                          f'..., norm_pix={said}) matches the file)')
     return LoadReport(source, conv, loaded, left_new)
 
 

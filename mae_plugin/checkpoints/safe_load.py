@@ -88,8 +88,16 @@ def load_checkpoint_file(path: str | os.PathLike) -> dict[str, Any]:
     A file that is not a complete torch checkpoint raises :class:`CorruptCheckpointError`. A
     pickle that would import or call anything beyond tensors and builtins raises
     :class:`UnsafeCheckpointError` before a single object of it is built, so nothing in it runs.
+    A ``.safetensors`` file is read with ``safetensors.torch.load_file`` (a flat dict of
+    tensors); a folder is read as a Hugging Face folder (``files.read_hf_folder``).
     """
     path = os.fspath(path)
+    if os.path.isdir(path) or path.endswith('.safetensors'):
+        from .files import load_safetensors_file, read_hf_folder  # imports this module
+        if os.path.isdir(path):
+            return read_hf_folder(path)
+        if os.path.isfile(path):
+            return load_safetensors_file(path)
     if not os.path.isfile(path):
         raise FileNotFoundError(f'checkpoint {path!r} does not exist')
     _check_structure(path)

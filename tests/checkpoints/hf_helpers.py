@@ -1,0 +1,44 @@
+"""Shared pieces of the Hugging Face tests: a tiny MAE with every tensor random, the noise that
+makes transformers keep exactly the patches of a given mask."""
+import torch
+
+from mae_plugin.models import build_mae
+from mae_plugin.models.masking import random_masks, split_indices
+
+TINY_HF = dict(hidden_size=48, num_hidden_layers=2, num_attention_heads=3, intermediate_size=192,
+               image_size=32, patch_size=8, decoder_hidden_size=32, decoder_num_hidden_layers=1,
+               decoder_num_attention_heads=2, decoder_intermediate_size=128, layer_norm_eps=1e-6)
+
+
+def randomize(module: torch.nn.Module, seed: int = 0) -> torch.nn.Module:
+    """Every tensor random, norms, biases and position tables included: a swapped LayerNorm,
+    a q/k bias mix-up or an ignored table changes the numbers."""
+    gen = torch.Generator().manual_seed(seed)
+    with torch.no_grad():
+        for tensor in module.state_dict().values():
+            tensor.copy_(torch.randn(tensor.shape, generator=gen) * 0.2)
+    return module.eval()
+
+
+def tiny_mae(norm_pix: bool = True, seed: int = 0):
+    """The brief's tiny MAE: 32 px, patch 8, 48 wide, 2 layers, 3 heads; decoder 32 x 1 x 2."""
+    mae = build_mae('tiny', img_size=32, patch_size=8, embed_dim=48, depth=2, num_heads=3,
+                    norm_pix=norm_pix, decoder=dict(embed_dim=32, depth=1, num_heads=2))
+    return randomize(mae, seed)
+
+
+def hf_noise(mask: torch.Tensor) -> torch.Tensor:
+    """(B, L) noise whose argsort lists the visible patches of ``mask`` first, in increasing
+    order, then the masked ones: transformers' ``random_masking`` keeps the first
+    ``int(L * (1 - mask_ratio))`` of that order, i.e. exactly our visible patches, in the
+    order our encoder sees them."""
+    visible, masked = split_indices(mask)
+    order = torch.cat([visible, masked], dim=1)
+    ranks = torch.arange(mask.shape[1], dtype=torch.float32).expand_as(order).contiguous()
+    return torch.empty(mask.shape).scatter_(1, order, ranks)
+
+
+def batch(seed: int = 1, size: int = 32, num: int = 3) -> tuple[torch.Tensor, torch.Tensor]:
+    """(images (num, 3, size, size), mask (num, L) at ratio 0.75)."""
+    torch.manual_seed(seed)
+    return torch.randn(num, 3, size, size), random_masks(num, (size // 8) ** 2, 0.75)

@@ -1,0 +1,172 @@
+"""Hugging Face ViTMAE folders against transformers itself: the same weights and the same mask
+give the same loss, predictions and latent; transformers' own files read back exactly."""
+import json
+import os
+import shutil
+
+import pytest
+import timm
+import torch
+from safetensors.torch import load_file
+from transformers import ViTMAEConfig, ViTMAEForPreTraining, ViTMAEModel
+
+from mae_plugin.checkpoints import (CorruptCheckpointError, load_checkpoint_file,
+                                    load_mae_weights, to_core)
+from mae_plugin.checkpoints.convert import convert_checkpoint
+from tests.checkpoints.hf_helpers import TINY_HF, batch, hf_noise, randomize, tiny_mae
+from tests.conftest import save_plugin_checkpoint
+
+TOL = 1e-5
+
+
+def to_hf_folder(tmp_path, mae, name='hf', **options):
+    src = save_plugin_checkpoint(mae, tmp_path / f'{name}_src.pth')
+    options.setdefault('norm_pix', mae.loss.norm_pix)
+    convert_checkpoint(src, tmp_path / name, 'hf', num_heads=3, decoder_num_heads=2, **options)
+    return str(tmp_path / name)
+
+
+def assert_loads_exactly(cls, folder):
+    model, info = cls.from_pretrained(folder, output_loading_info=True)
+    assert not info['missing_keys'] and not info['unexpected_keys'], info
+    assert not info['mismatched_keys'] and not info['error_msgs'], info
+    return model.eval()
+
+
+@pytest.mark.parametrize('norm_pix', [True, False])
+def test_transformers_gives_the_same_loss_predictions_and_latent(tmp_path, norm_pix):
+    mae = tiny_mae(norm_pix)
+    folder = to_hf_folder(tmp_path, mae)
+    config = json.load(open(os.path.join(folder, 'config.json')))
+    assert config['norm_pix_loss'] is norm_pix and config['layer_norm_eps'] == 1e-6
+    hf = assert_loads_exactly(ViTMAEForPreTraining, folder)
+    images, mask = batch()
+    with torch.no_grad():
+        ours = mae(images, mask)
+        latent = mae.encoder(images, torch.nonzero(~mask)[:, 1].view(len(mask), -1))
+        theirs = hf(pixel_values=images, noise=hf_noise(mask))
+    assert torch.equal(theirs.mask.bool(), mask)
+    diffs = {'loss': (ours.loss - theirs.loss).abs().item(),
+             'pred': (ours.pred - theirs.logits).abs().max().item()}
+    with torch.no_grad():
+        diffs['latent'] = (latent - hf.vit(pixel_values=images, noise=hf_noise(mask))
+                           .last_hidden_state).abs().max().item()
+    print(f'max abs diff vs transformers (norm_pix={norm_pix}): {diffs}')
+    assert max(diffs.values()) < TOL, diffs
+    assert ours.loss.item() > 0.1  # not a trivially zero loss
+
+
+def test_vitmae_model_loads_the_folder_and_the_encoder_only_folder(tmp_path):
+    mae = tiny_mae()
+    model, info = ViTMAEModel.from_pretrained(to_hf_folder(tmp_path, mae), output_loading_info=True)
+    assert not info['missing_keys'] and not info['mismatched_keys'], info
+    unexpected = info['unexpected_keys']
+    assert unexpected and all(k.startswith('decoder.') for k in unexpected), unexpected
+    # encoder only (a timm file): ViTMAEModel keys, no prefix; mask ratio 0 keeps every patch
+    timm_file = tmp_path / 'enc.pth'
+    convert_checkpoint(save_plugin_checkpoint(mae, tmp_path / 'p.pth'), timm_file, 'timm')
+    conv = convert_checkpoint(timm_file, tmp_path / 'enc', 'hf', mask_ratio=0.0, num_heads=3)
+    assert '(decoder)' in conv.dropped
+    assert json.load(open(tmp_path / 'enc' / 'config.json'))['architectures'] == ['ViTMAEModel']
+    encoder = assert_loads_exactly(ViTMAEModel, str(tmp_path / 'enc'))
+    images, _ = batch()
+    with torch.no_grad():
+        theirs = encoder(pixel_values=images, noise=torch.arange(16.).expand(3, -1))
+        diff = (mae.encoder(images) - theirs.last_hidden_state).abs().max().item()
+    assert diff < TOL, diff
+
+
+def hf_saved_folder(tmp_path, seed=0):
+    """A ViTMAEForPreTraining with random tensors, written by transformers' save_pretrained."""
+    hf = randomize(ViTMAEForPreTraining(ViTMAEConfig(norm_pix_loss=True, **TINY_HF)), seed)
+    hf.save_pretrained(tmp_path / 'saved')
+    return hf, str(tmp_path / 'saved')
+
+
+def test_a_folder_saved_by_transformers_loads_into_the_plugin_with_the_same_numbers(tmp_path):
+    hf, folder = hf_saved_folder(tmp_path)
+    mae = tiny_mae(seed=5)
+    report = load_mae_weights(mae, folder)
+    assert report.format == 'hf' and not report.left_new and not report.dropped
+    images, mask = batch(seed=2)
+    with torch.no_grad():
+        ours, theirs = mae(images, mask), hf(pixel_values=images, noise=hf_noise(mask))
+    assert abs(ours.loss - theirs.loss) < TOL
+    assert (ours.pred - theirs.logits).abs().max() < TOL
+    # transformers' in-memory names (model.state_dict()) read to the same tensors
+    from_folder = to_core(load_checkpoint_file(folder)).state
+    torch.save(hf.state_dict(), tmp_path / 'state.bin')
+    from_state = to_core(load_checkpoint_file(tmp_path / 'state.bin'))
+    assert from_state.format == 'hf' and from_state.state.keys() == from_folder.keys()
+    assert all(torch.equal(from_state.state[k], v) for k, v in from_folder.items())
+
+
+def test_hf_to_timm_loads_strict_and_gives_transformers_features(tmp_path):
+    hf, folder = hf_saved_folder(tmp_path, seed=3)
+    conv = convert_checkpoint(folder, tmp_path / 'timm.pth', 'timm')
+    assert conv.format == 'hf'
+    vit = timm.create_model('vit_tiny_patch16_224', pretrained=False, num_classes=0, img_size=32,
+                            patch_size=8, embed_dim=48, depth=2, num_heads=3).eval()
+    vit.load_state_dict(load_checkpoint_file(tmp_path / 'timm.pth'), strict=True)
+    hf.config.mask_ratio = 0.0
+    images, _ = batch(seed=4)
+    with torch.no_grad():
+        theirs = hf.vit(pixel_values=images, noise=torch.arange(16.).expand(3, -1))
+        diff = (vit.forward_features(images) - theirs.last_hidden_state).abs().max().item()
+    assert diff < TOL, diff
+
+
+@pytest.mark.parametrize('middle', ['hf', 'hf.safetensors', 'hf.pth'])
+def test_plugin_to_hf_to_plugin_is_bit_exact(tmp_path, middle):
+    mae = tiny_mae()
+    src = save_plugin_checkpoint(mae, tmp_path / 'src.pth')
+    options = {'norm_pix': True, 'num_heads': 3, 'decoder_num_heads': 2} if middle == 'hf' else {}
+    convert_checkpoint(src, tmp_path / middle, 'hf', **options)
+    convert_checkpoint(tmp_path / middle, tmp_path / 'back.pth', 'plugin')
+    back = load_checkpoint_file(tmp_path / 'back.pth')['state_dict']
+    original = load_checkpoint_file(src)['state_dict']
+    assert back.keys() == original.keys()
+    for key, value in original.items():
+        assert torch.equal(back[key], value), key
+
+
+def test_hf_to_hf_keeps_what_the_weights_do_not_hold(tmp_path):
+    _, folder = hf_saved_folder(tmp_path)
+    conv = convert_checkpoint(folder, tmp_path / 'again', 'hf')
+    written = json.load(open(tmp_path / 'again' / 'config.json'))
+    assert not conv.notes
+    source = json.load(open(os.path.join(folder, 'config.json')))
+    for field in ('norm_pix_loss', 'mask_ratio', 'num_attention_heads',
+                  'decoder_num_attention_heads', 'hidden_size', 'decoder_intermediate_size'):
+        assert written[field] == source[field], field
+
+
+def test_the_load_report_says_when_the_file_predicts_in_another_pixel_space(tmp_path):
+    folder = to_hf_folder(tmp_path, tiny_mae(norm_pix=False))
+    summary = load_mae_weights(tiny_mae(norm_pix=True), folder).summary()
+    assert 'config.json says norm_pix_loss=False' in summary and 'norm_pix=False)' in summary
+    assert 'norm_pix_loss' not in load_mae_weights(tiny_mae(norm_pix=False), folder).summary()
+
+
+@pytest.mark.parametrize('layout', ['sharded', 'pytorch_model.bin'])
+def test_sharded_and_bin_folders_read_the_same_tensors(tmp_path, layout):
+    hf, folder = hf_saved_folder(tmp_path)
+    other = tmp_path / 'other'
+    if layout == 'sharded':
+        hf.save_pretrained(other, max_shard_size='50KB')  # transformers' own shards
+        assert (other / 'model.safetensors.index.json').exists()
+    else:
+        other.mkdir()
+        shutil.copy(os.path.join(folder, 'config.json'), other)
+        torch.save(load_file(os.path.join(folder, 'model.safetensors')),
+                   other / 'pytorch_model.bin')
+    expected = to_core(load_checkpoint_file(folder)).state
+    got = to_core(load_checkpoint_file(other)).state
+    assert got.keys() == expected.keys()
+    assert all(torch.equal(got[k], v) for k, v in expected.items())
+    if layout == 'sharded':  # an index that lists a key no shard holds is an error
+        index = json.loads((other / 'model.safetensors.index.json').read_text())
+        index['weight_map']['vit.extra'] = next(iter(index['weight_map'].values()))
+        (other / 'model.safetensors.index.json').write_text(json.dumps(index))
+        with pytest.raises(CorruptCheckpointError, match=r"no shard holds: \['vit.extra"):
+            load_checkpoint_file(other)

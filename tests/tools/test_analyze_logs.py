@@ -1,0 +1,94 @@
+"""tools/analyze_logs.py plot_curve on the scalars.json of real (short) pretraining runs: the
+picture is written at its size, and what is drawn is the log's numbers, a resumed run's
+repeated steps taken from the later run."""
+import json
+import os
+import shutil
+
+import pytest
+from PIL import Image
+
+from mae_plugin.analysis import load_run, plot_curves, read_scalars
+from tests.tools.training import DEMO, options, rows, train
+from tools.analyze_logs import main as analyze_main
+
+
+@pytest.fixture(scope='module')
+def runs(tmp_path_factory, demo_root):
+    """(single, resumed): a 6-iteration run, and a copy of it resumed from iteration 3, which
+    logs steps 4-6 a second time in a second timestamp folder."""
+    root = tmp_path_factory.mktemp('curves')
+    single, resumed = str(root / 'single'), str(root / 'resumed')
+    opts = options(demo_root, 6, 3)
+    train(DEMO, single, opts)
+    shutil.copytree(single, resumed)
+    out = train(DEMO, resumed, opts, '--resume', os.path.join(resumed, 'iter_3.pth'))
+    assert 'resumed epoch: 0, iter: 3' in out
+    return single, resumed
+
+
+@pytest.mark.slow
+def test_plot_curve_draws_the_logged_numbers_into_a_png_of_its_size(runs, tmp_path, capsys):
+    single, _ = runs
+    out = tmp_path / 'curves.png'
+    analyze_main(['plot_curve', single, '--keys', 'loss', 'lr', 'knn_top1', '--out', str(out)])
+    assert 'wrote' in capsys.readouterr().out
+    assert Image.open(out).size == (800, 900)  # 8 x (3 x 3 keys) inches at 100 dpi
+    (log,) = rows(single)
+    drawn = plot_curves([single], ['loss', 'lr', 'knn_top1'], tmp_path / 'again.png')['single']
+    train_rows = [r for r in log if 'loss' in r]
+    assert drawn['loss'] == ([r['step'] for r in train_rows], [r['loss'] for r in train_rows])
+    assert drawn['lr'] == ([r['step'] for r in train_rows], [r['lr'] for r in train_rows])
+    assert drawn['loss'][0] == [1.0, 2.0, 3.0, 4.0, 5.0, 6.0]
+    # the kNN measurement of step 6 (its own row, after the training row) is what is drawn
+    knn = {r['step']: r['knn_top1'] for r in log if set(r) == {'knn_top1', 'step'}}
+    assert sorted(knn) == [3, 6]
+    points = dict(zip(*drawn['knn_top1'], strict=True))
+    assert points[3.0] == knn[3] and points[6.0] == knn[6]
+
+
+@pytest.mark.slow
+def test_a_resumed_run_is_concatenated_and_its_repeated_steps_win(runs, tmp_path):
+    single, resumed = runs
+    first, second = rows(resumed)
+    assert [r['step'] for r in second if 'loss' in r] == [4, 5, 6]  # redone after resuming
+    drawn = plot_curves([single, resumed], ['loss', 'time'], tmp_path / 'both.png')
+    assert Image.open(tmp_path / 'both.png').size == (800, 600)
+    # the resume continues exactly (same losses), so the step time tells the runs apart
+    before = {r['step']: r['time'] for r in first if 'time' in r}
+    after = {r['step']: r['time'] for r in second if 'time' in r}
+    assert all(before[s] != after[s] for s in (4, 5, 6))
+    steps, times = drawn['resumed']['time']
+    assert steps == [1.0, 2.0, 3.0, 4.0, 5.0, 6.0]
+    assert times == [before[1], before[2], before[3], after[4], after[5], after[6]]
+    expected = {r['step']: r['loss'] for r in first + second if 'loss' in r}
+    assert drawn['resumed']['loss'][1] == [expected[s] for s in range(1, 7)]
+    assert drawn['single']['loss'][1][:3] == drawn['resumed']['loss'][1][:3]  # a line each
+    assert load_run(resumed)[5]['time'] == after[5]
+
+
+@pytest.mark.slow
+def test_a_key_not_in_the_log_is_an_error_listing_the_keys_that_are(runs, tmp_path):
+    single, _ = runs
+    with pytest.raises(ValueError, match=r"\['accuracy/top1'\] not in the log of .*single'; it "
+                                         r"has \[.*'knn_top1', 'loss', 'lr'"):
+        analyze_main(['plot_curve', single, '--keys', 'loss', 'accuracy/top1',
+                      '--out', str(tmp_path / 'x.png')])
+    assert not os.path.exists(tmp_path / 'x.png')
+
+
+def test_rows_of_one_step_merge_key_by_key_later_rows_winning(tmp_path):
+    path = tmp_path / 'scalars.json'
+    path.write_text('\n'.join(json.dumps(r) for r in [
+        {'loss': 2.0, 'knn_top1': 10.0, 'step': 1}, {'knn_top1': 12.5, 'step': 1},
+        {'loss': 1.5, 'step': 2}]) + '\n')
+    assert read_scalars(path) == {1: {'loss': 2.0, 'knn_top1': 12.5}, 2: {'loss': 1.5}}
+
+
+def test_a_cut_line_and_a_missing_work_dir_are_errors_naming_them(tmp_path):
+    path = tmp_path / 'scalars.json'
+    path.write_text('{"loss": 2.0, "step": 1}\n{"loss": 1.')
+    with pytest.raises(ValueError, match=r'scalars.json, line 2: not JSON'):
+        read_scalars(path)
+    with pytest.raises(FileNotFoundError, match='holds no <timestamp>/vis_data/scalars.json'):
+        load_run(tmp_path)
