@@ -40,8 +40,8 @@ def init_model(config: str | os.PathLike | Config, checkpoint: str | os.PathLike
     """Build the model of ``config`` in eval mode and load ``checkpoint`` if given.
 
     ``checkpoint`` may be any format the converters read (plugin, official encoder-only or with
-    decoder, timm, lightly, mmpretrain), detected automatically and read with
-    ``weights_only=True``. The load report is kept at ``model.load_report``.
+    decoder, timm, lightly, mmpretrain, a Hugging Face folder, ``.safetensors``), detected
+    automatically and read code-free (``weights_only=True`` or safetensors). The load report is kept at ``model.load_report``.
 
     ``norm_pix``: the target space the checkpoint's decoder was trained in, when it differs from
     the config's (every recipe: normalised pixels). The official ``mae_visualize_vit_*.pth``

@@ -7,11 +7,12 @@ import pytest
 import torch
 
 from mae_plugin.checkpoints import from_core
+from mae_plugin.checkpoints.convert import convert_checkpoint
 from tests.conftest import ROOT
 from tests.engine.demo_run import (DEMO, TINY, TRAIN, cli, demo_options, run_cli,
                                    tiny_core_mae, tiny_runner)
 
-FORMATS = ['plugin', 'official', 'official-encoder', 'timm', 'lightly']
+FORMATS = ['plugin', 'official', 'official-encoder', 'timm', 'lightly', 'hf', 'timm-safetensors']
 
 
 def released(tmp_path, fmt, img_size=32):
@@ -22,6 +23,13 @@ def released(tmp_path, fmt, img_size=32):
     state = mae.state_dict()
     if fmt == 'official-encoder':
         state = {k: v for k, v in state.items() if k.startswith('encoder.')}
+    if fmt in ('hf', 'timm-safetensors'):  # a Hugging Face folder; timm's hub file
+        plugin = str(tmp_path / 'plugin_src.pth')
+        torch.save(from_core(state, 'plugin'), plugin)
+        path = str(tmp_path / ('hf' if fmt == 'hf' else 'model.safetensors'))
+        options = dict(norm_pix=True, num_heads=3, decoder_num_heads=2) if fmt == 'hf' else {}
+        convert_checkpoint(plugin, path, fmt.split('-')[0], **options)
+        return path, mae
     path = str(tmp_path / f'{fmt}.pth')
     torch.save(from_core(state, fmt.split('-')[0]), path)
     return path, mae
@@ -58,7 +66,7 @@ def test_continued_pretraining_loads_every_format(tmp_path, demo_root, fmt, rout
     decoder, source = model.mae.decoder.state_dict(), mae.decoder.state_dict()
     for key in ('blocks.0.attn.qkv.weight', 'pred.weight', 'mask_token'):
         # an encoder-only file (timm, official encoder) leaves the decoder freshly initialised
-        fresh = fmt in ('official-encoder', 'timm')
+        fresh = fmt in ('official-encoder', 'timm', 'timm-safetensors')
         assert torch.equal(decoder[key], source[key]) is not fresh, key
 
 
