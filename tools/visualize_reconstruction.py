@@ -32,7 +32,7 @@ def main(argv=None) -> None:
     from PIL import Image
 
     from mae_plugin.apis import init_model
-    from mae_plugin.engine.transforms import read_center_crop
+    from mae_plugin.data import read_center_crop
     from mae_plugin.engine.visualization import fixed_masks, reconstruction_grid
 
     model = init_model(args.config, args.checkpoint, device=args.device,

@@ -15,7 +15,7 @@ from timm.data.transforms import str_to_pil_interp
 from torchvision.transforms import InterpolationMode
 from torchvision.transforms import functional as F
 
-from .model import IMAGENET_MEAN
+from ..data.constants import IMAGENET_MEAN
 from .registry import TRANSFORMS
 
 

@@ -1,106 +1,23 @@
-"""Image-folder dataset in the ImageNet layout: ``root/train/<class>/*.JPEG``, classes optional.
-
-One class list per dataset family: the training split's. Its class folders are numbered in sorted
-order, empty ones included, so that a class missing from a split (or an emptied folder) never
-moves the labels of the others; validation and test splits take that list (``classes=``).
-"""
+"""``MAEImageFolder``: MMEngine's ``BaseDataset`` over ``mae_plugin.data``'s image-folder scan
+(ImageNet layout ``root/train/<class>/*.JPEG``, classes optional, the training split's class list
+for every split), skipping and counting unreadable images."""
 from __future__ import annotations
 
-import os
-from collections import Counter
+import logging
 from collections.abc import Sequence
 from typing import Any
 
 from mmengine.dataset import BaseDataset
 from mmengine.logging import print_log
 
+from ..data.folder import IMAGE_EXTENSIONS, read_classes, scan_image_folder
+from ..data.image import CorruptImageError
 from .registry import DATASETS
-from .transforms import CorruptImageError
-
-IMAGE_EXTENSIONS = ('.jpg', '.jpeg', '.png', '.bmp', '.webp', '.tif', '.tiff')
 
 
-def class_folders(folder: str) -> list[str]:
-    """Sorted names of the class sub-folders of ``folder``: every sub-folder, empty or not,
-    except hidden ones (``.name``, e.g. ``.ipynb_checkpoints``), which are neither classes nor
-    read."""
-    if not os.path.isdir(folder):
-        raise FileNotFoundError(f'image folder {folder!r} does not exist')
-    return sorted(e.name for e in os.scandir(folder)
-                  if e.is_dir() and not e.name.startswith('.'))
-
-
-def read_classes(source: str | Sequence[str], data_root: str = '') -> tuple[str, ...]:
-    """The class list given by ``source``: a sequence of names; a folder (the training split),
-    whose class sub-folders are the classes; or a text file with one name a line. A relative
-    path is taken under ``data_root``."""
-    if isinstance(source, str):
-        path = source if os.path.isabs(source) or not data_root \
-            else os.path.join(data_root, source)
-        if os.path.isdir(path):
-            names = class_folders(path)
-        elif os.path.isfile(path):
-            with open(path, encoding='utf-8') as f:
-                names = [line.strip() for line in f if line.strip()]
-        else:
-            raise FileNotFoundError(f'classes: {path!r} is neither a folder (the training split) '
-                                    'nor a text file of class names')
-        where = f' (from {path!r})'
-    else:
-        names, where = list(source), ''
-    if not names:
-        raise ValueError(f'classes: the class list{where} is empty')
-    repeated = sorted(n for n, count in Counter(names).items() if count > 1)
-    if repeated:
-        raise ValueError(f'classes: {repeated} appear more than once in the class list{where}')
-    return tuple(names)
-
-
-def scan_image_folder(folder: str, extensions: Sequence[str] = IMAGE_EXTENSIONS,
-                      classes: Sequence[str] | None = None
-                      ) -> tuple[list[tuple[str, int]], list[str]]:
-    """List ``(path, label)`` pairs of ``folder``; -1 for images directly in ``folder``.
-
-    Args:
-        classes: the class list (the training split's). None: this folder's own class folders.
-            Given: a class folder of ``folder`` that is not in the list is an error naming it.
-
-    Returns:
-        The pairs and the class list; label = index in the class list.
-    """
-    exts = tuple(e.lower() for e in extensions)
-
-    def images_in(path: str) -> list[str]:
-        found = []
-        for root, dirs, files in os.walk(path, followlinks=True):
-            dirs.sort()
-            found += [os.path.join(root, f) for f in sorted(files) if f.lower().endswith(exts)]
-        return found
-
-    own = class_folders(folder)
-    given = classes is not None
-    classes = list(classes) if given else own
-    index = {name: label for label, name in enumerate(classes)}
-    unknown = [name for name in own if name not in index]
-    if unknown:
-        raise ValueError(
-            f'class folder {os.path.join(folder, unknown[0])!r} (class {unknown[0]!r}) is not '
-            f'among the {len(classes)} training classes; every class folder of {folder!r} must '
-            f'be a training class (not in the list: {unknown})')
-    samples = [(e.path, -1) for e in sorted(os.scandir(folder), key=lambda e: e.name)
-               if e.is_file() and e.name.lower().endswith(exts)]
-    empty = []
-    for name in own:
-        found = images_in(os.path.join(folder, name))
-        empty += [] if found else [name]
-        samples += [(path, index[name]) for path in found]
-    if not samples:
-        raise ValueError(f'image folder {folder!r} holds no images with extensions {exts}')
-    if empty and not given:  # only the split that defines the classes says it
-        print_log(f'{folder!r}: class folders {empty} hold no images; they keep their labels '
-                  f'({[index[n] for n in empty]}), no image of them is seen', logger='current',
-                  level=30)
-    return samples, classes
+def log_warning(message: str) -> None:
+    """A warning of the data layer, into the run's log (MMEngine's current logger)."""
+    print_log(message, logger='current', level=logging.WARNING)
 
 
 @DATASETS.register_module()
@@ -144,7 +61,7 @@ class MAEImageFolder(BaseDataset):
         classes = None if self.classes_source is None \
             else read_classes(self.classes_source, self.data_root)
         samples, classes = scan_image_folder(self.data_prefix['img_path'], self.extensions,
-                                             classes)
+                                             classes, warn=log_warning)
         self._metainfo['classes'] = tuple(classes)
         return [dict(img_path=path, gt_label=label) for path, label in samples]
 
@@ -159,8 +76,7 @@ class MAEImageFolder(BaseDataset):
                 if self.on_corrupt == 'error':
                     raise
                 skipped += 1
-                print_log(f'skipped unreadable image {err.path!r} ({err.__cause__})',
-                          logger='current', level=30)
+                log_warning(f'skipped unreadable image {err.path!r} ({err.__cause__})')
                 idx = self._rand_another()
                 continue
             if isinstance(data, dict) and isinstance(data.get('data_samples'), dict):

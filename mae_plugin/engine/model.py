@@ -9,6 +9,7 @@ from mmengine.logging import MessageHub, print_log
 from mmengine.model import BaseModel, ImgDataPreprocessor
 
 from ..checkpoints import load_mae_weights
+from ..data.constants import IMAGENET_MEAN, IMAGENET_STD
 from ..models import MAEPixelDecoder, MaskedAutoencoder, MaskedViTEncoder, NormalizedPixelLoss
 from .registry import MODELS
 
@@ -16,10 +17,6 @@ from .registry import MODELS
 MODELS.register_module(module=MaskedViTEncoder)
 MODELS.register_module(module=MAEPixelDecoder)
 MODELS.register_module(module=NormalizedPixelLoss)
-
-IMAGENET_MEAN = (123.675, 116.28, 103.53)  # 255 x (0.485, 0.456, 0.406)
-IMAGENET_STD = (58.395, 57.12, 57.375)  # 255 x (0.229, 0.224, 0.225)
-
 
 @MODELS.register_module()
 class MAEDataPreprocessor(ImgDataPreprocessor):

@@ -10,7 +10,7 @@ from mmengine.registry import DefaultScope
 import mae_plugin  # noqa: F401
 from mae_plugin.engine.dataset import MAEImageFolder
 from mae_plugin.engine.registry import TRANSFORMS
-from mae_plugin.engine.transforms import CorruptImageError, MAEMaskGenerator
+from mae_plugin.data import CorruptImageError, MAEMaskGenerator
 
 PIPELINE = [
     dict(type='MAELoadImage'),
