@@ -13,7 +13,7 @@ from torch import Tensor
 
 from .checkpoints import load_mae_weights
 from .data.constants import IMAGENET_MEAN, IMAGENET_STD
-from .engine.model import MAEPretrainModel
+from .engine.pretrain.model import MAEPretrainModel
 from .engine.registry import MODELS, SCOPE
 from .models import MaskedAutoencoder
 from .models.encoder import pool_tokens

@@ -33,7 +33,7 @@ def main(argv=None) -> None:
 
     from mae_plugin.apis import init_model
     from mae_plugin.data import read_center_crop
-    from mae_plugin.engine.visualization import fixed_masks, reconstruction_grid
+    from mae_plugin.engine.hooks.reconstruction import fixed_masks, reconstruction_grid
 
     model = init_model(args.config, args.checkpoint, device=args.device,
                        norm_pix=False if args.no_norm_pix else None)

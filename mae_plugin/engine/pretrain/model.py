@@ -8,10 +8,10 @@ import torch.distributed as dist
 from mmengine.logging import MessageHub, print_log
 from mmengine.model import BaseModel, ImgDataPreprocessor
 
-from ..checkpoints import load_mae_weights
-from ..data.constants import IMAGENET_MEAN, IMAGENET_STD
-from ..models import MAEPixelDecoder, MaskedAutoencoder, MaskedViTEncoder, NormalizedPixelLoss
-from .registry import MODELS
+from ...checkpoints import load_mae_weights
+from ...data.constants import IMAGENET_MEAN, IMAGENET_STD
+from ...models import MAEPixelDecoder, MaskedAutoencoder, MaskedViTEncoder, NormalizedPixelLoss
+from ..registry import MODELS
 
 # The pure-torch components, registered as they are: configs build them by name.
 MODELS.register_module(module=MaskedViTEncoder)

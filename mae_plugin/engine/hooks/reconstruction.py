@@ -6,10 +6,10 @@ import torch
 from mmengine.hooks import Hook
 from mmengine.model import is_model_wrapper
 
-from ..data.image import read_center_crop
-from ..models.masking import make_mask
-from ..models.visual import reconstruction_panels, to_uint8_grid
-from .registry import HOOKS
+from ...data.image import read_center_crop
+from ...models.masking import make_mask
+from ...models.visual import reconstruction_panels, to_uint8_grid
+from ..registry import HOOKS
 
 
 @torch.no_grad()

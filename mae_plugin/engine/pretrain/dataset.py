@@ -10,9 +10,9 @@ from typing import Any
 from mmengine.dataset import BaseDataset
 from mmengine.logging import print_log
 
-from ..data.folder import IMAGE_EXTENSIONS, read_classes, scan_image_folder
-from ..data.image import CorruptImageError
-from .registry import DATASETS
+from ...data.folder import IMAGE_EXTENSIONS, read_classes, scan_image_folder
+from ...data.image import CorruptImageError
+from ..registry import DATASETS
 
 
 def log_warning(message: str) -> None:

@@ -8,12 +8,12 @@ from mmengine.hooks import Hook
 from mmengine.logging import print_log
 from mmengine.model import is_model_wrapper
 
-from ..models.encoder import pool_tokens
-from ..models.knn import weighted_knn_top1
-from ..data.folder import scan_image_folder
-from ..data.image import read_center_crop
-from .dataset import log_warning
-from .registry import HOOKS
+from ...models.encoder import pool_tokens
+from ...models.knn import weighted_knn_top1
+from ...data.folder import scan_image_folder
+from ...data.image import read_center_crop
+from ..pretrain.dataset import log_warning
+from ..registry import HOOKS
 
 
 @HOOKS.register_module()

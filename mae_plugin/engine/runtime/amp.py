@@ -7,7 +7,7 @@ from typing import Iterator
 import torch
 from mmengine.optim import OptimWrapper
 
-from .registry import OPTIM_WRAPPERS
+from ..registry import OPTIM_WRAPPERS
 
 
 @OPTIM_WRAPPERS.register_module()

@@ -10,12 +10,12 @@ from timm.data import Mixup
 from timm.data.random_erasing import RandomErasing
 from timm.loss import SoftTargetCrossEntropy
 
-from ..data.constants import IMAGENET_MEAN, IMAGENET_STD
-from ..models.classifier import ViTClassifier
-from ..models.factory import vit_size
-from .model import check_finite
-from .pretrained import load_pretrained_encoder
-from .registry import MODELS
+from ...data.constants import IMAGENET_MEAN, IMAGENET_STD
+from ...models.classifier import ViTClassifier
+from ...models.factory import vit_size
+from ..pretrain.model import check_finite
+from ..pretrained import load_pretrained_encoder
+from ..registry import MODELS
 
 
 @MODELS.register_module()

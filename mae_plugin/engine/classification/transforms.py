@@ -15,8 +15,8 @@ from timm.data.transforms import str_to_pil_interp
 from torchvision.transforms import InterpolationMode
 from torchvision.transforms import functional as F
 
-from ..data.constants import IMAGENET_MEAN
-from .registry import TRANSFORMS
+from ...data.constants import IMAGENET_MEAN
+from ..registry import TRANSFORMS
 
 
 @TRANSFORMS.register_module()
