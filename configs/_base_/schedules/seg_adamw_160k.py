@@ -14,3 +14,5 @@ param_scheduler = [
     dict(type='LinearLR', start_factor=1e-6, by_epoch=False, begin=0, end=1500),
     dict(type='PolyLR', eta_min=0.0, power=1.0, by_epoch=False, begin=1500, end=160000),
 ]
+# atomic writes; old checkpoints deleted only after the new one is complete
+default_hooks = dict(checkpoint=dict(type='mae_plugin.AtomicCheckpointHook'))
