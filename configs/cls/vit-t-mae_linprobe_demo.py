@@ -6,11 +6,12 @@ _base_ = [
     '../_base_/datasets/imagenet_linprobe.py',
     '../_base_/schedules/linprobe_lars_90e.py',
     '../_base_/cls_runtime.py',
+    '../_base_/models/vit-t_demo.py',
 ]
 img_size = 64
 data_root = 'data/demo/knn'
 model = dict(
-    arch=dict(_delete_=True, patch_size=8, embed_dim=192, depth=6, num_heads=3),
+    arch=dict(_delete_=True, **_base_.demo_vit),
     num_classes=20,
     img_size=img_size,
     init_cfg=dict(checkpoint='work_dirs/mae_vit-t_demo/iter_500.pth'))
