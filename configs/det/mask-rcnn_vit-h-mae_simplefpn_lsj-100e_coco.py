@@ -2,7 +2,9 @@
 # As ViTDet, ViT-H runs with 16 x 16 patches: the 14 x 14 patch embedding is resampled on load.
 _base_ = [
     '../_base_/models/mask-rcnn_vitdet_mae_vit-b.py',
+    '../_base_/datasets/coco_lsj_checked.py',
     '../_base_/schedules/vitdet_100e.py',
+    '../_base_/det_runtime.py',
 ]
 model = dict(
     backbone=dict(arch=dict(_delete_=True, patch_size=16, embed_dim=1280, depth=32, num_heads=16),
