@@ -22,10 +22,7 @@ def box_head(stds):
 
 
 model = dict(
-    data_preprocessor=_base_.vitdet.data_preprocessor,
-    backbone=dict(_delete_=True, **_base_.vitdet.backbone),
-    neck=dict(_delete_=True, **_base_.vitdet.neck),
-    rpn_head=_base_.vitdet.rpn_head,
+    **_base_.vitdet,
     roi_head=dict(
         bbox_head=[box_head([0.1, 0.1, 0.2, 0.2]), box_head([0.05, 0.05, 0.1, 0.1]),
                    box_head([0.033, 0.033, 0.067, 0.067])],

@@ -10,14 +10,7 @@ from torchvision.transforms import Compose
 import mae_plugin  # noqa: F401
 from mae_plugin import data
 from mae_plugin.engine.registry import TRANSFORMS
-
-PIPELINE = [
-    dict(type='MAELoadImage'),
-    dict(type='MAERandomResizedCrop', size=64, scale=(0.2, 1.0), interpolation='bicubic'),
-    dict(type='MAERandomFlip', prob=0.5),
-    dict(type='MAEMaskGenerator', input_size=64, patch_size=8, mask_ratio=0.75),
-    dict(type='MAEPackInputs'),
-]
+from tests.engine.test_data import PIPELINE
 
 
 def test_registered_transforms_are_the_data_classes():

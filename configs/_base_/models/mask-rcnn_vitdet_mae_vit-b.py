@@ -3,10 +3,7 @@
 # LayerNorm.
 _base_ = ['mmdet::_base_/models/mask-rcnn_r50_fpn.py', 'vitdet_mae_vit-b.py']
 model = dict(
-    data_preprocessor=_base_.vitdet.data_preprocessor,
-    backbone=dict(_delete_=True, **_base_.vitdet.backbone),
-    neck=dict(_delete_=True, **_base_.vitdet.neck),
-    rpn_head=_base_.vitdet.rpn_head,
+    **_base_.vitdet,
     roi_head=dict(
         bbox_head=dict(type='Shared4Conv1FCBBoxHead', conv_out_channels=256,
                        norm_cfg=_base_.norm_cfg),
