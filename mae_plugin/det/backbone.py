@@ -1,7 +1,7 @@
 """``MAEViTDet`` backbone, ``MAESimpleFPN`` neck and ``LN2d`` for mmdet configs."""
 from __future__ import annotations
 
-from typing import Sequence
+from collections.abc import Sequence
 
 from mmengine.model import BaseModule
 from timm.layers import LayerNorm2d

@@ -62,7 +62,8 @@ class MaskedAutoencoder(nn.Module):
 
     def unpatchify(self, patches: Tensor) -> Tensor:
         """(B, L, p*p*C) -> (B, C, H, W)."""
-        return unpatchify(patches, self.patch_size, channels=patches.shape[-1] // self.patch_size**2)
+        channels = patches.shape[-1] // self.patch_size**2
+        return unpatchify(patches, self.patch_size, channels=channels)
 
     def check_images(self, images: Tensor) -> None:
         expected = tuple(s * self.patch_size for s in self.encoder.grid_size)

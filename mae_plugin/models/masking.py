@@ -2,7 +2,8 @@
 
 A mask is a bool tensor over the patch grid, flattened row-major: shape (L,) for one image or
 (B, L) for a batch, True = masked (hidden from the encoder, reconstructed by the decoder). Every
-strategy keeps exactly ``num_visible(L, ratio)`` patches, so a batch stacks into dense index tensors.
+strategy keeps exactly ``num_visible(L, ratio)`` patches, so a batch stacks into dense index
+tensors.
 """
 from __future__ import annotations
 

@@ -1,7 +1,7 @@
 """Reconstruction pictures: original | masked | reconstruction | reconstruction + visible."""
 from __future__ import annotations
 
-from typing import Sequence
+from collections.abc import Sequence
 
 import torch
 from torch import Tensor

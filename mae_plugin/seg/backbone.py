@@ -1,7 +1,7 @@
 """``MAESegViT``: the MAE ViT as an mmseg backbone (BEiT-style relative position bias)."""
 from __future__ import annotations
 
-from typing import Sequence
+from collections.abc import Sequence
 
 from mmengine.model import BaseModule
 from torch import Tensor

@@ -114,5 +114,6 @@ class MAEClassifier(FiniteLossModel):
             return dict(loss=loss)
         if mode == 'predict':
             scores = logits.float().softmax(dim=1)
-            return [dict(pred_score=s, gt_label=int(g)) for s, g in zip(scores, labels)]
+            return [dict(pred_score=s, gt_label=int(g))
+                    for s, g in zip(scores, labels, strict=True)]
         raise ValueError(f"mode must be 'loss', 'tensor' or 'predict', got {mode!r}")
