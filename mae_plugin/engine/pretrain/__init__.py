@@ -1,10 +1,8 @@
-"""MAE pretraining on MMEngine: ``MAEPretrainModel`` + ``MAEDataPreprocessor``, the pipeline
-transforms of ``mae_plugin.data`` registered by name, and the ``MAEImageFolder`` dataset
-(classification reuses the transforms and the dataset)."""
+"""MAE pretraining on MMEngine: ``MAEPretrainModel`` + ``MAEDataPreprocessor``, the
+``MAEImageFolder`` dataset, and the pipeline transforms of ``mae_plugin.data`` registered by name
+(``transforms.py``). Classification reuses the transforms and the dataset."""
+from . import transforms  # noqa: F401  (registers mae_plugin.data's transforms)
 from .dataset import MAEImageFolder
 from .model import MAEDataPreprocessor, MAEPretrainModel
-from .transforms import (MAELoadImage, MAEMaskGenerator, MAEPackInputs, MAERandomFlip,
-                         MAERandomResizedCrop)
 
-__all__ = ['MAEImageFolder', 'MAEDataPreprocessor', 'MAEPretrainModel', 'MAELoadImage',
-           'MAEMaskGenerator', 'MAEPackInputs', 'MAERandomFlip', 'MAERandomResizedCrop']
+__all__ = ['MAEImageFolder', 'MAEDataPreprocessor', 'MAEPretrainModel']
