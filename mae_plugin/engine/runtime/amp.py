@@ -2,7 +2,7 @@
 from __future__ import annotations
 
 from contextlib import contextmanager
-from collections.abc import Iterator
+from typing import Iterator
 
 import torch
 from mmengine.optim import OptimWrapper
