@@ -18,7 +18,7 @@ ANY = None  # any third-party package except the ones in FORBIDDEN
 RULES = {
     'models': ({'torch', 'timm', 'lightly', 'numpy'}, {'models'}),
     'data': ({'torch', 'torchvision', 'PIL', 'numpy'}, {'data', 'models'}),
-    'checkpoints': ({'torch', 'timm', 'numpy'}, {'checkpoints', 'models'}),
+    'checkpoints': ({'torch', 'timm', 'numpy', 'safetensors'}, {'checkpoints', 'models'}),
     'engine': (ANY, {'engine', 'data', 'models', 'checkpoints'}),
     'lightning': (ANY, {'lightning', 'data', 'models', 'checkpoints'}),
     'det': (ANY, {'det', 'engine', 'data', 'models', 'checkpoints'}),
