@@ -66,9 +66,10 @@ lint: $(LINT_STAMP)
 	$(VENV)/bin/ruff check .
 	$(VENV)/bin/ruff format --check .
 
+# the formatter first: it wraps the long lines that ruff check could not fix by itself
 format: $(LINT_STAMP)
-	$(VENV)/bin/ruff check --fix .
 	$(VENV)/bin/ruff format .
+	$(VENV)/bin/ruff check --fix .
 
 benchmark: $(STAMP)
 	$(PY) -m pip install -e '.[benchmark]'
