@@ -4,9 +4,11 @@ VENV := .venv
 PY := $(VENV)/bin/python
 STAMP := $(VENV)/.installed
 TRANSFER_STAMP := $(VENV)/.installed-transfer
+LINT_STAMP := $(VENV)/.installed-lint
 WHEELS := .wheels
 
-.PHONY: install install-transfer demo demo-cls demo-seg demo-det test test-fast benchmark clean
+.PHONY: install install-transfer demo demo-cls demo-seg demo-det test test-fast lint format \
+	benchmark clean
 
 $(STAMP): setup.py requirements/torch.txt
 	test -x $(PY) || $(PYTHON) -m venv $(VENV)
@@ -54,6 +56,20 @@ test: $(TRANSFER_STAMP)
 
 test-fast: $(TRANSFER_STAMP)
 	$(PY) -m pytest tests -m "not slow"
+
+# ruff (lint + format check); the rules and the formatter style are in pyproject.toml.
+$(LINT_STAMP): $(STAMP)
+	$(PY) -m pip install -e '.[lint]'
+	touch $(LINT_STAMP)
+
+lint: $(LINT_STAMP)
+	$(VENV)/bin/ruff check .
+	$(VENV)/bin/ruff format --check .
+
+# the formatter first: it wraps the long lines that ruff check could not fix by itself
+format: $(LINT_STAMP)
+	$(VENV)/bin/ruff format .
+	$(VENV)/bin/ruff check --fix .
 
 benchmark: $(STAMP)
 	$(PY) -m pip install -e '.[benchmark]'

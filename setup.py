@@ -17,7 +17,8 @@ setup(
     packages=find_packages(include=['mae_plugin', 'mae_plugin.*']),
     python_requires='>=3.10',
     install_requires=[
-        'torch>=2.6',  # weights_only loading by default; tested with 2.14.1 (requirements/torch.txt)
+        # weights_only loading by default; tested with 2.14.1 (requirements/torch.txt)
+        'torch>=2.6',
         'torchvision',
         'timm>=1.0.15,<2',  # VisionTransformer/Block with fused SDPA attention, checkpoint_seq
         'lightly>=1.6,<2',  # gather/scatter, patchify, sin-cos table, block masks
@@ -35,6 +36,7 @@ setup(
         'hf': ['transformers>=4.40'],  # ViTMAE folders load there (4.40 and 5.x checked)
         'tensorboard': ['tensorboard'],  # visualizer.vis_backends=[TensorboardVisBackend]
         'benchmark': ['transformers>=4.40'],  # ViTMAEForPreTraining as a speed peer
+        'lint': ['ruff==0.17.6'],  # rules and formatter style in pyproject.toml; `make lint`
         # mmseg 1.2.2 / mmdet 3.3.0 assert mmcv < 2.2; mmcv 2.1.0 is built by
         # requirements/build_mmcv.sh. mmengine resolves 'mmseg::' / 'mmdet::' configs with
         # pkg_resources: setuptools < 81 (torch needs >= 77).

@@ -4,13 +4,14 @@
 # RandomResizedCrop (0.2, 1) bicubic + flip); only the sizes and the schedule are shrunk.
 _base_ = [
     '_base_/models/mae_vit-b.py',
+    '_base_/models/vit-t_demo.py',
     '_base_/schedules/mae_adamw.py',
     '_base_/pretrain_runtime.py',
 ]
 img_size = 64
-patch_size = 8
+patch_size = _base_.demo_vit.patch_size
 model = dict(
-    encoder=dict(img_size=img_size, patch_size=patch_size, embed_dim=192, depth=6, num_heads=3),
+    encoder=dict(img_size=img_size, **_base_.demo_vit),
     decoder=dict(embed_dim=128, depth=2, num_heads=4))
 
 data_root = 'data/demo'

@@ -56,7 +56,7 @@ def main() -> None:
             runs[peer].append(result)
             print(f'  round {round_idx + 1} {peer}: {result["img_per_s"]:.2f} img/s', flush=True)
     rows = []
-    for peer, results in runs.items():
+    for results in runs.values():
         row = dict(results[0])
         row['img_per_s'] = max(r['img_per_s'] for r in results)
         row['flop_per_s'] = row['img_per_s'] * row['gflop_per_img'] * 1e9

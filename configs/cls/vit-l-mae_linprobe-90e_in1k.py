@@ -1,8 +1,3 @@
 # MAE ViT-L linear probing on ImageNet-1K (official recipe; paper: 75.8 top-1).
-_base_ = [
-    '../_base_/models/mae_linprobe.py',
-    '../_base_/datasets/imagenet_linprobe.py',
-    '../_base_/schedules/linprobe_lars_90e.py',
-    '../_base_/cls_runtime.py',
-]
+_base_ = 'vit-b-mae_linprobe-90e_in1k.py'
 model = dict(arch='large', init_cfg=dict(checkpoint='checkpoints/mae_pretrain_vit_large.pth'))

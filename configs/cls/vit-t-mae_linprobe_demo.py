@@ -3,38 +3,19 @@
 # encoder, cls token, BatchNorm without affine, LARS, warm-up + cosine) with sizes shrunk.
 _base_ = [
     '../_base_/models/mae_linprobe.py',
-    '../_base_/datasets/imagenet_linprobe.py',
+    '../_base_/datasets/demo_tiles.py',
     '../_base_/schedules/linprobe_lars_90e.py',
     '../_base_/cls_runtime.py',
+    '../_base_/models/vit-t_demo.py',
 ]
-img_size = 64
-data_root = 'data/demo/knn'
 model = dict(
-    arch=dict(_delete_=True, patch_size=8, embed_dim=192, depth=6, num_heads=3),
+    arch=dict(_delete_=True, **_base_.demo_vit),
     num_classes=20,
-    img_size=img_size,
+    img_size=_base_.img_size,
     init_cfg=dict(checkpoint='work_dirs/mae_vit-t_demo/iter_500.pth'))
 
-train_pipeline = [
-    dict(type='MAELoadImage'),
-    dict(type='MAERandomResizedCrop', size=img_size, scale=(0.08, 1.0), interpolation='bicubic'),
-    dict(type='MAERandomFlip', prob=0.5),
-    dict(type='MAEPackInputs'),
-]
-test_pipeline = [
-    dict(type='MAELoadImage'),
-    dict(type='MAEResize', size=img_size * 8 // 7, interpolation='bicubic'),  # 256 : 224
-    dict(type='MAECenterCrop', size=img_size),
-    dict(type='MAEPackInputs'),
-]
-train_dataloader = dict(
-    batch_size=32, num_workers=2, pin_memory=False,
-    sampler=dict(type='InfiniteSampler', shuffle=True),
-    dataset=dict(data_root=data_root, pipeline=train_pipeline))
-val_dataloader = dict(
-    batch_size=40, num_workers=2, pin_memory=False,
-    dataset=dict(data_root=data_root, pipeline=test_pipeline))
-test_dataloader = val_dataloader
+train_pipeline = [step for step in _base_.train_pipeline if step.type != 'MAERandAugment']
+train_dataloader = dict(dataset=dict(pipeline=train_pipeline))
 
 max_iters = 300
 optim_wrapper = dict(optimizer=dict(lr=6.4))  # the recipe's lr at batch 16384, not rescaled

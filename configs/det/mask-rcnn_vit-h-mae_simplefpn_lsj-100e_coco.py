@@ -1,9 +1,6 @@
 # MAE ViT-H Mask R-CNN, ViTDet recipe: global blocks 7/15/23/31, drop path 0.5, layer decay 0.9.
 # As ViTDet, ViT-H runs with 16 x 16 patches: the 14 x 14 patch embedding is resampled on load.
-_base_ = [
-    '../_base_/models/mask-rcnn_vitdet_mae_vit-b.py',
-    '../_base_/schedules/vitdet_100e.py',
-]
+_base_ = 'mask-rcnn_vit-b-mae_simplefpn_lsj-100e_coco.py'
 model = dict(
     backbone=dict(arch=dict(_delete_=True, patch_size=16, embed_dim=1280, depth=32, num_heads=16),
                   drop_path_rate=0.5,

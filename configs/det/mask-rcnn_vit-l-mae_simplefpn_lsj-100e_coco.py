@@ -1,8 +1,5 @@
 # MAE ViT-L Mask R-CNN, ViTDet recipe: global blocks 5/11/17/23, drop path 0.4, layer decay 0.8.
-_base_ = [
-    '../_base_/models/mask-rcnn_vitdet_mae_vit-b.py',
-    '../_base_/schedules/vitdet_100e.py',
-]
+_base_ = 'mask-rcnn_vit-b-mae_simplefpn_lsj-100e_coco.py'
 model = dict(
     backbone=dict(arch='large', drop_path_rate=0.4,
                   init_cfg=dict(checkpoint='checkpoints/mae_pretrain_vit_large.pth')),

@@ -5,7 +5,10 @@
 # decay, warm-up + steps) with sizes and schedule shrunk for 2 CPU cores.
 _base_ = [
     '../_base_/models/mask-rcnn_vitdet_mae_vit-b.py',
+    '../_base_/datasets/coco_lsj_checked.py',
     '../_base_/schedules/vitdet_100e.py',
+    '../_base_/det_runtime.py',
+    '../_base_/models/vit-t_demo.py',
 ]
 size = 128
 channels = 64
@@ -13,10 +16,11 @@ model = dict(
     data_preprocessor=dict(
         batch_augments=[dict(type='BatchFixedSizePad', size=(size, size), pad_mask=True)]),
     backbone=dict(
-        arch=dict(_delete_=True, patch_size=8, embed_dim=192, depth=6, num_heads=3),
+        arch=dict(_delete_=True, **_base_.demo_vit),
         img_size=size, window_size=4, global_blocks=(2, 5),  # a 16 x 16 grid, 4 x 4 windows
         init_cfg=dict(checkpoint='work_dirs/mae_vit-t_demo/iter_500.pth')),
-    neck=dict(in_channels=192, out_channels=channels, in_stride=8),  # patch 8
+    neck=dict(in_channels=_base_.demo_vit.embed_dim, out_channels=channels,
+              in_stride=_base_.demo_vit.patch_size),
     # coins are ~15 px here: anchors of 16-256 px instead of 32-512
     rpn_head=dict(in_channels=channels, feat_channels=channels,
                   anchor_generator=dict(scales=[4])),

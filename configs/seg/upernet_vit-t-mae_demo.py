@@ -8,21 +8,23 @@ _base_ = [
     '../_base_/datasets/ade20k_checked.py',
     '../_base_/schedules/seg_adamw_160k.py',
     '../_base_/seg_runtime.py',
+    '../_base_/models/vit-t_demo.py',
 ]
 crop_size = (64, 64)
 norm_cfg = dict(type='BN', requires_grad=True)  # SyncBN needs a GPU process group
 num_classes = 4
+width = _base_.demo_vit.embed_dim
 model = dict(
     data_preprocessor=dict(size=crop_size),
     backbone=dict(
-        arch=dict(_delete_=True, patch_size=8, embed_dim=192, depth=6, num_heads=3),
+        arch=dict(_delete_=True, **_base_.demo_vit),
         img_size=64,
         out_indices=(1, 2, 3, 5),
         init_cfg=dict(checkpoint='work_dirs/mae_vit-t_demo/iter_500.pth')),
-    neck=dict(embed_dim=192, norm_cfg=norm_cfg),
-    decode_head=dict(in_channels=[192, 192, 192, 192], channels=64, num_classes=num_classes,
+    neck=dict(embed_dim=width, norm_cfg=norm_cfg),
+    decode_head=dict(in_channels=[width] * 4, channels=64, num_classes=num_classes,
                      norm_cfg=norm_cfg),
-    auxiliary_head=dict(in_channels=192, channels=32, num_classes=num_classes,
+    auxiliary_head=dict(in_channels=width, channels=32, num_classes=num_classes,
                         norm_cfg=norm_cfg),
     test_cfg=dict(mode='slide', crop_size=crop_size, stride=(43, 43)))  # 341 : 512
 

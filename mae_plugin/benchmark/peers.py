@@ -10,7 +10,7 @@
 from __future__ import annotations
 
 import warnings
-from typing import Callable
+from collections.abc import Callable
 
 import torch
 from lightly.models.utils import get_at_index

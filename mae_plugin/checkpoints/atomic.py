@@ -9,7 +9,8 @@ from __future__ import annotations
 
 import os
 from contextlib import contextmanager
-from typing import Any, BinaryIO, Iterator
+from typing import Any, BinaryIO
+from collections.abc import Iterator
 
 import torch
 

@@ -9,7 +9,7 @@ the position table changes layout, (1, 1 + N, D) -> (1, H, W, D) without the cls
 from __future__ import annotations
 
 from functools import partial
-from typing import Sequence
+from collections.abc import Sequence
 
 import torch
 from timm.layers import LayerNorm2d
@@ -110,7 +110,8 @@ class SimpleFeaturePyramid(nn.Module):
         """(B, C, h, w) map -> ``num_outs`` maps of strides 4, 8, 16, 32 (, 64)."""
         if not torch.is_tensor(feature):
             feature = feature[-1]
-        outs = [out(rescale(feature)) for rescale, out in zip(self.rescale, self.output)]
+        outs = [out(rescale(feature))
+                for rescale, out in zip(self.rescale, self.output, strict=True)]
         if self.num_outs == 5:
             outs.append(nn.functional.max_pool2d(outs[-1], 1, stride=2))
         return tuple(outs)

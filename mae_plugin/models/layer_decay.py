@@ -13,7 +13,8 @@ MMEngine's schedulers scale each group's own ``lr``.
 from __future__ import annotations
 
 import re
-from typing import Any, Iterator
+from typing import Any
+from collections.abc import Iterator
 
 from torch import nn
 

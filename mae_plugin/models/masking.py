@@ -2,7 +2,8 @@
 
 A mask is a bool tensor over the patch grid, flattened row-major: shape (L,) for one image or
 (B, L) for a batch, True = masked (hidden from the encoder, reconstructed by the decoder). Every
-strategy keeps exactly ``num_visible(L, ratio)`` patches, so a batch stacks into dense index tensors.
+strategy keeps exactly ``num_visible(L, ratio)`` patches, so a batch stacks into dense index
+tensors.
 """
 from __future__ import annotations
 
@@ -98,6 +99,13 @@ def make_mask(strategy: MaskStrategy, grid_size: tuple[int, int], mask_ratio: fl
         raise ValueError(f'unknown mask strategy {strategy!r}; choose one of {STRATEGIES}')
     check_mask_ratio(mask_ratio)
     return _MASKERS[strategy](grid_size, mask_ratio, rng=rng)
+
+
+def fixed_masks(grid_size: tuple[int, int], count: int, mask_ratio: float,
+                strategy: MaskStrategy, seed: int) -> Tensor:
+    """(count, L) bool masks of ``strategy``, the same for the same seed (pictures, tools)."""
+    rng = np.random.default_rng(seed)
+    return torch.stack([make_mask(strategy, grid_size, mask_ratio, rng) for _ in range(count)])
 
 
 def random_masks(batch_size: int, num_patches: int, mask_ratio: float,

@@ -7,8 +7,8 @@ from mmengine.registry import DefaultScope
 from PIL import Image
 
 import mae_plugin  # noqa: F401
-from mae_plugin.engine.cls_transforms import MAECenterCrop, MAERandAugment, MAEResize
-from mae_plugin.engine.metrics import MAEAccuracy
+from mae_plugin.engine.classification.transforms import MAECenterCrop, MAERandAugment, MAEResize
+from mae_plugin.engine.classification.metric import MAEAccuracy
 from mae_plugin.engine.registry import MODELS, OPTIMIZERS
 
 TINY = dict(arch=dict(patch_size=8, embed_dim=48, depth=2, num_heads=3), num_classes=10,
@@ -49,7 +49,7 @@ def test_layer_decay_constructor_through_mmengine():
 def official_lars_step(params, grads, lr, momentum, trust=0.001, wd=0.0):
     """util/lars.py of the official repository, first step (momentum buffer starts at 0)."""
     out = []
-    for p, g in zip(params, grads):
+    for p, g in zip(params, grads, strict=True):
         dp = g.clone()
         if p.ndim > 1:
             dp = dp + wd * p
@@ -71,7 +71,7 @@ def test_lars_step_is_the_official_linear_probe_lars():
                                           momentum=0.9, weight_decay=0.0))
     optimizer.step()
     expected = official_lars_step(before, grads, lr=6.4, momentum=0.9)
-    for got, want in zip(head.parameters(), expected):
+    for got, want in zip(head.parameters(), expected, strict=True):
         torch.testing.assert_close(got.detach(), want, rtol=1e-5, atol=1e-7)
 
 
@@ -133,7 +133,8 @@ def test_accuracy_topk_against_direct_count():
     scores = torch.randn(50, 8).softmax(dim=1)
     labels = torch.randint(0, 8, (50,))
     metric = MAEAccuracy(topk=(1, 5))
-    metric.process(None, [dict(pred_score=s, gt_label=int(g)) for s, g in zip(scores, labels)])
+    metric.process(None, [dict(pred_score=s, gt_label=int(g))
+                          for s, g in zip(scores, labels, strict=True)])
     result = metric.compute_metrics(metric.results)
     top5 = scores.topk(5, dim=1).indices
     assert result['top1'] == pytest.approx(100 * (scores.argmax(1) == labels).float().mean())

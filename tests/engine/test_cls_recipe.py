@@ -1,7 +1,7 @@
 """The official fine-tuning and linear-probing recipes, pinned (FINETUNE.md / LINPROBE.md)."""
 import pytest
 
-from tests.engine.test_recipe import SIZES, load
+from tests.engine.test_recipe import load
 
 ARCH = {'b': 'base', 'l': 'large', 'h': 'huge'}
 # size: (epochs, base lr, layer decay, drop path)

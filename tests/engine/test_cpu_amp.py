@@ -3,7 +3,7 @@ import pytest
 import torch
 from torch import nn
 
-from mae_plugin.engine.optim import CPUAmpOptimWrapper
+from mae_plugin.engine.runtime.amp import CPUAmpOptimWrapper
 
 
 def test_named_regions_run_bf16_and_hand_on_fp32():

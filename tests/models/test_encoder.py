@@ -99,7 +99,7 @@ def test_gradient_checkpointing_gives_same_output_and_grads():
     torch.testing.assert_close(out, out_ckpt)
     out.square().sum().backward()
     out_ckpt.square().sum().backward()
-    for (name, p), p2 in zip(enc.named_parameters(), enc_ckpt.parameters()):
+    for (name, p), p2 in zip(enc.named_parameters(), enc_ckpt.parameters(), strict=True):
         if p.requires_grad:
             torch.testing.assert_close(p.grad, p2.grad, msg=name)
 

@@ -10,7 +10,7 @@ def brute_force(train_x, train_y, test_x, k, temperature):
     preds = []
     for q in test_x:
         sims = []
-        for x, y in zip(train_x, train_y):
+        for x, y in zip(train_x, train_y, strict=True):
             cos = float(q @ x) / (float(q.norm()) * float(x.norm()))
             sims.append((cos, int(y)))
         sims.sort(key=lambda s: -s[0])

@@ -49,7 +49,7 @@ def test_zero_bias_starts_from_the_plain_vit():
     feats = model(images)
     plain = model.vit.forward_intermediates(images, indices=[0, 1], norm=False,
                                             output_fmt='NCHW', intermediates_only=True)
-    for ours, ref in zip(feats, plain):
+    for ours, ref in zip(feats, plain, strict=True):
         torch.testing.assert_close(ours, ref)
 
 

@@ -1,9 +1,7 @@
-_base_ = 'mae_adamw.py'
-# 40 warm-up epochs (linear from ~0), then half-cycle cosine to 0; both stepped every iteration.
-param_scheduler = [
-    dict(type='LinearLR', start_factor=1e-4, by_epoch=True, begin=0, end=40,
-         convert_to_iter_based=True),
-    dict(type='CosineAnnealingLR', T_max=1600 - 40, eta_min=0.0, by_epoch=True, begin=40,
-         end=1600, convert_to_iter_based=True),
-]
-train_cfg = dict(type='EpochBasedTrainLoop', max_epochs=1600)
+_base_ = 'mae_800e.py'
+# The 800-epoch schedule's 40 warm-up epochs, then its half-cycle cosine to 0 ending at 1600.
+epochs = 1600
+warmup, cosine = _base_.param_scheduler
+param_scheduler = [warmup, dict(cosine, T_max=epochs - warmup.end, end=epochs)]
+train_cfg = dict(max_epochs=epochs)
+del warmup, cosine

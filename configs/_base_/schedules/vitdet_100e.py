@@ -2,12 +2,8 @@
 # lr x 0.1 at 163,889 and 177,546; AdamW lr 1e-4, betas (0.9, 0.999), weight decay 0.1 (none on
 # norms, biases, position tables, relative positions), layer-wise lr decay through the plugin's
 # shared constructor (0.7 for B), AMP.
-# mmdet's LSJ base (under the dataset file) carries its own schedule and runtime; MMEngine refuses
-# the same key in sibling bases, so this schedule overrides it through a chain.
-_base_ = '../datasets/coco_lsj_checked.py'
 max_iters = 184375
 optim_wrapper = dict(
-    _delete_=True,
     type='AmpOptimWrapper',
     loss_scale='dynamic',
     optimizer=dict(type='AdamW', lr=1e-4, betas=(0.9, 0.999), weight_decay=0.1),
@@ -18,8 +14,7 @@ param_scheduler = [
     dict(type='MultiStepLR', by_epoch=False, begin=0, end=max_iters,
          milestones=[163889, 177546], gamma=0.1),
 ]
-train_cfg = dict(_delete_=True, type='IterBasedTrainLoop', max_iters=max_iters,
-                 val_interval=5000)
-default_hooks = dict(checkpoint=dict(by_epoch=False, interval=5000, max_keep_ckpts=2))
-log_processor = dict(by_epoch=False)
+train_cfg = dict(type='IterBasedTrainLoop', max_iters=max_iters, val_interval=5000)
+val_cfg = dict(type='ValLoop')
+test_cfg = dict(type='TestLoop')
 auto_scale_lr = dict(base_batch_size=64)

@@ -17,7 +17,8 @@ own tools do. What it changes, each a silent failure of the stock runner:
 from __future__ import annotations
 
 import os
-from typing import Any, Callable
+from typing import Any
+from collections.abc import Callable
 
 from mmengine.model import is_model_wrapper
 from mmengine.optim import OptimWrapper, OptimWrapperDict
@@ -26,9 +27,9 @@ from mmengine.runner import Runner
 from mmengine.runner.checkpoint import _load_checkpoint_to_model
 from torch.utils.data import DataLoader
 
-from ..checkpoints import load_checkpoint_file, load_mae_weights
-from .model import MAEPretrainModel
-from .registry import RUNNERS
+from ...checkpoints import load_checkpoint_file, load_mae_weights
+from ..pretrain.model import MAEPretrainModel
+from ..registry import RUNNERS
 
 
 def effective_batch_size(batch_size: int, world_size: int, accumulation: int) -> int:
@@ -89,12 +90,14 @@ class MAERunner(Runner):
             self._resuming = False
 
     def load_checkpoint(self, filename: str, map_location: str | Callable = 'cpu',
-                        strict: bool = False, revise_keys: list = [(r'^module\.', '')]
-                        ) -> dict:
+                        strict: bool = False, revise_keys: list | None = None) -> dict:
         """Read ``filename`` code-free and load it into the model, refusing any misfit.
 
         ``strict`` is accepted for MMEngine's callers and ignored: loading is always checked.
+        ``revise_keys`` defaults to MMEngine's: a DDP ``module.`` prefix is dropped.
         """
+        if revise_keys is None:
+            revise_keys = [(r'^module\.', '')]
         checkpoint = load_checkpoint_file(filename)
         meta = checkpoint.get('meta')
         if isinstance(meta, dict) and 'config' in meta:

@@ -1,12 +1,13 @@
 """Top-k accuracy for MMEngine's evaluator (the paper reports top-1; top-5 is customary)."""
 from __future__ import annotations
 
-from typing import Any, Sequence
+from typing import Any
+from collections.abc import Sequence
 
 import torch
 from mmengine.evaluator import BaseMetric
 
-from .registry import METRICS
+from ..registry import METRICS
 
 
 @METRICS.register_module()
