@@ -86,7 +86,8 @@ class KNNMonitorHook(Hook):
             return
         self._last_step = step
         accuracy = self.evaluate(runner)
-        runner.message_hub.update_scalar('train/knn_top1', accuracy)
+        # one row at the step it was measured (through the message hub the logger would repeat
+        # the last value in every later training row, as if measured there)
         runner.visualizer.add_scalars({'knn_top1': accuracy}, step=step)
         print_log(f'kNN top-1 (k={self.k}, T={self.temperature}, {self.pool}) on '
                   f'{self.data_root!r}: {accuracy:.2f}% at iteration {step}', logger='current')
