@@ -1,4 +1,5 @@
 """mae_plugin: Masked Autoencoders (He et al. 2021) as a plugin of the OpenMMLab stack."""
+
 import os
 
 from setuptools import find_packages, setup
@@ -40,8 +41,7 @@ setup(
         # mmseg 1.2.2 / mmdet 3.3.0 assert mmcv < 2.2; mmcv 2.1.0 is built by
         # requirements/build_mmcv.sh. mmengine resolves 'mmseg::' / 'mmdet::' configs with
         # pkg_resources: setuptools < 81 (torch needs >= 77).
-        'seg': ['mmcv==2.1.0', 'mmsegmentation==1.2.2', 'ftfy', 'regex',
-                'setuptools>=77.0.3,<81'],
+        'seg': ['mmcv==2.1.0', 'mmsegmentation==1.2.2', 'ftfy', 'regex', 'setuptools>=77.0.3,<81'],
         'det': ['mmcv==2.1.0', 'mmdet==3.3.0', 'pycocotools', 'setuptools>=77.0.3,<81'],
     },
 )

@@ -4,6 +4,7 @@
 pretraining components in the ``mae_plugin`` registry scope. ``mae_plugin.models`` is the
 pure-torch core and imports no OpenMMLab package.
 """
+
 from . import engine  # noqa: F401  (registers components)
 from .version import __version__
 

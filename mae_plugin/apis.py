@@ -1,4 +1,5 @@
 """User-facing Python API: ``init_model``, ``reconstruct``, ``extract_features``."""
+
 from __future__ import annotations
 
 import os
@@ -35,14 +36,19 @@ class Reconstruction:
     images: Tensor
 
 
-def init_model(config: str | os.PathLike | Config, checkpoint: str | os.PathLike | None = None,
-               device: str | torch.device = 'cpu', cfg_options: dict | None = None,
-               norm_pix: bool | None = None) -> MAEPretrainModel:
+def init_model(
+    config: str | os.PathLike | Config,
+    checkpoint: str | os.PathLike | None = None,
+    device: str | torch.device = 'cpu',
+    cfg_options: dict | None = None,
+    norm_pix: bool | None = None,
+) -> MAEPretrainModel:
     """Build the model of ``config`` in eval mode and load ``checkpoint`` if given.
 
     ``checkpoint`` may be any format the converters read (plugin, official encoder-only or with
     decoder, timm, lightly, mmpretrain, a Hugging Face folder, ``.safetensors``), detected
-    automatically and read code-free (``weights_only=True`` or safetensors). The load report is kept at ``model.load_report``.
+    automatically and read code-free (``weights_only=True`` or safetensors). The load report is
+    kept at ``model.load_report``.
 
     ``norm_pix``: the target space the checkpoint's decoder was trained in, when it differs from
     the config's (every recipe: normalised pixels). The official ``mae_visualize_vit_*.pth``
@@ -72,13 +78,16 @@ def _mean_std(model: Any, like: Tensor) -> tuple[Tensor, Tensor]:
     prep = getattr(model, 'data_preprocessor', None)
     if prep is not None and getattr(prep, '_enable_normalize', False):
         return prep.mean.to(like), prep.std.to(like)
-    return (torch.tensor(IMAGENET_MEAN).view(-1, 1, 1).to(like),
-            torch.tensor(IMAGENET_STD).view(-1, 1, 1).to(like))
+    return (
+        torch.tensor(IMAGENET_MEAN).view(-1, 1, 1).to(like),
+        torch.tensor(IMAGENET_STD).view(-1, 1, 1).to(like),
+    )
 
 
 @torch.no_grad()
-def reconstruct(model: MAEPretrainModel | MaskedAutoencoder, images: Tensor,
-                mask: Tensor | None = None) -> Reconstruction:
+def reconstruct(
+    model: MAEPretrainModel | MaskedAutoencoder, images: Tensor, mask: Tensor | None = None
+) -> Reconstruction:
     """Mask, encode, decode. ``images`` (B, 3, H, W) normalised with the config's mean/std;
     ``mask`` (B, L) bool, True = masked (None: random at the model's ratio)."""
     mae = _core(model)
@@ -90,8 +99,9 @@ def reconstruct(model: MAEPretrainModel | MaskedAutoencoder, images: Tensor,
 
 
 @torch.no_grad()
-def extract_features(model: MAEPretrainModel | MaskedAutoencoder, images: Tensor,
-                     pool: str = 'cls') -> Tensor:
+def extract_features(
+    model: MAEPretrainModel | MaskedAutoencoder, images: Tensor, pool: str = 'cls'
+) -> Tensor:
     """(B, D) features of the unmasked encoder after its final norm: the cls token
     (``pool='cls'``) or the mean of the patch tokens (``pool='avg'``)."""
     return pool_tokens(_core(model).encoder(images), pool)

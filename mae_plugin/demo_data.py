@@ -2,6 +2,7 @@
 
 Nothing is downloaded: every picture below is a file of the installed ``skimage`` package.
 """
+
 from __future__ import annotations
 
 import os
@@ -9,9 +10,26 @@ import os
 import numpy as np
 
 # skimage.data loaders whose files ship with the package (photographs, micrographs, scans).
-DEMO_IMAGES = ('astronaut', 'brick', 'camera', 'cell', 'chelsea', 'clock', 'coffee', 'coins',
-               'grass', 'gravel', 'hubble_deep_field', 'immunohistochemistry',
-               'microaneurysms', 'moon', 'page', 'retina', 'rocket', 'text')
+DEMO_IMAGES = (
+    'astronaut',
+    'brick',
+    'camera',
+    'cell',
+    'chelsea',
+    'clock',
+    'coffee',
+    'coins',
+    'grass',
+    'gravel',
+    'hubble_deep_field',
+    'immunohistochemistry',
+    'microaneurysms',
+    'moon',
+    'page',
+    'retina',
+    'rocket',
+    'text',
+)
 
 
 def demo_arrays() -> dict[str, np.ndarray]:
@@ -77,8 +95,9 @@ def prepare_demo_images(out_dir: str, split: str = 'train', quality: int = 95) -
 SEG_CLASSES = ('dark', 'mid-dark', 'mid-bright', 'bright')
 
 
-def prepare_seg_split(out_dir: str, short_side: int = 128, num_val: int = 4,
-                      quality: int = 95) -> tuple[int, int]:
+def prepare_seg_split(
+    out_dir: str, short_side: int = 128, num_val: int = 4, quality: int = 95
+) -> tuple[int, int]:
     """A tiny semantic-segmentation set in the ADE20K layout under ``out_dir/seg``: the demo
     photographs (shorter side ``short_side``) as ``images/{training,validation}/<name>.jpg`` and
     label maps from a classical segmentation of each photograph, multi-Otsu thresholds of its
@@ -110,8 +129,9 @@ def prepare_seg_split(out_dir: str, short_side: int = 128, num_val: int = 4,
     return len(names) - num_val, num_val
 
 
-def _coin_instances(grey: np.ndarray, min_area: int = 60, max_share: float = 0.03
-                    ) -> list[tuple[list[float], list[float], int]]:
+def _coin_instances(
+    grey: np.ndarray, min_area: int = 60, max_share: float = 0.03
+) -> list[tuple[list[float], list[float], int]]:
     """Classical instance segmentation of scikit-image's ``coins``: Otsu threshold of the
     smoothed image minus its background (a wide blur, so the dim coins on the left count too),
     opened, holes filled, connected regions; regions touching the border or larger than
@@ -120,20 +140,28 @@ def _coin_instances(grey: np.ndarray, min_area: int = 60, max_share: float = 0.0
     from skimage import filters, measure, morphology
 
     detail = filters.gaussian(grey, sigma=1.5) - filters.gaussian(grey, sigma=15)
-    mask = ndimage.binary_opening(detail > filters.threshold_otsu(detail),
-                                  structure=morphology.disk(2))
+    mask = ndimage.binary_opening(
+        detail > filters.threshold_otsu(detail), structure=morphology.disk(2)
+    )
     mask = ndimage.binary_fill_holes(mask)
     height, width = grey.shape
     instances = []
     for region in measure.regionprops(measure.label(mask)):
         y0, x0, y1, x1 = region.bbox
-        if (region.area < min_area or region.area > max_share * height * width
-                or y0 == 0 or x0 == 0 or y1 == height or x1 == width):
+        if (
+            region.area < min_area
+            or region.area > max_share * height * width
+            or y0 == 0
+            or x0 == 0
+            or y1 == height
+            or x1 == width
+        ):
             continue
         contour = max(measure.find_contours(np.pad(region.image, 1).astype(float), 0.5), key=len)
         polygon = [float(v) for y, x in contour[::2] for v in (x + x0 - 1, y + y0 - 1)]
-        instances.append((polygon, [float(x0), float(y0), float(x1 - x0), float(y1 - y0)],
-                          int(region.area)))
+        instances.append(
+            (polygon, [float(x0), float(y0), float(x1 - x0), float(y1 - y0)], int(region.area))
+        )
     return instances
 
 
@@ -150,23 +178,38 @@ def prepare_coco_split(out_dir: str, scale: float = 0.5, quality: int = 95) -> t
     from skimage.transform import rescale
 
     coins = (rescale(data.coins(), scale, anti_aliasing=True) * 255).astype(np.uint8)
-    views = {'train': {'coins': coins, 'coins_lr': coins[:, ::-1], 'coins_ud': coins[::-1]},
-             'val': {'coins_rot180': coins[::-1, ::-1]}}
+    views = {
+        'train': {'coins': coins, 'coins_lr': coins[:, ::-1], 'coins_ud': coins[::-1]},
+        'val': {'coins_rot180': coins[::-1, ::-1]},
+    }
     for split, images in views.items():
         os.makedirs(os.path.join(out_dir, 'coco', split), exist_ok=True)
         coco = dict(images=[], annotations=[], categories=[dict(id=1, name='coin')])
         for image_id, (name, grey) in enumerate(sorted(images.items()), start=1):
             grey = np.ascontiguousarray(grey)
             Image.fromarray(grey).convert('RGB').save(
-                os.path.join(out_dir, 'coco', split, f'{name}.jpg'), quality=quality)
-            coco['images'].append(dict(id=image_id, file_name=f'{name}.jpg',
-                                       height=grey.shape[0], width=grey.shape[1]))
+                os.path.join(out_dir, 'coco', split, f'{name}.jpg'), quality=quality
+            )
+            coco['images'].append(
+                dict(
+                    id=image_id, file_name=f'{name}.jpg', height=grey.shape[0], width=grey.shape[1]
+                )
+            )
             for polygon, box, area in _coin_instances(grey):
-                coco['annotations'].append(dict(
-                    id=len(coco['annotations']) + 1, image_id=image_id, category_id=1,
-                    segmentation=[polygon], bbox=box, area=area, iscrowd=0))
+                coco['annotations'].append(
+                    dict(
+                        id=len(coco['annotations']) + 1,
+                        image_id=image_id,
+                        category_id=1,
+                        segmentation=[polygon],
+                        bbox=box,
+                        area=area,
+                        iscrowd=0,
+                    )
+                )
         os.makedirs(os.path.join(out_dir, 'coco', 'annotations'), exist_ok=True)
-        with open(os.path.join(out_dir, 'coco', 'annotations', f'instances_{split}.json'),
-                  'w') as f:
+        with open(
+            os.path.join(out_dir, 'coco', 'annotations', f'instances_{split}.json'), 'w'
+        ) as f:
             json.dump(coco, f)
     return len(views['train']), len(views['val'])

@@ -5,6 +5,7 @@ The pins hold the leaves of the keys in ``RECIPE_KEYS``: model sizes, mask ratio
 schedule, batch size and pipelines. After a deliberate recipe change, rewrite them with
 ``python -m tests.test_configs`` and let the diff of the JSON show which numbers moved.
 """
+
 import glob
 import json
 import os
@@ -20,16 +21,36 @@ from tests.conftest import ROOT
 CONFIG_ROOT = os.path.join(ROOT, 'configs')
 PINS = os.path.join(ROOT, 'tests', 'config_recipes.json')
 RECIPE_KEYS = (
-    'model.type', 'model.arch', 'model.encoder', 'model.decoder', 'model.loss', 'model.mask_ratio',
-    'model.num_classes', 'model.img_size', 'model.pool', 'model.drop_path_rate', 'model.head_bn',
-    'model.head_init_std', 'model.trainable_blocks', 'model.label_smoothing',
-    'model.data_preprocessor', 'model.backbone', 'model.neck',
-    'optim_wrapper', 'param_scheduler', 'train_cfg', 'auto_scale_lr',
-    'train_dataloader.batch_size', 'train_dataloader.dataset.pipeline',
-    'train_dataloader.dataset.dataset.pipeline', 'test_dataloader.dataset.pipeline',
+    'model.type',
+    'model.arch',
+    'model.encoder',
+    'model.decoder',
+    'model.loss',
+    'model.mask_ratio',
+    'model.num_classes',
+    'model.img_size',
+    'model.pool',
+    'model.drop_path_rate',
+    'model.head_bn',
+    'model.head_init_std',
+    'model.trainable_blocks',
+    'model.label_smoothing',
+    'model.data_preprocessor',
+    'model.backbone',
+    'model.neck',
+    'optim_wrapper',
+    'param_scheduler',
+    'train_cfg',
+    'auto_scale_lr',
+    'train_dataloader.batch_size',
+    'train_dataloader.dataset.pipeline',
+    'train_dataloader.dataset.dataset.pipeline',
+    'test_dataloader.dataset.pipeline',
 )
-ALL = sorted(os.path.relpath(p, CONFIG_ROOT)
-             for p in glob.glob(os.path.join(CONFIG_ROOT, '**', '*.py'), recursive=True))
+ALL = sorted(
+    os.path.relpath(p, CONFIG_ROOT)
+    for p in glob.glob(os.path.join(CONFIG_ROOT, '**', '*.py'), recursive=True)
+)
 RUNNABLE = [name for name in ALL if not name.startswith('_base_')]
 
 
@@ -39,8 +60,9 @@ def leaves(value: Any, path: str) -> Iterator[tuple[str, Any]]:
     if isinstance(value, dict):
         for key in sorted(set(value) - {'_scope_'}):
             yield from leaves(value[key], f'{path}.{key}')
-    elif isinstance(value, (list, tuple)) and any(isinstance(v, (dict, list, tuple))
-                                                  for v in value):
+    elif isinstance(value, (list, tuple)) and any(
+        isinstance(v, (dict, list, tuple)) for v in value
+    ):
         for i, item in enumerate(value):
             yield from leaves(item, f'{path}.{i}')
     else:
@@ -84,8 +106,10 @@ def test_recipe_numbers_did_not_move(name):
 
 
 if __name__ == '__main__':
-    pins = {name: recipe(Config.fromfile(os.path.join(CONFIG_ROOT, name)).to_dict())
-            for name in RUNNABLE}
+    pins = {
+        name: recipe(Config.fromfile(os.path.join(CONFIG_ROOT, name)).to_dict())
+        for name in RUNNABLE
+    }
     with open(PINS, 'w', encoding='utf-8') as f:
         json.dump(pins, f, indent=1, sort_keys=True)
         f.write('\n')

@@ -4,6 +4,7 @@ Every ``import`` of every module (function-level ones included) is resolved; a t
 package must be allowed for the layer (the standard library always is), and a package of the
 plugin must lie in the same layer or one the layer may use.
 """
+
 import ast
 import os
 import sys
@@ -45,7 +46,7 @@ def imports(path: str, module: str) -> set[str]:
             names.update(alias.name for alias in node.names)
         elif isinstance(node, ast.ImportFrom):
             if node.level:
-                parts = package.split('.')[:len(package.split('.')) - node.level + 1]
+                parts = package.split('.')[: len(package.split('.')) - node.level + 1]
                 names.add('.'.join(parts + ([node.module] if node.module else [])))
             else:
                 names.add(node.module)
@@ -79,8 +80,9 @@ def test_layer_imports_only_what_it_may(layer):
                     wrong.append(f'{module} imports {name}')
             elif top in sys.stdlib_module_names or top == '__future__':
                 continue
-            elif (allowed_packages is ANY and top in FORBIDDEN.get(layer, ())) or \
-                    (allowed_packages is not ANY and top not in allowed_packages):
+            elif (allowed_packages is ANY and top in FORBIDDEN.get(layer, ())) or (
+                allowed_packages is not ANY and top not in allowed_packages
+            ):
                 wrong.append(f'{module} imports {name}')
     assert not wrong, '\n'.join(wrong)
 

@@ -10,6 +10,7 @@ round is printed). FLOPs are counted by torch's
 FlopCounterMode on one forward + backward. Prints a table, the ratios to the plugin and the
 fraction of the device's own measured matmul rate.
 """
+
 import argparse
 import os
 import sys
@@ -31,8 +32,11 @@ def main() -> None:
     parser.add_argument('--rounds', type=int, default=2)
     parser.add_argument('--amp', action='store_true', help='bf16 autocast')
     parser.add_argument('--compile', action='store_true', help='torch.compile every peer')
-    parser.add_argument('--keep-denormals', action='store_true',
-                        help='do not flush denormals to zero (training does, on CPU)')
+    parser.add_argument(
+        '--keep-denormals',
+        action='store_true',
+        help='do not flush denormals to zero (training does, on CPU)',
+    )
     parser.add_argument('--peers', nargs='+', default=list(PEERS), choices=PEERS)
     parser.add_argument('--device', default='cuda' if torch.cuda.is_available() else 'cpu')
     parser.add_argument('--threads', type=int, default=torch.get_num_threads())
@@ -41,17 +45,28 @@ def main() -> None:
     torch.set_num_threads(args.threads)
     dtype = torch.bfloat16 if args.amp else torch.float32
     peak = matmul_peak_flops(args.device, dtype)
-    print(f'device {args.device}, {args.threads} threads, batch {args.batch_size}, '
-          f'{"bf16 autocast" if args.amp else "fp32"}{", compiled" if args.compile else ""}'
-          f'{", denormals kept" if args.keep_denormals else ", denormals flushed"}; '
-          f'measured {dtype} matmul peak {peak / 1e9:.1f} GFLOP/s', flush=True)
+    print(
+        f'device {args.device}, {args.threads} threads, batch {args.batch_size}, '
+        f'{"bf16 autocast" if args.amp else "fp32"}{", compiled" if args.compile else ""}'
+        f'{", denormals kept" if args.keep_denormals else ", denormals flushed"}; '
+        f'measured {dtype} matmul peak {peak / 1e9:.1f} GFLOP/s',
+        flush=True,
+    )
     runs: dict[str, list[dict]] = {peer: [] for peer in args.peers}
     for round_idx in range(args.rounds):
         for peer in args.peers:
-            spec = dict(peer=peer, config=args.config, device=args.device,
-                        threads=args.threads, batch_size=args.batch_size, iters=args.iters,
-                        warmup=args.warmup, amp=args.amp, compile=args.compile,
-                        flush_denormal=not args.keep_denormals)
+            spec = dict(
+                peer=peer,
+                config=args.config,
+                device=args.device,
+                threads=args.threads,
+                batch_size=args.batch_size,
+                iters=args.iters,
+                warmup=args.warmup,
+                amp=args.amp,
+                compile=args.compile,
+                flush_denormal=not args.keep_denormals,
+            )
             result = measure_in_fresh_process(spec)
             runs[peer].append(result)
             print(f'  round {round_idx + 1} {peer}: {result["img_per_s"]:.2f} img/s', flush=True)
@@ -63,15 +78,21 @@ def main() -> None:
         row['peak_mib'] = max(r['peak_mib'] for r in results)
         rows.append(row)
     base = rows[0]['img_per_s'] if rows[0]['peer'] == 'plugin' else None
-    print(f'{"peer":<12}{"img/s":>9}{"ratio":>8}{"GFLOP/img":>11}{"GFLOP/s":>10}'
-          f'{"of peak":>9}{"peak MiB":>10}{"params M":>10}')
+    print(
+        f'{"peer":<12}{"img/s":>9}{"ratio":>8}{"GFLOP/img":>11}{"GFLOP/s":>10}'
+        f'{"of peak":>9}{"peak MiB":>10}{"params M":>10}'
+    )
     for r in rows:
         ratio = f'{base / r["img_per_s"]:.2f}x' if base else '-'
-        print(f'{r["peer"]:<12}{r["img_per_s"]:>9.2f}{ratio:>8}{r["gflop_per_img"]:>11.1f}'
-              f'{r["flop_per_s"] / 1e9:>10.1f}{r["flop_per_s"] / peak:>9.0%}'
-              f'{r["peak_mib"]:>10.0f}{r["params_m"]:>10.2f}')
-    print('img/s: best of the rounds; ratio = plugin img/s / peer img/s (above 1: plugin '
-          'faster); peak MiB: above the imports (CPU: resident set; GPU: max allocated)')
+        print(
+            f'{r["peer"]:<12}{r["img_per_s"]:>9.2f}{ratio:>8}{r["gflop_per_img"]:>11.1f}'
+            f'{r["flop_per_s"] / 1e9:>10.1f}{r["flop_per_s"] / peak:>9.0%}'
+            f'{r["peak_mib"]:>10.0f}{r["params_m"]:>10.2f}'
+        )
+    print(
+        'img/s: best of the rounds; ratio = plugin img/s / peer img/s (above 1: plugin '
+        'faster); peak MiB: above the imports (CPU: resident set; GPU: max allocated)'
+    )
 
 
 if __name__ == '__main__':

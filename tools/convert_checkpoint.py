@@ -16,6 +16,7 @@ input size's patch grid. --src-img-size gives the input size the source's tables
 for, needed only for a non-square table whose grid the file does not record (plugin
 checkpoints and Hugging Face folders record it).
 """
+
 import argparse
 import os
 import sys
@@ -36,8 +37,12 @@ def main(argv=None) -> None:
     parser.add_argument('--src-img-size', type=int, nargs='+', metavar='H [W]')
     parser.add_argument('--keep-optimizer', action='store_true')
     hf = parser.add_argument_group('--to hf (config.json fields the weights do not hold)')
-    hf.add_argument('--norm-pix', action=argparse.BooleanOptionalAction, default=None,
-                    help='the decoder predicts normalised pixels (norm_pix_loss)')
+    hf.add_argument(
+        '--norm-pix',
+        action=argparse.BooleanOptionalAction,
+        default=None,
+        help='the decoder predicts normalised pixels (norm_pix_loss)',
+    )
     hf.add_argument('--mask-ratio', type=float)
     hf.add_argument('--num-heads', type=int)
     hf.add_argument('--decoder-num-heads', type=int)
@@ -47,10 +52,19 @@ def main(argv=None) -> None:
         if size is not None and len(size) > 2:
             parser.error(f'--{name.replace("_", "-")} takes H or H W, got {size}')
         setattr(args, name, tuple((size * 2)[:2]) if size else None)
-    conv = convert_checkpoint(args.src, args.dst, args.to, fmt=args.fmt, img_size=args.img_size,
-                              keep_optimizer=args.keep_optimizer, src_img_size=args.src_img_size,
-                              norm_pix=args.norm_pix, mask_ratio=args.mask_ratio,
-                              num_heads=args.num_heads, decoder_num_heads=args.decoder_num_heads)
+    conv = convert_checkpoint(
+        args.src,
+        args.dst,
+        args.to,
+        fmt=args.fmt,
+        img_size=args.img_size,
+        keep_optimizer=args.keep_optimizer,
+        src_img_size=args.src_img_size,
+        norm_pix=args.norm_pix,
+        mask_ratio=args.mask_ratio,
+        num_heads=args.num_heads,
+        decoder_num_heads=args.decoder_num_heads,
+    )
     print(conv.report())
     print(f'wrote {args.dst} ({args.to} format)')
 

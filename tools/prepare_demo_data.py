@@ -5,14 +5,19 @@ and an instance set in the COCO layout: ``OUT/coco/{train,val}``, ``OUT/coco/ann
 
     python tools/prepare_demo_data.py [OUT]      (default: data/demo)
 """
+
 import argparse
 import os
 import sys
 
 sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 
-from mae_plugin.demo_data import (prepare_demo_images, prepare_knn_split,  # noqa: E402
-                                  prepare_coco_split, prepare_seg_split)
+from mae_plugin.demo_data import (
+    prepare_coco_split,
+    prepare_demo_images,
+    prepare_knn_split,  # noqa: E402
+    prepare_seg_split,
+)
 
 if __name__ == '__main__':
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
@@ -23,8 +28,12 @@ if __name__ == '__main__':
     train, val = prepare_knn_split(args.out)
     print(f'kNN split: {train} train / {val} val tiles in {os.path.join(args.out, "knn")}')
     train, val = prepare_seg_split(args.out)
-    print(f'segmentation set: {train} training / {val} validation photographs with label maps '
-          f'in {os.path.join(args.out, "seg")}')
+    print(
+        f'segmentation set: {train} training / {val} validation photographs with label maps '
+        f'in {os.path.join(args.out, "seg")}'
+    )
     train, val = prepare_coco_split(args.out)
-    print(f'COCO set: {train} train / {val} val images of coins with instance masks in '
-          f'{os.path.join(args.out, "coco")}')
+    print(
+        f'COCO set: {train} train / {val} val images of coins with instance masks in '
+        f'{os.path.join(args.out, "coco")}'
+    )

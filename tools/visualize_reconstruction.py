@@ -6,6 +6,7 @@ mean and std, for real colours).
         [--mask-ratio 0.75] [--seed 0] [--strategy random|block|grid] [--device cpu]
         [--no-norm-pix]   (for checkpoints trained on raw pixels: official mae_visualize_*)
 """
+
 import argparse
 import os
 import sys
@@ -23,9 +24,12 @@ def main(argv=None) -> None:
     parser.add_argument('--seed', type=int, default=0)
     parser.add_argument('--strategy', default='random', choices=['random', 'block', 'grid'])
     parser.add_argument('--device', default='cpu')
-    parser.add_argument('--no-norm-pix', action='store_true',
-                        help='the checkpoint was trained on raw pixels (the official '
-                             'mae_visualize_vit_*.pth releases)')
+    parser.add_argument(
+        '--no-norm-pix',
+        action='store_true',
+        help='the checkpoint was trained on raw pixels (the official '
+        'mae_visualize_vit_*.pth releases)',
+    )
     args = parser.parse_args(argv)
 
     import torch
@@ -36,8 +40,12 @@ def main(argv=None) -> None:
     from mae_plugin.engine.hooks.reconstruction import reconstruction_grid
     from mae_plugin.models.masking import fixed_masks
 
-    model = init_model(args.config, args.checkpoint, device=args.device,
-                       norm_pix=False if args.no_norm_pix else None)
+    model = init_model(
+        args.config,
+        args.checkpoint,
+        device=args.device,
+        norm_pix=False if args.no_norm_pix else None,
+    )
     grid = model.mae.encoder.grid_size
     size = grid[0] * model.mae.patch_size
     images = torch.stack([read_center_crop(path, size) for path in args.images])

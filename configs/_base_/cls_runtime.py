@@ -2,5 +2,5 @@
 _base_ = 'default_runtime.py'
 default_hooks = dict(
     logger=dict(type='LoggerHook', interval=100),
-    checkpoint=dict(interval=1, max_keep_ckpts=2,
-                    save_best='accuracy/top1', rule='greater'))
+    checkpoint=dict(interval=1, max_keep_ckpts=2, save_best='accuracy/top1', rule='greater'),
+)

@@ -20,7 +20,8 @@ default_hooks = dict(
 )
 log_processor = dict(
     window_size=10,
-    custom_cfg=[dict(data_src='corrupt_images', method_name='max', window_size='global')])
+    custom_cfg=[dict(data_src='corrupt_images', method_name='max', window_size='global')],
+)
 
 env_cfg = dict(
     cudnn_benchmark=False,

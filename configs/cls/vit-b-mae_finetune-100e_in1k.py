@@ -5,5 +5,8 @@ _base_ = [
     '../_base_/schedules/finetune_adamw_100e.py',
     '../_base_/cls_runtime.py',
 ]
-model = dict(arch='base', drop_path_rate=0.1,
-             init_cfg=dict(checkpoint='checkpoints/mae_pretrain_vit_base.pth'))
+model = dict(
+    arch='base',
+    drop_path_rate=0.1,
+    init_cfg=dict(checkpoint='checkpoints/mae_pretrain_vit_base.pth'),
+)

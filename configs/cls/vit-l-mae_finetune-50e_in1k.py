@@ -5,5 +5,8 @@ _base_ = [
     '../_base_/schedules/finetune_adamw_50e.py',
     '../_base_/cls_runtime.py',
 ]
-model = dict(arch='large', drop_path_rate=0.2,
-             init_cfg=dict(checkpoint='checkpoints/mae_pretrain_vit_large.pth'))
+model = dict(
+    arch='large',
+    drop_path_rate=0.2,
+    init_cfg=dict(checkpoint='checkpoints/mae_pretrain_vit_large.pth'),
+)

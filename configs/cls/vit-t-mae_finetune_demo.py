@@ -14,7 +14,8 @@ model = dict(
     num_classes=20,
     img_size=_base_.img_size,
     drop_path_rate=0.1,
-    init_cfg=dict(checkpoint='work_dirs/mae_vit-t_demo/iter_500.pth'))
+    init_cfg=dict(checkpoint='work_dirs/mae_vit-t_demo/iter_500.pth'),
+)
 
 # A short run wants a larger step than 5e-4 x 32 / 256 and a milder layer decay for 6 blocks.
 lr = 1e-3
@@ -23,12 +24,20 @@ optim_wrapper = dict(optimizer=dict(lr=lr), paramwise_cfg=dict(layer_decay_rate=
 auto_scale_lr = dict(enable=False)
 param_scheduler = [
     dict(type='LinearLR', start_factor=1e-4, by_epoch=False, begin=0, end=30),
-    dict(type='CosineAnnealingLR', T_max=max_iters - 30, eta_min_ratio=1e-6 / lr,
-         by_epoch=False, begin=30, end=max_iters),
+    dict(
+        type='CosineAnnealingLR',
+        T_max=max_iters - 30,
+        eta_min_ratio=1e-6 / lr,
+        by_epoch=False,
+        begin=30,
+        end=max_iters,
+    ),
 ]
 train_cfg = dict(type='IterBasedTrainLoop', max_iters=max_iters, val_interval=100)
 default_hooks = dict(
     logger=dict(type='LoggerHook', interval=20),
-    checkpoint=dict(interval=100, by_epoch=False, max_keep_ckpts=1,
-                    save_best='accuracy/top1', rule='greater'))
+    checkpoint=dict(
+        interval=100, by_epoch=False, max_keep_ckpts=1, save_best='accuracy/top1', rule='greater'
+    ),
+)
 log_processor = dict(by_epoch=False)

@@ -12,7 +12,8 @@ model = dict(
     arch=dict(_delete_=True, **_base_.demo_vit),
     num_classes=20,
     img_size=_base_.img_size,
-    init_cfg=dict(checkpoint='work_dirs/mae_vit-t_demo/iter_500.pth'))
+    init_cfg=dict(checkpoint='work_dirs/mae_vit-t_demo/iter_500.pth'),
+)
 
 train_pipeline = [step for step in _base_.train_pipeline if step.type != 'MAERandAugment']
 train_dataloader = dict(dataset=dict(pipeline=train_pipeline))
@@ -22,12 +23,20 @@ optim_wrapper = dict(optimizer=dict(lr=6.4))  # the recipe's lr at batch 16384, 
 auto_scale_lr = dict(enable=False)
 param_scheduler = [
     dict(type='LinearLR', start_factor=1e-4, by_epoch=False, begin=0, end=30),
-    dict(type='CosineAnnealingLR', T_max=max_iters - 30, eta_min=0.0, by_epoch=False,
-         begin=30, end=max_iters),
+    dict(
+        type='CosineAnnealingLR',
+        T_max=max_iters - 30,
+        eta_min=0.0,
+        by_epoch=False,
+        begin=30,
+        end=max_iters,
+    ),
 ]
 train_cfg = dict(_delete_=True, type='IterBasedTrainLoop', max_iters=max_iters, val_interval=100)
 default_hooks = dict(
     logger=dict(type='LoggerHook', interval=20),
-    checkpoint=dict(interval=100, by_epoch=False, max_keep_ckpts=1,
-                    save_best='accuracy/top1', rule='greater'))
+    checkpoint=dict(
+        interval=100, by_epoch=False, max_keep_ckpts=1, save_best='accuracy/top1', rule='greater'
+    ),
+)
 log_processor = dict(by_epoch=False)

@@ -12,20 +12,32 @@ _base_ = [
 
 def box_head(stds):
     return dict(
-        type='Shared4Conv1FCBBoxHead', in_channels=256, conv_out_channels=256,
-        fc_out_channels=1024, roi_feat_size=7, num_classes=80, norm_cfg=_base_.norm_cfg,
-        bbox_coder=dict(type='DeltaXYWHBBoxCoder', target_means=[0.0, 0.0, 0.0, 0.0],
-                        target_stds=stds),
+        type='Shared4Conv1FCBBoxHead',
+        in_channels=256,
+        conv_out_channels=256,
+        fc_out_channels=1024,
+        roi_feat_size=7,
+        num_classes=80,
+        norm_cfg=_base_.norm_cfg,
+        bbox_coder=dict(
+            type='DeltaXYWHBBoxCoder', target_means=[0.0, 0.0, 0.0, 0.0], target_stds=stds
+        ),
         reg_class_agnostic=True,
         loss_cls=dict(type='CrossEntropyLoss', use_sigmoid=False, loss_weight=1.0),
-        loss_bbox=dict(type='SmoothL1Loss', beta=1.0, loss_weight=1.0))
+        loss_bbox=dict(type='SmoothL1Loss', beta=1.0, loss_weight=1.0),
+    )
 
 
 model = dict(
     **_base_.vitdet,
     roi_head=dict(
-        bbox_head=[box_head([0.1, 0.1, 0.2, 0.2]), box_head([0.05, 0.05, 0.1, 0.1]),
-                   box_head([0.033, 0.033, 0.067, 0.067])],
-        mask_head=dict(norm_cfg=_base_.norm_cfg)))
+        bbox_head=[
+            box_head([0.1, 0.1, 0.2, 0.2]),
+            box_head([0.05, 0.05, 0.1, 0.1]),
+            box_head([0.033, 0.033, 0.067, 0.067]),
+        ],
+        mask_head=dict(norm_cfg=_base_.norm_cfg),
+    ),
+)
 vitdet = None  # merged into `model` above; left in, its values would read as settings
 del box_head

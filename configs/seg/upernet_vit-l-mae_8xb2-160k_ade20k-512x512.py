@@ -8,9 +8,13 @@ _base_ = [
     '../_base_/seg_runtime.py',
 ]
 model = dict(
-    backbone=dict(arch='large', out_indices=(7, 11, 15, 23),
-                  init_cfg=dict(checkpoint='checkpoints/mae_pretrain_vit_large.pth')),
+    backbone=dict(
+        arch='large',
+        out_indices=(7, 11, 15, 23),
+        init_cfg=dict(checkpoint='checkpoints/mae_pretrain_vit_large.pth'),
+    ),
     neck=dict(embed_dim=1024),
     decode_head=dict(in_channels=[1024, 1024, 1024, 1024]),
-    auxiliary_head=dict(in_channels=1024))
+    auxiliary_head=dict(in_channels=1024),
+)
 optim_wrapper = dict(paramwise_cfg=dict(layer_decay_rate=0.75))

@@ -20,17 +20,21 @@ model = dict(
         arch=dict(_delete_=True, **_base_.demo_vit),
         img_size=64,
         out_indices=(1, 2, 3, 5),
-        init_cfg=dict(checkpoint='work_dirs/mae_vit-t_demo/iter_500.pth')),
+        init_cfg=dict(checkpoint='work_dirs/mae_vit-t_demo/iter_500.pth'),
+    ),
     neck=dict(embed_dim=width, norm_cfg=norm_cfg),
-    decode_head=dict(in_channels=[width] * 4, channels=64, num_classes=num_classes,
-                     norm_cfg=norm_cfg),
-    auxiliary_head=dict(in_channels=width, channels=32, num_classes=num_classes,
-                        norm_cfg=norm_cfg),
-    test_cfg=dict(mode='slide', crop_size=crop_size, stride=(43, 43)))  # 341 : 512
+    decode_head=dict(
+        in_channels=[width] * 4, channels=64, num_classes=num_classes, norm_cfg=norm_cfg
+    ),
+    auxiliary_head=dict(in_channels=width, channels=32, num_classes=num_classes, norm_cfg=norm_cfg),
+    test_cfg=dict(mode='slide', crop_size=crop_size, stride=(43, 43)),
+)  # 341 : 512
 
 data_root = 'data/demo/seg'
-metainfo = dict(classes=('dark', 'mid-dark', 'mid-bright', 'bright'),
-                palette=[[40, 40, 40], [100, 100, 160], [160, 200, 100], [240, 240, 200]])
+metainfo = dict(
+    classes=('dark', 'mid-dark', 'mid-bright', 'bright'),
+    palette=[[40, 40, 40], [100, 100, 160], [160, 200, 100], [240, 240, 200]],
+)
 train_pipeline = [
     dict(type='LoadImageFromFile'),
     dict(type='LoadAnnotations', reduce_zero_label=True),
@@ -49,13 +53,25 @@ test_pipeline = [
     dict(type='PackSegInputs'),
 ]
 train_dataloader = dict(
-    batch_size=4, num_workers=2,
-    dataset=dict(type='mae_plugin.MAESegDataset', data_root=data_root, metainfo=metainfo,
-                 pipeline=train_pipeline))
+    batch_size=4,
+    num_workers=2,
+    dataset=dict(
+        type='mae_plugin.MAESegDataset',
+        data_root=data_root,
+        metainfo=metainfo,
+        pipeline=train_pipeline,
+    ),
+)
 val_dataloader = dict(
-    batch_size=1, num_workers=2,
-    dataset=dict(type='mae_plugin.MAESegDataset', data_root=data_root, metainfo=metainfo,
-                 pipeline=test_pipeline))
+    batch_size=1,
+    num_workers=2,
+    dataset=dict(
+        type='mae_plugin.MAESegDataset',
+        data_root=data_root,
+        metainfo=metainfo,
+        pipeline=test_pipeline,
+    ),
+)
 test_dataloader = val_dataloader
 
 max_iters = 400
@@ -65,7 +81,8 @@ optim_wrapper = dict(
     type='OptimWrapper',
     optimizer=dict(type='AdamW', lr=5e-4, betas=(0.9, 0.999), weight_decay=0.05),
     constructor='mae_plugin.MAELayerDecayOptimWrapperConstructor',
-    paramwise_cfg=dict(layer_decay_rate=0.75))
+    paramwise_cfg=dict(layer_decay_rate=0.75),
+)
 param_scheduler = [
     dict(type='LinearLR', start_factor=1e-6, by_epoch=False, begin=0, end=20),
     dict(type='PolyLR', eta_min=0.0, power=1.0, by_epoch=False, begin=20, end=max_iters),
@@ -73,4 +90,5 @@ param_scheduler = [
 train_cfg = dict(type='IterBasedTrainLoop', max_iters=max_iters, val_interval=100)
 default_hooks = dict(
     logger=dict(type='LoggerHook', interval=20, log_metric_by_epoch=False),
-    checkpoint=dict(by_epoch=False, interval=100, max_keep_ckpts=1))
+    checkpoint=dict(by_epoch=False, interval=100, max_keep_ckpts=1),
+)

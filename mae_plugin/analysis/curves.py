@@ -7,6 +7,7 @@ steps replace an earlier run's (it redid them from a checkpoint). Within one fil
 step are merged key by key, a later row winning (the kNN row of step N comes after the training
 row, which carries the previous kNN value). Plain JSON, nothing in it runs.
 """
+
 from __future__ import annotations
 
 import io
@@ -33,11 +34,16 @@ def scalar_files(work_dir: str | os.PathLike) -> list[str]:
         return [work_dir]
     if not os.path.isdir(work_dir):
         raise FileNotFoundError(f'work dir {work_dir!r} does not exist')
-    runs = sorted(n for n in os.listdir(work_dir) if TIMESTAMP.match(n)
-                  and os.path.isfile(os.path.join(work_dir, n, SCALARS)))
+    runs = sorted(
+        n
+        for n in os.listdir(work_dir)
+        if TIMESTAMP.match(n) and os.path.isfile(os.path.join(work_dir, n, SCALARS))
+    )
     if not runs:
-        raise FileNotFoundError(f'{work_dir!r} holds no <timestamp>/{SCALARS} (the log '
-                                "MMEngine's LocalVisBackend writes); is it a run's work dir?")
+        raise FileNotFoundError(
+            f'{work_dir!r} holds no <timestamp>/{SCALARS} (the log '
+            "MMEngine's LocalVisBackend writes); is it a run's work dir?"
+        )
     return [os.path.join(work_dir, n, SCALARS) for n in runs]
 
 
@@ -53,12 +59,15 @@ def read_scalars(path: str | os.PathLike) -> Log:
             try:
                 row = json.loads(line)
             except json.JSONDecodeError as err:
-                raise ValueError(f'{os.fspath(path)}, line {number}: not JSON ({err}); a line '
-                                 'cut short by a killed run? Delete it to plot the rest') from None
+                raise ValueError(
+                    f'{os.fspath(path)}, line {number}: not JSON ({err}); a line '
+                    'cut short by a killed run? Delete it to plot the rest'
+                ) from None
             step = row.get('step') if isinstance(row, dict) else None
             if not isinstance(step, int) or isinstance(step, bool):
-                raise ValueError(f'{os.fspath(path)}, line {number}: no integer "step" in '
-                                 f'{line.strip()[:120]}')
+                raise ValueError(
+                    f'{os.fspath(path)}, line {number}: no integer "step" in {line.strip()[:120]}'
+                )
             log.setdefault(step, {}).update({k: v for k, v in row.items() if k != 'step'})
     return log
 
@@ -80,17 +89,25 @@ def series(log: Log, key: str) -> tuple[list[int], list[float]]:
 def _labels(work_dirs: Sequence[str], legend: Sequence[str] | None) -> list[str]:
     if legend is not None:
         if len(legend) != len(work_dirs) or len(set(legend)) != len(legend):
-            raise ValueError(f'the legend {list(legend)} does not give {len(work_dirs)} '
-                             'distinct names, one per work dir')
+            raise ValueError(
+                f'the legend {list(legend)} does not give {len(work_dirs)} '
+                'distinct names, one per work dir'
+            )
         return list(legend)
     names = [os.path.basename(os.path.normpath(w)) for w in work_dirs]
     return names if len(set(names)) == len(names) else list(work_dirs)
 
 
-def plot_curves(work_dirs: Sequence[str | os.PathLike], keys: Sequence[str],
-                out: str | os.PathLike, legend: Sequence[str] | None = None,
-                title: str | None = None, width: float = 8.0, height: float = 3.0,
-                dpi: int = 100) -> dict[str, dict[str, tuple[list[float], list[float]]]]:
+def plot_curves(
+    work_dirs: Sequence[str | os.PathLike],
+    keys: Sequence[str],
+    out: str | os.PathLike,
+    legend: Sequence[str] | None = None,
+    title: str | None = None,
+    width: float = 8.0,
+    height: float = 3.0,
+    dpi: int = 100,
+) -> dict[str, dict[str, tuple[list[float], list[float]]]]:
     """Plot ``keys`` of each work dir against the step, one subplot per key, into ``out``
     (written atomically; the format follows its ending: .png, .pdf, .svg).
 
@@ -107,8 +124,7 @@ def plot_curves(work_dirs: Sequence[str | os.PathLike], keys: Sequence[str],
         present = {k for row in log.values() for k in row}
         missing = [k for k in keys if k not in present]
         if missing:
-            raise ValueError(f'{missing} not in the log of {work_dir!r}; it has '
-                             f'{sorted(present)}')
+            raise ValueError(f'{missing} not in the log of {work_dir!r}; it has {sorted(present)}')
     fig = Figure(figsize=(width, height * len(keys)), dpi=dpi)
     axes = fig.subplots(len(keys), 1, squeeze=False, sharex=True)[:, 0]
     drawn: dict[str, dict[str, tuple[list[float], list[float]]]] = {n: {} for n in labels}
@@ -116,10 +132,13 @@ def plot_curves(work_dirs: Sequence[str | os.PathLike], keys: Sequence[str],
         for label, log in zip(labels, logs, strict=True):
             steps, values = series(log, key)
             marker = 'o' if len(steps) <= 50 else None  # sparse keys (kNN) stay visible
-            (line,) = ax.plot(steps, values, label=label, linewidth=1.2, marker=marker,
-                              markersize=3)
-            drawn[label][key] = ([float(x) for x in line.get_xdata()],
-                                 [float(y) for y in line.get_ydata()])
+            (line,) = ax.plot(
+                steps, values, label=label, linewidth=1.2, marker=marker, markersize=3
+            )
+            drawn[label][key] = (
+                [float(x) for x in line.get_xdata()],
+                [float(y) for y in line.get_ydata()],
+            )
         ax.set_ylabel(key)
         ax.grid(True, alpha=0.3)
         ax.legend(loc='best', fontsize='small')

@@ -1,4 +1,5 @@
 """Timing, FLOP counting and memory of one training step, each peer in its own process."""
+
 from __future__ import annotations
 
 import multiprocessing as mp
@@ -12,8 +13,9 @@ from torch.nn.attention import SDPBackend, sdpa_kernel
 from torch.utils.flop_counter import FlopCounterMode
 
 
-def matmul_peak_flops(device: str, dtype: torch.dtype, size: int = 2048, repeats: int = 20
-                      ) -> float:
+def matmul_peak_flops(
+    device: str, dtype: torch.dtype, size: int = 2048, repeats: int = 20
+) -> float:
     """The device's own measured dense matmul rate (FLOP/s) at ``dtype``."""
     a = torch.randn(size, size, device=device, dtype=dtype)
     b = torch.randn(size, size, device=device, dtype=dtype)
@@ -60,17 +62,24 @@ def measure_peer(spec: dict[str, Any]) -> dict[str, Any]:
     cfg = Config.fromfile(spec['config'])
     with DefaultScope.overwrite_default_scope('mae_plugin'):
         mae = MODELS.build(cfg.model).mae
-    enc_cfg = dict(img_size=cfg.model.encoder.get('img_size', 224),
-                   patch_size=cfg.model.encoder.get('patch_size', 16),
-                   embed_dim=cfg.model.encoder.embed_dim, depth=cfg.model.encoder.depth,
-                   num_heads=cfg.model.encoder.num_heads)
+    enc_cfg = dict(
+        img_size=cfg.model.encoder.get('img_size', 224),
+        patch_size=cfg.model.encoder.get('patch_size', 16),
+        embed_dim=cfg.model.encoder.embed_dim,
+        depth=cfg.model.encoder.depth,
+        num_heads=cfg.model.encoder.num_heads,
+    )
     model, step_loss = build_peer(spec['peer'], mae, enc_cfg, dict(cfg.model.decoder))
     model.to(device).train()
     eager_loss = step_loss
     if spec.get('compile'):
         step_loss = torch.compile(step_loss)
-    optimizer = torch.optim.AdamW([p for p in model.parameters() if p.requires_grad],
-                                  lr=1e-4, betas=(0.9, 0.95), weight_decay=0.05)
+    optimizer = torch.optim.AdamW(
+        [p for p in model.parameters() if p.requires_grad],
+        lr=1e-4,
+        betas=(0.9, 0.95),
+        weight_decay=0.05,
+    )
     size = enc_cfg['img_size']
     images = torch.randn(batch, 3, size, size, device=device)
 
@@ -105,9 +114,15 @@ def measure_peer(spec: dict[str, Any]) -> dict[str, Any]:
     else:
         # peak resident memory of this fresh process above what the imports alone took
         peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024 - baseline_mib
-    return dict(peer=spec['peer'], img_per_s=batch / seconds, step_s=seconds,
-                gflop_per_img=flops / batch / 1e9, flop_per_s=flops / seconds,
-                peak_mib=peak, params_m=sum(p.numel() for p in model.parameters()) / 1e6)
+    return dict(
+        peer=spec['peer'],
+        img_per_s=batch / seconds,
+        step_s=seconds,
+        gflop_per_img=flops / batch / 1e9,
+        flop_per_s=flops / seconds,
+        peak_mib=peak,
+        params_m=sum(p.numel() for p in model.parameters()) / 1e6,
+    )
 
 
 def measure_in_fresh_process(spec: dict[str, Any]) -> dict[str, Any]:

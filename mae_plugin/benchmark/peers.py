@@ -7,6 +7,7 @@
   wires them (norm-pix target added so the loss matches).
 - ``hf``: Hugging Face transformers' ViTMAEForPreTraining, random init (no download), SDPA.
 """
+
 from __future__ import annotations
 
 import warnings
@@ -42,12 +43,15 @@ class MaskTokensThroughEncoder(nn.Module):
         latent = vit.norm(vit.blocks(torch.cat([cls, tokens], 1)))  # (B, 1 + L, D)
         x = dec.norm(dec.blocks(dec.embed(latent) + dec.pos_embed))
         masked_ids = split_indices(mask)[1]
-        return mae.loss(get_at_index(dec.pred(x[:, 1:]), masked_ids),
-                        get_at_index(mae.patchify(images), masked_ids))
+        return mae.loss(
+            get_at_index(dec.pred(x[:, 1:]), masked_ids),
+            get_at_index(mae.patchify(images), masked_ids),
+        )
 
 
-def build_lightly(encoder_cfg: dict, decoder_cfg: dict, mask_ratio: float
-                  ) -> tuple[nn.Module, Callable[[Tensor], Tensor]]:
+def build_lightly(
+    encoder_cfg: dict, decoder_cfg: dict, mask_ratio: float
+) -> tuple[nn.Module, Callable[[Tensor], Tensor]]:
     from lightly.models import utils
     from lightly.models.modules import MAEDecoderTIMM, MaskedVisionTransformerTIMM
     from timm.models.vision_transformer import VisionTransformer
@@ -57,17 +61,21 @@ def build_lightly(encoder_cfg: dict, decoder_cfg: dict, mask_ratio: float
     patch = vit.patch_embed.patch_size[0]
     with warnings.catch_warnings():  # deprecated in lightly 1.6, still what its MAE example uses
         warnings.simplefilter('ignore', FutureWarning)
-        decoder = MAEDecoderTIMM(num_patches=vit.patch_embed.num_patches, patch_size=patch,
-                                 embed_dim=vit.embed_dim,
-                                 decoder_embed_dim=decoder_cfg['embed_dim'],
-                                 decoder_depth=decoder_cfg['depth'],
-                                 decoder_num_heads=decoder_cfg['num_heads'])
+        decoder = MAEDecoderTIMM(
+            num_patches=vit.patch_embed.num_patches,
+            patch_size=patch,
+            embed_dim=vit.embed_dim,
+            decoder_embed_dim=decoder_cfg['embed_dim'],
+            decoder_depth=decoder_cfg['depth'],
+            decoder_num_heads=decoder_cfg['num_heads'],
+        )
     model = nn.ModuleDict(dict(backbone=backbone, decoder=decoder))
 
     def step_loss(images: Tensor) -> Tensor:
         batch = images.shape[0]
-        idx_keep, idx_mask = utils.random_token_mask((batch, backbone.sequence_length),
-                                                     mask_ratio=mask_ratio, device=images.device)
+        idx_keep, idx_mask = utils.random_token_mask(
+            (batch, backbone.sequence_length), mask_ratio=mask_ratio, device=images.device
+        )
         encoded = backbone.encode(images=images, idx_keep=idx_keep)
         x = decoder.embed(encoded)
         full = utils.repeat_token(decoder.mask_token, (batch, backbone.sequence_length))
@@ -79,20 +87,28 @@ def build_lightly(encoder_cfg: dict, decoder_cfg: dict, mask_ratio: float
     return model, step_loss
 
 
-def build_hf(encoder_cfg: dict, decoder_cfg: dict, mask_ratio: float
-             ) -> tuple[nn.Module, Callable[[Tensor], Tensor]]:
+def build_hf(
+    encoder_cfg: dict, decoder_cfg: dict, mask_ratio: float
+) -> tuple[nn.Module, Callable[[Tensor], Tensor]]:
     from transformers import ViTMAEConfig, ViTMAEForPreTraining
 
     dim = encoder_cfg['embed_dim']
     config = ViTMAEConfig(
-        image_size=encoder_cfg['img_size'], patch_size=encoder_cfg['patch_size'],
-        hidden_size=dim, num_hidden_layers=encoder_cfg['depth'],
-        num_attention_heads=encoder_cfg['num_heads'], intermediate_size=4 * dim,
+        image_size=encoder_cfg['img_size'],
+        patch_size=encoder_cfg['patch_size'],
+        hidden_size=dim,
+        num_hidden_layers=encoder_cfg['depth'],
+        num_attention_heads=encoder_cfg['num_heads'],
+        intermediate_size=4 * dim,
         decoder_hidden_size=decoder_cfg['embed_dim'],
         decoder_num_hidden_layers=decoder_cfg['depth'],
         decoder_num_attention_heads=decoder_cfg['num_heads'],
-        decoder_intermediate_size=4 * decoder_cfg['embed_dim'], mask_ratio=mask_ratio,
-        norm_pix_loss=True, layer_norm_eps=1e-6, qkv_bias=True)
+        decoder_intermediate_size=4 * decoder_cfg['embed_dim'],
+        mask_ratio=mask_ratio,
+        norm_pix_loss=True,
+        layer_norm_eps=1e-6,
+        qkv_bias=True,
+    )
     config._attn_implementation = 'sdpa'
     model = ViTMAEForPreTraining(config)
 
@@ -102,8 +118,9 @@ def build_hf(encoder_cfg: dict, decoder_cfg: dict, mask_ratio: float
     return model, step_loss
 
 
-def build_peer(name: str, mae: MaskedAutoencoder, encoder_cfg: dict, decoder_cfg: dict
-               ) -> tuple[nn.Module, Callable[[Tensor], Tensor]]:
+def build_peer(
+    name: str, mae: MaskedAutoencoder, encoder_cfg: dict, decoder_cfg: dict
+) -> tuple[nn.Module, Callable[[Tensor], Tensor]]:
     """(module to optimise, images -> scalar loss) for the peer ``name``."""
     if name == 'plugin':
         return mae, lambda images: mae(images).loss

@@ -5,12 +5,13 @@ final name (atomic on POSIX within one filesystem), then fsync the folder so the
 survives a power cut. A process killed mid-write leaves only ``<name>.partial``, which no
 checkpoint lookup matches and the next write of that name replaces.
 """
+
 from __future__ import annotations
 
 import os
+from collections.abc import Iterator
 from contextlib import contextmanager
 from typing import Any, BinaryIO
-from collections.abc import Iterator
 
 import torch
 

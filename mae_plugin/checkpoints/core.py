@@ -5,6 +5,7 @@ Core keys are those of the pure-torch ``MaskedAutoencoder``: ``encoder.vit.<timm
 official ``decoder_*`` names without their prefix). Converting is a prefix change wherever the
 source keeps timm names.
 """
+
 from __future__ import annotations
 
 from dataclasses import dataclass, field
@@ -51,8 +52,9 @@ class Conversion:
             for key, why in self.dropped.items():
                 by_reason.setdefault(why, []).append(key)
             for why, keys in by_reason.items():
-                shown = ', '.join(keys[:6]) + (f', ... ({len(keys)} in all)' if len(keys) > 6
-                                               else '')
+                shown = ', '.join(keys[:6]) + (
+                    f', ... ({len(keys)} in all)' if len(keys) > 6 else ''
+                )
                 lines.append(f'dropped ({why}): {shown}')
         lines += [f'resampled: {r}' for r in self.resampled]
         lines += [f'note: {n}' for n in self.notes]
@@ -65,8 +67,7 @@ def inner_weights(ckpt: dict[str, Any], key: str = 'state_dict') -> dict[str, An
     return inner if isinstance(inner, dict) else ckpt
 
 
-def drop_wrapper_entries(conv: Conversion, ckpt: dict[str, Any], weights: dict[str, Any]
-                         ) -> None:
+def drop_wrapper_entries(conv: Conversion, ckpt: dict[str, Any], weights: dict[str, Any]) -> None:
     """Account for the entries beside the weights (optimizer, epoch, meta, ...) as dropped."""
     if weights is ckpt:
         return
@@ -81,8 +82,8 @@ def encoder_key(timm_key: str) -> str:
 
 def split_core(state: dict[str, Tensor]) -> tuple[dict[str, Tensor], dict[str, Tensor]]:
     """(encoder state in timm names, decoder state in core decoder names)."""
-    enc = {k[len(ENCODER):]: v for k, v in state.items() if k.startswith(ENCODER)}
-    dec = {k[len(DECODER):]: v for k, v in state.items() if k.startswith(DECODER)}
+    enc = {k[len(ENCODER) :]: v for k, v in state.items() if k.startswith(ENCODER)}
+    dec = {k[len(DECODER) :]: v for k, v in state.items() if k.startswith(DECODER)}
     other = set(state) - {ENCODER + k for k in enc} - {DECODER + k for k in dec}
     if other:
         raise UnknownKeyError(f'keys outside encoder and decoder: {sorted(other)[:5]}')
@@ -99,10 +100,11 @@ def core_decoder_name(official_name: str) -> str | None:
     if official_name == 'mask_token':
         return 'mask_token'
     if official_name.startswith('decoder_'):
-        return official_name[len('decoder_'):]
+        return official_name[len('decoder_') :]
     return None
 
 
 def is_timm_vit_key(key: str) -> bool:
     return key in ('cls_token', 'pos_embed', 'reg_token') or key.startswith(
-        ('patch_embed.', 'blocks.', 'norm.', 'norm_pre.'))
+        ('patch_embed.', 'blocks.', 'norm.', 'norm_pre.')
+    )

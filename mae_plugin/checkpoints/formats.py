@@ -1,4 +1,5 @@
 """The checkpoint formats, detected in a fixed order (most specific layout first)."""
+
 from __future__ import annotations
 
 from types import ModuleType
@@ -7,8 +8,9 @@ from typing import Any
 from . import hf_format, lightly_format, mmpretrain, official, plugin, timm_format
 from .core import Conversion
 
-FORMATS: dict[str, ModuleType] = {m.NAME: m for m in (
-    plugin, mmpretrain, lightly_format, official, hf_format, timm_format)}
+FORMATS: dict[str, ModuleType] = {
+    m.NAME: m for m in (plugin, mmpretrain, lightly_format, official, hf_format, timm_format)
+}
 WRITABLE = tuple(name for name, m in FORMATS.items() if hasattr(m, 'from_core'))
 
 
@@ -18,8 +20,9 @@ def detect_format(ckpt: dict[str, Any]) -> str:
         if module.detect(ckpt):
             return name
     keys = sorted(ckpt)[:10]
-    raise ValueError(f'unknown checkpoint layout (none of {sorted(FORMATS)}); '
-                     f'top-level keys are {keys}')
+    raise ValueError(
+        f'unknown checkpoint layout (none of {sorted(FORMATS)}); top-level keys are {keys}'
+    )
 
 
 def to_core(ckpt: dict[str, Any], fmt: str | None = None) -> Conversion:
@@ -28,8 +31,9 @@ def to_core(ckpt: dict[str, Any], fmt: str | None = None) -> Conversion:
     if fmt not in FORMATS:
         raise ValueError(f'unknown format {fmt!r}; choose one of {sorted(FORMATS)}')
     if not FORMATS[fmt].detect(ckpt):
-        raise ValueError(f'the checkpoint is not in the {fmt!r} layout '
-                         f'(it looks like {detect_format(ckpt)!r})')
+        raise ValueError(
+            f'the checkpoint is not in the {fmt!r} layout (it looks like {detect_format(ckpt)!r})'
+        )
     return FORMATS[fmt].to_core(ckpt)
 
 

@@ -18,6 +18,7 @@ HF keeps query, key and value as three ``Linear`` layers; timm one ``qkv`` of (3
 rows are q, k, v, heads contiguous within each, as in HF: concatenated on read, split on write.
 A folder's ``config.json`` arrives as ``ckpt['config']`` (see ``files.py``).
 """
+
 from __future__ import annotations
 
 import re
@@ -35,27 +36,51 @@ EMBED = 'embeddings.patch_embeddings.projection.weight'
 
 # inside a layer: HF module -> timm module, or the index of q/k/v in timm's fused qkv
 _LAYER: dict[str, str | int] = {
-    'layernorm_before': 'norm1', 'layernorm_after': 'norm2',
-    'attention.attention.query': 0, 'attention.attention.key': 1, 'attention.attention.value': 2,
-    'attention.output.dense': 'attn.proj', 'intermediate.dense': 'mlp.fc1',
+    'layernorm_before': 'norm1',
+    'layernorm_after': 'norm2',
+    'attention.attention.query': 0,
+    'attention.attention.key': 1,
+    'attention.attention.value': 2,
+    'attention.output.dense': 'attn.proj',
+    'intermediate.dense': 'mlp.fc1',
     'output.dense': 'mlp.fc2',
     # transformers 5 module names
-    'attention.q_proj': 0, 'attention.k_proj': 1, 'attention.v_proj': 2,
-    'attention.o_proj': 'attn.proj', 'mlp.fc1': 'mlp.fc1', 'mlp.fc2': 'mlp.fc2',
+    'attention.q_proj': 0,
+    'attention.k_proj': 1,
+    'attention.v_proj': 2,
+    'attention.o_proj': 'attn.proj',
+    'mlp.fc1': 'mlp.fc1',
+    'mlp.fc2': 'mlp.fc2',
 }
 QKV = ('attention.attention.query', 'attention.attention.key', 'attention.attention.value')
-_WRITE_LAYER = {'norm1': 'layernorm_before', 'norm2': 'layernorm_after',
-                'attn.proj': 'attention.output.dense', 'mlp.fc1': 'intermediate.dense',
-                'mlp.fc2': 'output.dense'}
-_ENC = {'embeddings.cls_token': 'cls_token', 'embeddings.position_embeddings': 'pos_embed',
-        EMBED: 'patch_embed.proj.weight',
-        'embeddings.patch_embeddings.projection.bias': 'patch_embed.proj.bias',
-        'layernorm.weight': 'norm.weight', 'layernorm.bias': 'norm.bias'}
-_DEC = {'mask_token': 'mask_token', 'decoder_pos_embed': 'pos_embed',
-        **{f'{hf}.{p}': f'{core}.{p}' for hf, core in (('decoder_embed', 'embed'),
-                                                        ('decoder_norm', 'norm'),
-                                                        ('decoder_pred', 'pred'))
-           for p in ('weight', 'bias')}}
+_WRITE_LAYER = {
+    'norm1': 'layernorm_before',
+    'norm2': 'layernorm_after',
+    'attn.proj': 'attention.output.dense',
+    'mlp.fc1': 'intermediate.dense',
+    'mlp.fc2': 'output.dense',
+}
+_ENC = {
+    'embeddings.cls_token': 'cls_token',
+    'embeddings.position_embeddings': 'pos_embed',
+    EMBED: 'patch_embed.proj.weight',
+    'embeddings.patch_embeddings.projection.bias': 'patch_embed.proj.bias',
+    'layernorm.weight': 'norm.weight',
+    'layernorm.bias': 'norm.bias',
+}
+_DEC = {
+    'mask_token': 'mask_token',
+    'decoder_pos_embed': 'pos_embed',
+    **{
+        f'{hf}.{p}': f'{core}.{p}'
+        for hf, core in (
+            ('decoder_embed', 'embed'),
+            ('decoder_norm', 'norm'),
+            ('decoder_pred', 'pred'),
+        )
+        for p in ('weight', 'bias')
+    },
+}
 _ENC_LAYER = re.compile(r'^(?:encoder\.layer|layers)\.(\d+)\.(.+)\.(weight|bias)$')
 _DEC_LAYER = re.compile(r'^(?:decoder_layers|decoder_encoder\.layer)\.(\d+)\.(.+)\.(weight|bias)$')
 
@@ -68,9 +93,9 @@ def detect(ckpt: dict[str, Any]) -> bool:
 def _core_key(key: str, prefix: str) -> tuple[str, int | None] | None:
     """(core key, q/k/v index or None) of HF ``key``; None if it has no place in an MAE."""
     if key.startswith('decoder.'):
-        name, table, layer, core = key[len('decoder.'):], _DEC, _DEC_LAYER, DECODER
+        name, table, layer, core = key[len('decoder.') :], _DEC, _DEC_LAYER, DECODER
     elif key.startswith(prefix):
-        name, table, layer, core = key[len(prefix):], _ENC, _ENC_LAYER, ENCODER
+        name, table, layer, core = key[len(prefix) :], _ENC, _ENC_LAYER, ENCODER
     else:
         return None
     if name in table:
@@ -95,12 +120,16 @@ def to_core(ckpt: dict[str, Any]) -> Conversion:
         target = _core_key(key, prefix)
         if target is None:
             where = f'under {prefix!r}' if prefix else 'unprefixed'
-            raise UnknownKeyError(f'Hugging Face checkpoint: no place for key {key!r} in an MAE '
-                                  f'(encoder keys {where}, decoder keys under "decoder.")')
+            raise UnknownKeyError(
+                f'Hugging Face checkpoint: no place for key {key!r} in an MAE '
+                f'(encoder keys {where}, decoder keys under "decoder.")'
+            )
         core, index = target
         if core in sources and (index is None or parts[core][index] is not None):
-            raise UnknownKeyError(f'Hugging Face checkpoint: keys {sources[core] + [key]} both '
-                                  f'hold {core!r} (two naming schemes mixed?)')
+            raise UnknownKeyError(
+                f'Hugging Face checkpoint: keys {sources[core] + [key]} both '
+                f'hold {core!r} (two naming schemes mixed?)'
+            )
         sources.setdefault(core, []).append(key)
         if index is None:
             conv.state[core] = value
@@ -109,8 +138,10 @@ def to_core(ckpt: dict[str, Any]) -> Conversion:
     for core, (q, k, v) in parts.items():
         if q is None or k is None or v is None:
             missing = [n for n, t in zip(QKV, (q, k, v), strict=True) if t is None]
-            raise UnknownKeyError(f'Hugging Face checkpoint: {sources[core]} without the '
-                                  f'{missing} part of the same layer')
+            raise UnknownKeyError(
+                f'Hugging Face checkpoint: {sources[core]} without the '
+                f'{missing} part of the same layer'
+            )
         conv.state[core] = torch.cat([q, k, v], dim=0)
     conv.used = [key for keys in sources.values() for key in keys]
     if weights is not ckpt:
@@ -140,12 +171,14 @@ def from_core(state: dict[str, Any], **_: Any) -> dict[str, Tensor]:
     enc, dec = split_core(state)
     prefix = PREFIX if dec else ''
     out: dict[str, Tensor] = {}
-    for names, part, table, layers in ((enc, prefix, _ENC, prefix + 'encoder.layer.'),
-                                       (dec, 'decoder.', _DEC, 'decoder.decoder_layers.')):
+    for names, part, table, layers in (
+        (enc, prefix, _ENC, prefix + 'encoder.layer.'),
+        (dec, 'decoder.', _DEC, 'decoder.decoder_layers.'),
+    ):
         inverse = {core: hf for hf, core in table.items()}
         for name, value in names.items():
             if name.startswith('blocks.'):
-                for key, index in _layer_keys(name[len('blocks.'):], layers):
+                for key, index in _layer_keys(name[len('blocks.') :], layers):
                     # clone: three views of one storage cannot go to safetensors
                     out[key] = value.chunk(3)[index].clone() if index is not None else value
             elif name in inverse:

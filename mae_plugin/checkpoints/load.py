@@ -1,13 +1,14 @@
 """One loader for every consumer: the MAE itself and encoder-only models (classifier,
 detection and segmentation backbones). Strict about keys and shapes, resamples position
 tables to the target grid, and reports what it loaded, dropped, resampled and left new."""
+
 from __future__ import annotations
 
 import fnmatch
 import os
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from typing import Any
-from collections.abc import Sequence
 
 import torch
 from timm.layers import resample_patch_embed
@@ -41,8 +42,10 @@ class LoadReport:
         return self.conversion.resampled
 
     def summary(self) -> str:
-        text = (f'loaded {len(self.loaded)} tensors from {self.source!r} ({self.format} format)'
-                f'; dropped {len(self.dropped)}')
+        text = (
+            f'loaded {len(self.loaded)} tensors from {self.source!r} ({self.format} format)'
+            f'; dropped {len(self.dropped)}'
+        )
         if self.dropped:
             text += f' ({", ".join(self.dropped[:5])}{", ..." if len(self.dropped) > 5 else ""})'
         if self.resampled:
@@ -50,34 +53,51 @@ class LoadReport:
         if self.conversion.notes:
             text += '; ' + '; '.join(self.conversion.notes)
         if self.left_new:
-            text += (f'; {len(self.left_new)} tensors are not in the file and stay freshly '
-                     f'initialised ({", ".join(self.left_new[:4])}'
-                     f'{", ..." if len(self.left_new) > 4 else ""})')
+            text += (
+                f'; {len(self.left_new)} tensors are not in the file and stay freshly '
+                f'initialised ({", ".join(self.left_new[:4])}'
+                f'{", ..." if len(self.left_new) > 4 else ""})'
+            )
         return text
 
 
-def read_checkpoint(checkpoint: str | os.PathLike | dict[str, Any], fmt: str | None = None
-                    ) -> tuple[str, Conversion]:
+def read_checkpoint(
+    checkpoint: str | os.PathLike | dict[str, Any], fmt: str | None = None
+) -> tuple[str, Conversion]:
     """(source name, conversion to core keys) of a path or an already loaded dict."""
     if isinstance(checkpoint, dict):
         return '<dict>', to_core(checkpoint, fmt)
     return os.fspath(checkpoint), to_core(load_checkpoint_file(checkpoint), fmt)
 
 
-def _copy_strict(source: str, conv: Conversion, target: dict[str, Tensor],
-                 incoming: dict[str, Tensor], required: Sequence[str]) -> list[str]:
+def _copy_strict(
+    source: str,
+    conv: Conversion,
+    target: dict[str, Tensor],
+    incoming: dict[str, Tensor],
+    required: Sequence[str],
+) -> list[str]:
     unexpected = sorted(k for k in incoming if k not in target)
     missing = sorted(k for k in required if k not in incoming)
-    wrong = sorted(f'{k}: file {tuple(v.shape)} vs model {tuple(target[k].shape)}'
-                   for k, v in incoming.items() if k in target and v.shape != target[k].shape)
-    problems = [f'{title} ({len(keys)}): {", ".join(keys[:8])}' + (', ...' if len(keys) > 8
-                                                                   else '')
-                for title, keys in (('missing keys', missing),
-                                    ('keys the model does not have', unexpected),
-                                    ('shape mismatches', wrong)) if keys]
+    wrong = sorted(
+        f'{k}: file {tuple(v.shape)} vs model {tuple(target[k].shape)}'
+        for k, v in incoming.items()
+        if k in target and v.shape != target[k].shape
+    )
+    problems = [
+        f'{title} ({len(keys)}): {", ".join(keys[:8])}' + (', ...' if len(keys) > 8 else '')
+        for title, keys in (
+            ('missing keys', missing),
+            ('keys the model does not have', unexpected),
+            ('shape mismatches', wrong),
+        )
+        if keys
+    ]
     if problems:
-        raise ValueError(f'checkpoint {source!r} ({conv.format} format) does not fit this model '
-                         '(another architecture?): ' + '; '.join(problems))
+        raise ValueError(
+            f'checkpoint {source!r} ({conv.format} format) does not fit this model '
+            '(another architecture?): ' + '; '.join(problems)
+        )
     with torch.no_grad():
         for key, value in incoming.items():
             target[key].copy_(value)
@@ -88,13 +108,16 @@ def _resample_to(conv: Conversion, key: str, grid: tuple[int, int]) -> None:
     """Resample table ``key`` of ``conv`` (if present) to the model's ``grid``."""
     if key not in conv.state:
         return
-    hint = ('Record it in the file: python tools/convert_checkpoint.py IN OUT --to plugin '
-            '--src-img-size H W (the input size the table was made for).')
+    hint = (
+        'Record it in the file: python tools/convert_checkpoint.py IN OUT --to plugin '
+        '--src-img-size H W (the input size the table was made for).'
+    )
     resample_table(conv, key, grid, table_grid(conv.state[key], key, conv.grid, grid, hint))
 
 
-def load_mae_weights(mae: nn.Module, checkpoint: str | os.PathLike | dict[str, Any],
-                     fmt: str | None = None) -> LoadReport:
+def load_mae_weights(
+    mae: nn.Module, checkpoint: str | os.PathLike | dict[str, Any], fmt: str | None = None
+) -> LoadReport:
     """Load into a ``MaskedAutoencoder``. Every encoder tensor is required; the decoder may be
     absent as a whole (encoder-only release: it stays freshly initialised) but not in part."""
     source, conv = read_checkpoint(checkpoint, fmt)
@@ -107,16 +130,23 @@ def load_mae_weights(mae: nn.Module, checkpoint: str | os.PathLike | dict[str, A
     left_new = [] if has_decoder else sorted(k for k in target if k.startswith(DECODER))
     said = conv.extras.get('hf_config', {}).get('norm_pix_loss')
     if has_decoder and isinstance(said, bool) and said != mae.loss.norm_pix:
-        conv.notes.append(f'its config.json says norm_pix_loss={said}, this model scores and '
-                          f'shows predictions with norm_pix={mae.loss.norm_pix} (init_model('
-                          f'..., norm_pix={said}) matches the file)')
+        conv.notes.append(
+            f'its config.json says norm_pix_loss={said}, this model scores and '
+            f'shows predictions with norm_pix={mae.loss.norm_pix} (init_model('
+            f'..., norm_pix={said}) matches the file)'
+        )
     return LoadReport(source, conv, loaded, left_new)
 
 
-def load_encoder_weights(vit: nn.Module, checkpoint: str | os.PathLike | dict[str, Any],
-                         grid_size: tuple[int, int], fmt: str | None = None,
-                         new_ok: Sequence[str] = (), prefix: str = '',
-                         unused_ok: Sequence[str] = ()) -> LoadReport:
+def load_encoder_weights(
+    vit: nn.Module,
+    checkpoint: str | os.PathLike | dict[str, Any],
+    grid_size: tuple[int, int],
+    fmt: str | None = None,
+    new_ok: Sequence[str] = (),
+    prefix: str = '',
+    unused_ok: Sequence[str] = (),
+) -> LoadReport:
     """Load the MAE encoder of ``checkpoint`` into a module with timm ViT names (under
     ``prefix``), e.g. a classifier or a dense-prediction backbone. The decoder is dropped;
     target keys matching a glob of ``new_ok`` (relative position tables, heads, ...) may be
@@ -127,7 +157,7 @@ def load_encoder_weights(vit: nn.Module, checkpoint: str | os.PathLike | dict[st
     _resample_to(conv, ENCODER + 'pos_embed', tuple(grid_size))
     incoming = {}
     for key, value in conv.state.items():
-        name = key[len(ENCODER):]  # meaningful for encoder keys only
+        name = key[len(ENCODER) :]  # meaningful for encoder keys only
         if not key.startswith(ENCODER):
             conv.drop(key, 'MAE decoder, not part of an encoder')
         elif any(fnmatch.fnmatch(name, pattern) for pattern in unused_ok):
@@ -136,12 +166,16 @@ def load_encoder_weights(vit: nn.Module, checkpoint: str | os.PathLike | dict[st
             incoming[prefix + name] = value
     target = vit.state_dict()
     patch_key = prefix + 'patch_embed.proj.weight'
-    if patch_key in incoming and patch_key in target and \
-            incoming[patch_key].shape[-2:] != target[patch_key].shape[-2:]:
+    if (
+        patch_key in incoming
+        and patch_key in target
+        and incoming[patch_key].shape[-2:] != target[patch_key].shape[-2:]
+    ):
         # ViTDet's ViT-H: the 14 x 14 patch filter of MAE-H resampled to 16 x 16 (FlexiViT)
         old = tuple(incoming[patch_key].shape[-2:])
-        incoming[patch_key] = resample_patch_embed(incoming[patch_key],
-                                                   list(target[patch_key].shape[-2:]))
+        incoming[patch_key] = resample_patch_embed(
+            incoming[patch_key], list(target[patch_key].shape[-2:])
+        )
         conv.resampled.append(f'{patch_key}: {old} -> {tuple(target[patch_key].shape[-2:])}')
     pos_key = prefix + 'pos_embed'
     if pos_key in incoming and pos_key in target and target[pos_key].ndim == 4:
@@ -149,8 +183,11 @@ def load_encoder_weights(vit: nn.Module, checkpoint: str | os.PathLike | dict[st
         _, h, w, _ = target[pos_key].shape
         incoming[pos_key] = incoming[pos_key][:, 1:].reshape(1, h, w, -1)
         conv.resampled.append(f'{pos_key}: cls entry dropped, laid out as (1, {h}, {w}, D)')
-    new = sorted(k for k in target if k not in incoming
-                 and any(fnmatch.fnmatch(k, pattern) for pattern in new_ok))
+    new = sorted(
+        k
+        for k in target
+        if k not in incoming and any(fnmatch.fnmatch(k, pattern) for pattern in new_ok)
+    )
     required = [k for k in target if k not in new]
     loaded = _copy_strict(source, conv, target, incoming, required)
     return LoadReport(source, conv, loaded, new)

@@ -5,6 +5,7 @@
 (``decoder_embed``, ``mask_token``, ``decoder_pos_embed``, ``decoder_blocks.N``, ``ln1``,
 ``decoder_pred``). Layer-scale variants have no counterpart here and are refused.
 """
+
 from __future__ import annotations
 
 import re
@@ -15,10 +16,13 @@ from .core import DECODER, Conversion, UnknownKeyError, drop_wrapper_entries, en
 NAME = 'mmpretrain'
 
 # mmpretrain TransformerEncoderLayer -> timm Block
-_LAYER = [(re.compile(r'^ln1\.'), 'norm1.'), (re.compile(r'^ln2\.'), 'norm2.'),
-          (re.compile(r'^attn\.(qkv|proj)\.'), r'attn.\1.'),
-          (re.compile(r'^ffn\.layers\.0\.0\.'), 'mlp.fc1.'),
-          (re.compile(r'^ffn\.layers\.1\.'), 'mlp.fc2.')]
+_LAYER = [
+    (re.compile(r'^ln1\.'), 'norm1.'),
+    (re.compile(r'^ln2\.'), 'norm2.'),
+    (re.compile(r'^attn\.(qkv|proj)\.'), r'attn.\1.'),
+    (re.compile(r'^ffn\.layers\.0\.0\.'), 'mlp.fc1.'),
+    (re.compile(r'^ffn\.layers\.1\.'), 'mlp.fc2.'),
+]
 _BLOCK = re.compile(r'^(layers|decoder_blocks)\.(\d+)\.(.+)$')
 
 
@@ -35,7 +39,7 @@ def _backbone(key: str) -> str | None:
     if key.startswith('patch_embed.projection.'):
         return 'patch_embed.proj.' + key.rsplit('.', 1)[1]
     if key.startswith('ln1.'):
-        return 'norm.' + key[len('ln1.'):]
+        return 'norm.' + key[len('ln1.') :]
     match = _BLOCK.match(key)
     if match and match.group(1) == 'layers':
         layer = _layer(match.group(3))
@@ -49,7 +53,7 @@ def _neck(key: str) -> str | None:
         return simple[key]
     for src, dst in (('decoder_embed.', 'embed.'), ('ln1.', 'norm.'), ('decoder_pred.', 'pred.')):
         if key.startswith(src):
-            return dst + key[len(src):]
+            return dst + key[len(src) :]
     match = _BLOCK.match(key)
     if match and match.group(1) == 'decoder_blocks':
         layer = _layer(match.group(3))
@@ -66,8 +70,7 @@ def to_core(ckpt: dict[str, Any]) -> Conversion:
     conv = Conversion(NAME)
     for key, value in ckpt['state_dict'].items():
         part, _, rest = key.partition('.')
-        mapped = _backbone(rest) if part == 'backbone' else _neck(rest) if part == 'neck' \
-            else None
+        mapped = _backbone(rest) if part == 'backbone' else _neck(rest) if part == 'neck' else None
         if mapped is not None:
             conv.take(key, encoder_key(mapped) if part == 'backbone' else DECODER + mapped, value)
         elif part in ('data_preprocessor', 'head'):

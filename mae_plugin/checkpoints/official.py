@@ -4,13 +4,23 @@ Encoder-only (``mae_pretrain_vit_*.pth``), encoder + decoder (``mae_visualize_vi
 ``*_full.pth``) and training checkpoints (``model``, ``optimizer``, ``epoch``, ``scaler``,
 ``args``) all share this layout.
 """
+
 from __future__ import annotations
 
 from typing import Any
 
-from .core import (DECODER, HEAD_KEYS, Conversion, UnknownKeyError, core_decoder_name,
-                   drop_wrapper_entries, encoder_key, is_timm_vit_key, official_decoder_name,
-                   split_core)
+from .core import (
+    DECODER,
+    HEAD_KEYS,
+    Conversion,
+    UnknownKeyError,
+    core_decoder_name,
+    drop_wrapper_entries,
+    encoder_key,
+    is_timm_vit_key,
+    official_decoder_name,
+    split_core,
+)
 
 NAME = 'official'
 

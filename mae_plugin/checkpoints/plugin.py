@@ -3,6 +3,7 @@
 ``meta['pos_embed_grid']`` = [h, w], when present, is the patch grid of the position tables
 (written by the converter, so that a non-square table can be read back).
 """
+
 from __future__ import annotations
 
 from typing import Any
@@ -23,7 +24,7 @@ def to_core(ckpt: dict[str, Any]) -> Conversion:
     conv = Conversion(NAME)
     for key, value in ckpt['state_dict'].items():
         if key.startswith(PREFIX):
-            conv.take(key, key[len(PREFIX):], value)
+            conv.take(key, key[len(PREFIX) :], value)
         elif key.startswith('data_preprocessor.'):
             conv.drop(key, 'data preprocessor buffers')
         else:
@@ -36,9 +37,13 @@ def to_core(ckpt: dict[str, Any]) -> Conversion:
     return conv
 
 
-def from_core(state: dict[str, Any], extras: dict[str, Any] | None = None,
-              keep_optimizer: bool = False, grid: tuple[int, int] | None = None,
-              **_: Any) -> dict[str, Any]:
+def from_core(
+    state: dict[str, Any],
+    extras: dict[str, Any] | None = None,
+    keep_optimizer: bool = False,
+    grid: tuple[int, int] | None = None,
+    **_: Any,
+) -> dict[str, Any]:
     """``keep_optimizer`` keeps the source's optimizer, schedulers and message hub (a plugin
     checkpoint re-written); otherwise only ``meta`` and the weights. ``grid`` (h, w) of the
     position tables goes to ``meta['pos_embed_grid']``."""
@@ -46,8 +51,7 @@ def from_core(state: dict[str, Any], extras: dict[str, Any] | None = None,
     meta.pop(GRID_META_KEY, None)  # the source's grid is stale once tables were resampled
     if grid is not None:
         meta[GRID_META_KEY] = [int(grid[0]), int(grid[1])]
-    out: dict[str, Any] = {'meta': meta,
-                           'state_dict': {PREFIX + k: v for k, v in state.items()}}
+    out: dict[str, Any] = {'meta': meta, 'state_dict': {PREFIX + k: v for k, v in state.items()}}
     if keep_optimizer:
         out.update({k: v for k, v in (extras or {}).items() if k not in out})
     return out

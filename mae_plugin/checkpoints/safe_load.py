@@ -7,6 +7,7 @@ readable torch checkpoint (truncated download, empty or text file, some other zi
 which, the pickle stream is first walked opcode by opcode with ``pickletools.dis``, which
 parses and builds nothing; only a stream that parses whole can be "unsafe".
 """
+
 from __future__ import annotations
 
 import argparse
@@ -51,9 +52,13 @@ def _walk_pickles(stream: IO[bytes], count: int) -> None:
 
 def _check_structure(path: str) -> None:
     """Raise CorruptCheckpointError unless ``path`` is a complete torch zip or legacy file."""
+
     def corrupt(what: str) -> CorruptCheckpointError:
-        return CorruptCheckpointError(f'cannot read checkpoint {path!r}: truncated or not a torch '
-                                      f'checkpoint ({what}). Nothing from it was executed.')
+        return CorruptCheckpointError(
+            f'cannot read checkpoint {path!r}: truncated or not a torch '
+            f'checkpoint ({what}). Nothing from it was executed.'
+        )
+
     with open(path, 'rb') as f:
         head = f.read(len(_LEGACY_MAGIC))
     if not head:
@@ -69,8 +74,10 @@ def _check_structure(path: str) -> None:
         except (zipfile.BadZipFile, ValueError, EOFError) as err:
             raise corrupt(f'damaged zip archive: {err}') from None
         if len(pickles) != 1:
-            raise corrupt(f'a zip archive without the one <folder>/data.pkl torch writes; its '
-                          f'entries begin {names[:5]}')
+            raise corrupt(
+                f'a zip archive without the one <folder>/data.pkl torch writes; its '
+                f'entries begin {names[:5]}'
+            )
     elif head == _LEGACY_MAGIC:
         try:
             with open(path, 'rb') as stream:
@@ -78,8 +85,7 @@ def _check_structure(path: str) -> None:
         except (ValueError, EOFError) as err:
             raise corrupt(f'damaged legacy torch file: {err}') from None
     else:
-        raise corrupt(f'neither torch\'s zip format nor its legacy one; it starts with '
-                      f'{head[:8]!r}')
+        raise corrupt(f"neither torch's zip format nor its legacy one; it starts with {head[:8]!r}")
 
 
 def load_checkpoint_file(path: str | os.PathLike) -> dict[str, Any]:
@@ -94,6 +100,7 @@ def load_checkpoint_file(path: str | os.PathLike) -> dict[str, Any]:
     path = os.fspath(path)
     if os.path.isdir(path) or path.endswith('.safetensors'):
         from .files import load_safetensors_file, read_hf_folder  # imports this module
+
         if os.path.isdir(path):
             return read_hf_folder(path)
         if os.path.isfile(path):
@@ -112,8 +119,10 @@ def load_checkpoint_file(path: str | os.PathLike) -> dict[str, Any]:
     except (RuntimeError, OSError, EOFError) as err:  # tensor data cut short or damaged
         raise CorruptCheckpointError(
             f'cannot read checkpoint {path!r}: truncated or not a torch checkpoint ({err}). '
-            'Nothing from it was executed.') from None
+            'Nothing from it was executed.'
+        ) from None
     if not isinstance(checkpoint, dict):
-        raise ValueError(f'checkpoint {path!r} holds a {type(checkpoint).__name__}, '
-                         'expected a dict of tensors')
+        raise ValueError(
+            f'checkpoint {path!r} holds a {type(checkpoint).__name__}, expected a dict of tensors'
+        )
     return checkpoint

@@ -4,6 +4,7 @@ A file-to-file conversion has no target model, so the architecture (patch size, 
 MLP ratio, grid; decoder width and depth) is read off the weights, built on the ``meta`` device
 (no memory, no init cost) from timm's own modules, and every key and shape compared.
 """
+
 from __future__ import annotations
 
 import re
@@ -27,21 +28,35 @@ def expected_shapes(state: dict[str, Tensor], grid: tuple[int, int]) -> dict[str
     depth = _depth(state, ENCODER + 'blocks.')
     mlp = state[ENCODER + 'blocks.0.mlp.fc1.weight'].shape[0] / dim if depth else 4.0
     with torch.device('meta'):
-        vit = VisionTransformer(img_size=(grid[0] * patch, grid[1] * patch), patch_size=patch,
-                                in_chans=chans, embed_dim=dim, depth=depth, num_heads=1,
-                                mlp_ratio=mlp, num_classes=0, weight_init='skip')
+        vit = VisionTransformer(
+            img_size=(grid[0] * patch, grid[1] * patch),
+            patch_size=patch,
+            in_chans=chans,
+            embed_dim=dim,
+            depth=depth,
+            num_heads=1,
+            mlp_ratio=mlp,
+            num_classes=0,
+            weight_init='skip',
+        )
     shapes = {ENCODER + k: v.shape for k, v in vit.state_dict().items()}
     if DECODER + 'embed.weight' in state:
         dec_dim = state[DECODER + 'embed.weight'].shape[0]
         dec_depth = _depth(state, DECODER + 'blocks.')
-        dec_mlp = state[DECODER + 'blocks.0.mlp.fc1.weight'].shape[0] / dec_dim \
-            if dec_depth else 4.0
+        dec_mlp = (
+            state[DECODER + 'blocks.0.mlp.fc1.weight'].shape[0] / dec_dim if dec_depth else 4.0
+        )
         with torch.device('meta'):
-            dec = nn.ModuleDict(dict(
-                embed=nn.Linear(dim, dec_dim),
-                blocks=nn.Sequential(*[Block(dec_dim, 1, dec_mlp, qkv_bias=True)
-                                       for _ in range(dec_depth)]),
-                norm=nn.LayerNorm(dec_dim), pred=nn.Linear(dec_dim, patch * patch * chans)))
+            dec = nn.ModuleDict(
+                dict(
+                    embed=nn.Linear(dim, dec_dim),
+                    blocks=nn.Sequential(
+                        *[Block(dec_dim, 1, dec_mlp, qkv_bias=True) for _ in range(dec_depth)]
+                    ),
+                    norm=nn.LayerNorm(dec_dim),
+                    pred=nn.Linear(dec_dim, patch * patch * chans),
+                )
+            )
         shapes.update({DECODER + k: v.shape for k, v in dec.state_dict().items()})
         shapes[DECODER + 'mask_token'] = torch.Size([1, 1, dec_dim])
         shapes[DECODER + 'pos_embed'] = torch.Size([1, 1 + grid[0] * grid[1], dec_dim])
@@ -53,10 +68,19 @@ def check_shapes(state: dict[str, Tensor], grid: tuple[int, int]) -> None:
     expected = expected_shapes(state, grid)
     missing = sorted(set(expected) - set(state))
     unexpected = sorted(set(state) - set(expected))
-    wrong = sorted(f'{k}: {tuple(state[k].shape)} vs {tuple(v)}' for k, v in expected.items()
-                   if k in state and state[k].shape != v)
-    problems = [f'{title}: {", ".join(keys[:8])}' + (', ...' if len(keys) > 8 else '')
-                for title, keys in (('missing', missing), ('unexpected', unexpected),
-                                    ('inconsistent shapes', wrong)) if keys]
+    wrong = sorted(
+        f'{k}: {tuple(state[k].shape)} vs {tuple(v)}'
+        for k, v in expected.items()
+        if k in state and state[k].shape != v
+    )
+    problems = [
+        f'{title}: {", ".join(keys[:8])}' + (', ...' if len(keys) > 8 else '')
+        for title, keys in (
+            ('missing', missing),
+            ('unexpected', unexpected),
+            ('inconsistent shapes', wrong),
+        )
+        if keys
+    ]
     if problems:
         raise ValueError('the checkpoint is not a consistent MAE: ' + '; '.join(problems))

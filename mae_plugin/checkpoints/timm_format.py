@@ -4,12 +4,21 @@ Read from a bare dict of tensors or from timm's training checkpoints (``{'state_
 Written as a bare dict that loads with ``strict=True`` into ``timm.create_model(name,
 num_classes=0)``; the decoder does not exist in timm and is left out (the report says so).
 """
+
 from __future__ import annotations
 
 from typing import Any
 
-from .core import (HEAD_KEYS, Conversion, UnknownKeyError, drop_wrapper_entries, encoder_key,
-                   inner_weights, is_timm_vit_key, split_core)
+from .core import (
+    HEAD_KEYS,
+    Conversion,
+    UnknownKeyError,
+    drop_wrapper_entries,
+    encoder_key,
+    inner_weights,
+    is_timm_vit_key,
+    split_core,
+)
 
 NAME = 'timm'
 

@@ -5,14 +5,32 @@ file error, the pretraining transforms of one sample (load, crop, flip, mask, pa
 ImageNet normalisation constants. ``mae_plugin.engine`` registers the transforms as they are and
 wraps the scan in its dataset; another runner chains the same objects.
 """
+
 from .constants import IMAGENET_MEAN, IMAGENET_STD
 from .folder import IMAGE_EXTENSIONS, class_folders, read_classes, scan_image_folder
 from .image import CorruptImageError, load_image, read_center_crop, to_uint8_tensor
-from .transforms import (MAELoadImage, MAEMaskGenerator, MAEPackInputs, MAERandomFlip,
-                         MAERandomResizedCrop)
+from .transforms import (
+    MAELoadImage,
+    MAEMaskGenerator,
+    MAEPackInputs,
+    MAERandomFlip,
+    MAERandomResizedCrop,
+)
 
 __all__ = [
-    'IMAGENET_MEAN', 'IMAGENET_STD', 'IMAGE_EXTENSIONS', 'class_folders', 'read_classes',
-    'scan_image_folder', 'CorruptImageError', 'load_image', 'read_center_crop', 'to_uint8_tensor',
-    'MAELoadImage', 'MAEMaskGenerator', 'MAEPackInputs', 'MAERandomFlip', 'MAERandomResizedCrop',
+    'IMAGENET_MEAN',
+    'IMAGENET_STD',
+    'IMAGE_EXTENSIONS',
+    'class_folders',
+    'read_classes',
+    'scan_image_folder',
+    'CorruptImageError',
+    'load_image',
+    'read_center_crop',
+    'to_uint8_tensor',
+    'MAELoadImage',
+    'MAEMaskGenerator',
+    'MAEPackInputs',
+    'MAERandomFlip',
+    'MAERandomResizedCrop',
 ]

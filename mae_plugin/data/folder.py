@@ -4,6 +4,7 @@ One class list per dataset family: the training split's. Its class folders are n
 order, empty ones included, so that a class missing from a split (or an emptied folder) never
 moves the labels of the others; validation and test splits take that list (``classes=``).
 """
+
 from __future__ import annotations
 
 import logging
@@ -21,8 +22,7 @@ def class_folders(folder: str) -> list[str]:
     read."""
     if not os.path.isdir(folder):
         raise FileNotFoundError(f'image folder {folder!r} does not exist')
-    return sorted(e.name for e in os.scandir(folder)
-                  if e.is_dir() and not e.name.startswith('.'))
+    return sorted(e.name for e in os.scandir(folder) if e.is_dir() and not e.name.startswith('.'))
 
 
 def read_classes(source: str | Sequence[str], data_root: str = '') -> tuple[str, ...]:
@@ -30,16 +30,17 @@ def read_classes(source: str | Sequence[str], data_root: str = '') -> tuple[str,
     whose class sub-folders are the classes; or a text file with one name a line. A relative
     path is taken under ``data_root``."""
     if isinstance(source, str):
-        path = source if os.path.isabs(source) or not data_root \
-            else os.path.join(data_root, source)
+        path = source if os.path.isabs(source) or not data_root else os.path.join(data_root, source)
         if os.path.isdir(path):
             names = class_folders(path)
         elif os.path.isfile(path):
             with open(path, encoding='utf-8') as f:
                 names = [line.strip() for line in f if line.strip()]
         else:
-            raise FileNotFoundError(f'classes: {path!r} is neither a folder (the training split) '
-                                    'nor a text file of class names')
+            raise FileNotFoundError(
+                f'classes: {path!r} is neither a folder (the training split) '
+                'nor a text file of class names'
+            )
         where = f' (from {path!r})'
     else:
         names, where = list(source), ''
@@ -51,10 +52,12 @@ def read_classes(source: str | Sequence[str], data_root: str = '') -> tuple[str,
     return tuple(names)
 
 
-def scan_image_folder(folder: str, extensions: Sequence[str] = IMAGE_EXTENSIONS,
-                      classes: Sequence[str] | None = None,
-                      warn: Callable[[str], None] | None = None
-                      ) -> tuple[list[tuple[str, int]], list[str]]:
+def scan_image_folder(
+    folder: str,
+    extensions: Sequence[str] = IMAGE_EXTENSIONS,
+    classes: Sequence[str] | None = None,
+    warn: Callable[[str], None] | None = None,
+) -> tuple[list[tuple[str, int]], list[str]]:
     """List ``(path, label)`` pairs of ``folder``; -1 for images directly in ``folder``.
 
     Args:
@@ -84,9 +87,13 @@ def scan_image_folder(folder: str, extensions: Sequence[str] = IMAGE_EXTENSIONS,
         raise ValueError(
             f'class folder {os.path.join(folder, unknown[0])!r} (class {unknown[0]!r}) is not '
             f'among the {len(classes)} training classes; every class folder of {folder!r} must '
-            f'be a training class (not in the list: {unknown})')
-    samples = [(e.path, -1) for e in sorted(os.scandir(folder), key=lambda e: e.name)
-               if e.is_file() and e.name.lower().endswith(exts)]
+            f'be a training class (not in the list: {unknown})'
+        )
+    samples = [
+        (e.path, -1)
+        for e in sorted(os.scandir(folder), key=lambda e: e.name)
+        if e.is_file() and e.name.lower().endswith(exts)
+    ]
     empty = []
     for name in own:
         found = images_in(os.path.join(folder, name))
@@ -97,5 +104,6 @@ def scan_image_folder(folder: str, extensions: Sequence[str] = IMAGE_EXTENSIONS,
     if empty and not given:  # only the split that defines the classes says it
         (warn or _log.warning)(
             f'{folder!r}: class folders {empty} hold no images; they keep their labels '
-            f'({[index[n] for n in empty]}), no image of them is seen')
+            f'({[index[n] for n in empty]}), no image of them is seen'
+        )
     return samples, classes

@@ -1,4 +1,5 @@
 """Reading one image file: RGB PIL image in, or a uint8 tensor for evaluation views."""
+
 from __future__ import annotations
 
 import numpy as np

@@ -7,6 +7,7 @@ any runner chains them: MMEngine registers these very classes under the same nam
 well. Crops and flips are torchvision's (what the official code runs), on PIL images; images stay
 uint8 until the batch is normalised on the training device.
 """
+
 from __future__ import annotations
 
 from typing import Any
@@ -31,9 +32,13 @@ class MAELoadImage:
 class MAERandomResizedCrop:
     """torchvision's RandomResizedCrop; the MAE recipe: ``size=224, scale=(0.2, 1.0)``, bicubic."""
 
-    def __init__(self, size: int = 224, scale: tuple[float, float] = (0.2, 1.0),
-                 ratio: tuple[float, float] = (3 / 4, 4 / 3),
-                 interpolation: str = 'bicubic') -> None:
+    def __init__(
+        self,
+        size: int = 224,
+        scale: tuple[float, float] = (0.2, 1.0),
+        ratio: tuple[float, float] = (3 / 4, 4 / 3),
+        interpolation: str = 'bicubic',
+    ) -> None:
         self.size = (size, size) if isinstance(size, int) else tuple(size)
         self.scale = tuple(scale)
         self.ratio = tuple(ratio)
@@ -41,10 +46,12 @@ class MAERandomResizedCrop:
 
     def __call__(self, sample: dict[str, Any]) -> dict[str, Any]:
         image = sample['img']
-        top, left, height, width = RandomResizedCrop.get_params(image, list(self.scale),
-                                                                list(self.ratio))
-        sample['img'] = F.resized_crop(image, top, left, height, width, list(self.size),
-                                       self.interpolation)
+        top, left, height, width = RandomResizedCrop.get_params(
+            image, list(self.scale), list(self.ratio)
+        )
+        sample['img'] = F.resized_crop(
+            image, top, left, height, width, list(self.size), self.interpolation
+        )
         return sample
 
 
@@ -71,11 +78,15 @@ class MAEMaskGenerator:
         strategy: 'random' (the paper's default), 'block' or 'grid' (Table 1f).
     """
 
-    def __init__(self, input_size: int = 224, patch_size: int = 16, mask_ratio: float = 0.75,
-                 strategy: str = 'random') -> None:
+    def __init__(
+        self,
+        input_size: int = 224,
+        patch_size: int = 16,
+        mask_ratio: float = 0.75,
+        strategy: str = 'random',
+    ) -> None:
         if input_size % patch_size:
-            raise ValueError(f'input_size {input_size} is not divisible by patch_size '
-                             f'{patch_size}')
+            raise ValueError(f'input_size {input_size} is not divisible by patch_size {patch_size}')
         if strategy not in STRATEGIES:
             raise ValueError(f'unknown mask strategy {strategy!r}; choose one of {STRATEGIES}')
         self.grid_size = (input_size // patch_size, input_size // patch_size)

@@ -1,4 +1,5 @@
 """``MAEViTDet`` backbone, ``MAESimpleFPN`` neck and ``LN2d`` for mmdet configs."""
+
 from __future__ import annotations
 
 from collections.abc import Sequence
@@ -31,15 +32,27 @@ class MAEViTDet(BaseModule):
         grad_checkpointing: see ``ViTDetBackbone``.
     """
 
-    def __init__(self, arch: str | dict = 'base', img_size: int = 1024, window_size: int = 14,
-                 global_blocks: Sequence[int] | None = None, use_rel_pos: bool = True,
-                 drop_path_rate: float = 0.1, grad_checkpointing: bool = False,
-                 init_cfg: dict | None = None) -> None:
+    def __init__(
+        self,
+        arch: str | dict = 'base',
+        img_size: int = 1024,
+        window_size: int = 14,
+        global_blocks: Sequence[int] | None = None,
+        use_rel_pos: bool = True,
+        drop_path_rate: float = 0.1,
+        grad_checkpointing: bool = False,
+        init_cfg: dict | None = None,
+    ) -> None:
         super().__init__(init_cfg=init_cfg)
         self.encoder = ViTDetBackbone(
-            img_size=img_size, window_size=window_size, global_blocks=global_blocks,
-            use_rel_pos=use_rel_pos, drop_path_rate=drop_path_rate,
-            grad_checkpointing=grad_checkpointing, **vit_size(arch))
+            img_size=img_size,
+            window_size=window_size,
+            global_blocks=global_blocks,
+            use_rel_pos=use_rel_pos,
+            drop_path_rate=drop_path_rate,
+            grad_checkpointing=grad_checkpointing,
+            **vit_size(arch),
+        )
 
     def init_weights(self) -> None:
         init_encoder_from_cfg(self, self.encoder)
@@ -54,8 +67,14 @@ class MAESimpleFPN(BaseModule):
     """ViTDet's simple feature pyramid (``models.det_vit.SimpleFeaturePyramid``) for mmdet:
     strides 4, 8, 16, 32 (+ 64 with ``num_outs=5``) from the backbone's last map."""
 
-    def __init__(self, in_channels: int = 768, out_channels: int = 256, num_outs: int = 5,
-                 in_stride: int = 16, init_cfg: dict | None = None) -> None:
+    def __init__(
+        self,
+        in_channels: int = 768,
+        out_channels: int = 256,
+        num_outs: int = 5,
+        in_stride: int = 16,
+        init_cfg: dict | None = None,
+    ) -> None:
         super().__init__(init_cfg=init_cfg)
         self.pyramid = SimpleFeaturePyramid(in_channels, out_channels, num_outs, in_stride)
 

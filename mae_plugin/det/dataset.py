@@ -1,5 +1,6 @@
 """COCO with errors that name the problem before training starts: a missing annotation file,
 an image the annotation file lists but the image folder lacks."""
+
 from __future__ import annotations
 
 import os
@@ -21,5 +22,6 @@ class MAECocoDataset(CocoDataset):
         if missing:
             raise FileNotFoundError(
                 f'{len(missing)} image(s) listed in {self.ann_file!r} are not in '
-                f'{self.data_prefix.get("img", "")!r}, e.g. {missing[0]!r}')
+                f'{self.data_prefix.get("img", "")!r}, e.g. {missing[0]!r}'
+            )
         return data_list

@@ -6,6 +6,7 @@ monitoring), ``runtime/`` (``MAERunner`` and the MMEngine 0.10.7 shims), ``optim
 lr decay, LARS); ``registry.py`` the scope, ``pretrained.py`` the encoder loading of every model
 built on an MAE encoder. See docs/architecture.md.
 """
+
 from . import classification, hooks, optim, pretrain, runtime  # noqa: F401  (registers)
 from .registry import SCOPE
 

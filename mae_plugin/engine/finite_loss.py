@@ -1,4 +1,5 @@
 """Training stops on a non-finite loss, on every rank, before the optimizer step."""
+
 from __future__ import annotations
 
 import torch
@@ -19,8 +20,10 @@ def check_finite(loss: torch.Tensor) -> None:
     if bad.item() > 0:
         it = MessageHub.get_current_instance().get_info('iter', None)
         where = f' at iteration {it + 1}' if it is not None else ''
-        raise FloatingPointError(f'non-finite loss ({loss.item()}){where}: training stopped '
-                                 'before the optimizer step, no weights were changed or saved')
+        raise FloatingPointError(
+            f'non-finite loss ({loss.item()}){where}: training stopped '
+            'before the optimizer step, no weights were changed or saved'
+        )
 
 
 class FiniteLossModel(BaseModel):

@@ -4,6 +4,7 @@ MMEngine's own ``PretrainedInit`` would load with its own key matching and would
 ``init_weights`` of the children run; the plugin's models load through the interop loader
 instead (any format, weights only, position tables resampled, a report in the log).
 """
+
 from __future__ import annotations
 
 from collections.abc import Sequence
@@ -15,9 +16,14 @@ from torch import nn
 from ..checkpoints.load import LoadReport, load_encoder_weights
 
 
-def load_pretrained_encoder(owner: str, init_cfg: dict | None, vit: nn.Module,
-                            grid_size: tuple[int, int], new_ok: Sequence[str] = (),
-                            unused_ok: Sequence[str] = ()) -> LoadReport | None:
+def load_pretrained_encoder(
+    owner: str,
+    init_cfg: dict | None,
+    vit: nn.Module,
+    grid_size: tuple[int, int],
+    new_ok: Sequence[str] = (),
+    unused_ok: Sequence[str] = (),
+) -> LoadReport | None:
     """Load the checkpoint ``init_cfg`` names into ``vit`` and log the report; None (nothing
     done) without an ``init_cfg``. ``owner`` names the model in the log and in errors."""
     cfg = dict(init_cfg or {})
@@ -27,8 +33,9 @@ def load_pretrained_encoder(owner: str, init_cfg: dict | None, vit: nn.Module,
         raise ValueError(f"{owner}.init_cfg supports type='Pretrained' only, got {cfg!r}")
     if not cfg.get('checkpoint'):
         raise ValueError(f"{owner}: init_cfg=dict(type='Pretrained') needs a checkpoint path")
-    report = load_encoder_weights(vit, cfg['checkpoint'], grid_size, fmt=cfg.get('format'),
-                                  new_ok=new_ok, unused_ok=unused_ok)
+    report = load_encoder_weights(
+        vit, cfg['checkpoint'], grid_size, fmt=cfg.get('format'), new_ok=new_ok, unused_ok=unused_ok
+    )
     print_log(f'{owner}: {report.summary()}', logger='current')
     return report
 
@@ -38,6 +45,12 @@ def init_encoder_from_cfg(model: BaseModule, encoder: nn.Module) -> None:
     ``grid_size``, ``new_keys``, ``unused_keys``): load what ``model.init_cfg`` names. The ViT's
     own init is done at construction; children are not re-initialised, which would overwrite it.
     """
-    if load_pretrained_encoder(type(model).__name__, model.init_cfg, encoder.vit,
-                               encoder.grid_size, encoder.new_keys, encoder.unused_keys):
+    if load_pretrained_encoder(
+        type(model).__name__,
+        model.init_cfg,
+        encoder.vit,
+        encoder.grid_size,
+        encoder.new_keys,
+        encoder.unused_keys,
+    ):
         model._is_init = True

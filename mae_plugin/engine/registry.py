@@ -5,6 +5,7 @@ Configs set ``default_scope = 'mae_plugin'``; from another scope (mmdet, mmseg, 
 Every root registry gets a child so that building anything under this scope finds its registry
 (MMEngine warns and falls back otherwise).
 """
+
 from mmengine import registry as root
 from mmengine.registry import Registry
 

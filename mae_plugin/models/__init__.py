@@ -1,14 +1,33 @@
 """Pure-torch MAE core (torch, timm, lightly; no OpenMMLab imports)."""
+
 from .decoder import MAEPixelDecoder
 from .encoder import MaskedViTEncoder
 from .factory import DECODER_DEFAULT, ENCODER_SIZES, build_mae
 from .loss import NormalizedPixelLoss, pixel_target
 from .mae import MAEOutput, MaskedAutoencoder
-from .masking import (STRATEGIES, check_mask_ratio, make_mask, num_visible, random_masks,
-                      visible_indices)
+from .masking import (
+    STRATEGIES,
+    check_mask_ratio,
+    make_mask,
+    num_visible,
+    random_masks,
+    visible_indices,
+)
 
 __all__ = [
-    'MAEPixelDecoder', 'MaskedViTEncoder', 'DECODER_DEFAULT', 'ENCODER_SIZES', 'build_mae',
-    'NormalizedPixelLoss', 'pixel_target', 'MAEOutput', 'MaskedAutoencoder', 'STRATEGIES',
-    'check_mask_ratio', 'make_mask', 'num_visible', 'random_masks', 'visible_indices',
+    'MAEPixelDecoder',
+    'MaskedViTEncoder',
+    'DECODER_DEFAULT',
+    'ENCODER_SIZES',
+    'build_mae',
+    'NormalizedPixelLoss',
+    'pixel_target',
+    'MAEOutput',
+    'MaskedAutoencoder',
+    'STRATEGIES',
+    'check_mask_ratio',
+    'make_mask',
+    'num_visible',
+    'random_masks',
+    'visible_indices',
 ]

@@ -7,6 +7,7 @@ the cls token after the pretrained final norm, ``BatchNorm1d(affine=False)`` bef
 (std 0.01), encoder frozen. Partial fine-tuning (paper section 4.3): only the last k blocks train.
 Both are timm's ``VisionTransformer`` as it is, so a fine-tuned state dict is a timm one.
 """
+
 from __future__ import annotations
 
 from timm.layers import trunc_normal_
@@ -29,27 +30,47 @@ class ViTClassifier(nn.Module):
         img_size, patch_size, embed_dim, depth, num_heads, mlp_ratio, drop_path_rate: the ViT.
     """
 
-    def __init__(self, num_classes: int, img_size: int = 224, patch_size: int = 16,
-                 embed_dim: int = 768, depth: int = 12, num_heads: int = 12,
-                 mlp_ratio: float = 4.0, pool: str = 'avg', drop_path_rate: float = 0.0,
-                 head_bn: bool = False, head_init_std: float = 2e-5,
-                 trainable_blocks: int | None = None) -> None:
+    def __init__(
+        self,
+        num_classes: int,
+        img_size: int = 224,
+        patch_size: int = 16,
+        embed_dim: int = 768,
+        depth: int = 12,
+        num_heads: int = 12,
+        mlp_ratio: float = 4.0,
+        pool: str = 'avg',
+        drop_path_rate: float = 0.0,
+        head_bn: bool = False,
+        head_init_std: float = 2e-5,
+        trainable_blocks: int | None = None,
+    ) -> None:
         super().__init__()
         if pool not in ('avg', 'cls'):
             raise ValueError(f"pool must be 'avg' or 'cls', got {pool!r}")
         if trainable_blocks is not None and not 0 <= trainable_blocks <= depth:
-            raise ValueError(f'trainable_blocks must be in [0, {depth}] or None, got '
-                             f'{trainable_blocks}')
+            raise ValueError(
+                f'trainable_blocks must be in [0, {depth}] or None, got {trainable_blocks}'
+            )
         self.vit = VisionTransformer(
-            img_size=img_size, patch_size=patch_size, num_classes=num_classes,
-            global_pool='avg' if pool == 'avg' else 'token', fc_norm=pool == 'avg',
-            embed_dim=embed_dim, depth=depth, num_heads=num_heads, mlp_ratio=mlp_ratio,
-            qkv_bias=True, drop_path_rate=drop_path_rate)
+            img_size=img_size,
+            patch_size=patch_size,
+            num_classes=num_classes,
+            global_pool='avg' if pool == 'avg' else 'token',
+            fc_norm=pool == 'avg',
+            embed_dim=embed_dim,
+            depth=depth,
+            num_heads=num_heads,
+            mlp_ratio=mlp_ratio,
+            qkv_bias=True,
+            drop_path_rate=drop_path_rate,
+        )
         trunc_normal_(self.vit.head.weight, std=head_init_std)
         nn.init.zeros_(self.vit.head.bias)
         if head_bn:
             self.vit.head = nn.Sequential(
-                nn.BatchNorm1d(embed_dim, affine=False, eps=1e-6), self.vit.head)
+                nn.BatchNorm1d(embed_dim, affine=False, eps=1e-6), self.vit.head
+            )
         self.pool = pool
         self.trainable_blocks = trainable_blocks
         for param in self.frozen_parameters():
@@ -77,7 +98,7 @@ class ViTClassifier(nn.Module):
             return []
         vit = self.vit
         stem = [vit.patch_embed, vit.norm_pre]
-        frozen = stem + list(vit.blocks[:len(vit.blocks) - k])
+        frozen = stem + list(vit.blocks[: len(vit.blocks) - k])
         if k == 0:
             frozen.append(vit.norm)  # under 'avg' this is an Identity; fc_norm stays trainable
         return frozen

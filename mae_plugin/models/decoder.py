@@ -1,4 +1,5 @@
 """The MAE decoder: a narrow transformer that fills mask tokens and predicts pixels."""
+
 from __future__ import annotations
 
 from functools import partial
@@ -25,19 +26,37 @@ class MAEPixelDecoder(nn.Module):
         embed_dim, depth, num_heads, mlp_ratio: decoder size.
     """
 
-    def __init__(self, grid_size: tuple[int, int] = (14, 14), patch_size: int = 16,
-                 in_chans: int = 3, encoder_dim: int = 768, embed_dim: int = 512,
-                 depth: int = 8, num_heads: int = 16, mlp_ratio: float = 4.0) -> None:
+    def __init__(
+        self,
+        grid_size: tuple[int, int] = (14, 14),
+        patch_size: int = 16,
+        in_chans: int = 3,
+        encoder_dim: int = 768,
+        embed_dim: int = 512,
+        depth: int = 8,
+        num_heads: int = 16,
+        mlp_ratio: float = 4.0,
+    ) -> None:
         super().__init__()
         self.grid_size = tuple(grid_size)
         self.num_patches = self.grid_size[0] * self.grid_size[1]
         self.embed = nn.Linear(encoder_dim, embed_dim)
         self.mask_token = nn.Parameter(torch.zeros(1, 1, embed_dim))
-        self.pos_embed = nn.Parameter(torch.zeros(1, self.num_patches + 1, embed_dim),
-                                      requires_grad=False)
-        self.blocks = nn.Sequential(*[
-            Block(embed_dim, num_heads, mlp_ratio, qkv_bias=True,
-                  norm_layer=partial(nn.LayerNorm, eps=1e-6)) for _ in range(depth)])
+        self.pos_embed = nn.Parameter(
+            torch.zeros(1, self.num_patches + 1, embed_dim), requires_grad=False
+        )
+        self.blocks = nn.Sequential(
+            *[
+                Block(
+                    embed_dim,
+                    num_heads,
+                    mlp_ratio,
+                    qkv_bias=True,
+                    norm_layer=partial(nn.LayerNorm, eps=1e-6),
+                )
+                for _ in range(depth)
+            ]
+        )
         self.norm = nn.LayerNorm(embed_dim, eps=1e-6)
         self.pred = nn.Linear(embed_dim, patch_size * patch_size * in_chans)
         self.init_weights()

@@ -6,10 +6,11 @@ the feature size) and drop path. timm implements exactly this as ``VisionTransfo
 image encoder is ViTDet's backbone) with the ViT key names, so MAE weights load by name; only
 the position table changes layout, (1, 1 + N, D) -> (1, H, W, D) without the cls entry.
 """
+
 from __future__ import annotations
 
-from functools import partial
 from collections.abc import Sequence
+from functools import partial
 
 import torch
 from timm.layers import LayerNorm2d
@@ -32,23 +33,46 @@ class ViTDetBackbone(nn.Module):
         grad_checkpointing: recompute blocks in backward (activation memory).
     """
 
-    def __init__(self, img_size: int = 1024, patch_size: int = 16, embed_dim: int = 768,
-                 depth: int = 12, num_heads: int = 12, mlp_ratio: float = 4.0,
-                 window_size: int = 14, global_blocks: Sequence[int] | None = None,
-                 use_rel_pos: bool = True, drop_path_rate: float = 0.1,
-                 grad_checkpointing: bool = False) -> None:
+    def __init__(
+        self,
+        img_size: int = 1024,
+        patch_size: int = 16,
+        embed_dim: int = 768,
+        depth: int = 12,
+        num_heads: int = 12,
+        mlp_ratio: float = 4.0,
+        window_size: int = 14,
+        global_blocks: Sequence[int] | None = None,
+        use_rel_pos: bool = True,
+        drop_path_rate: float = 0.1,
+        grad_checkpointing: bool = False,
+    ) -> None:
         super().__init__()
         if global_blocks is None:
             if depth not in GLOBAL_BLOCKS:
-                raise ValueError(f'no ViTDet global blocks known for depth {depth}; pass '
-                                 f'global_blocks (known depths: {sorted(GLOBAL_BLOCKS)})')
+                raise ValueError(
+                    f'no ViTDet global blocks known for depth {depth}; pass '
+                    f'global_blocks (known depths: {sorted(GLOBAL_BLOCKS)})'
+                )
             global_blocks = GLOBAL_BLOCKS[depth]
         self.vit = VisionTransformerSAM(
-            img_size=img_size, patch_size=patch_size, num_classes=0, embed_dim=embed_dim,
-            depth=depth, num_heads=num_heads, mlp_ratio=mlp_ratio, qkv_bias=True,
-            drop_path_rate=drop_path_rate, use_abs_pos=True, use_rel_pos=use_rel_pos,
-            window_size=window_size, global_attn_indexes=tuple(global_blocks), neck_chans=0,
-            global_pool='', norm_layer=partial(nn.LayerNorm, eps=1e-6))  # timm's default is 1e-5
+            img_size=img_size,
+            patch_size=patch_size,
+            num_classes=0,
+            embed_dim=embed_dim,
+            depth=depth,
+            num_heads=num_heads,
+            mlp_ratio=mlp_ratio,
+            qkv_bias=True,
+            drop_path_rate=drop_path_rate,
+            use_abs_pos=True,
+            use_rel_pos=use_rel_pos,
+            window_size=window_size,
+            global_attn_indexes=tuple(global_blocks),
+            neck_chans=0,
+            global_pool='',
+            norm_layer=partial(nn.LayerNorm, eps=1e-6),
+        )  # timm's default is 1e-5
         self.vit.neck = nn.Identity()  # timm puts a LayerNorm2d here; ViTDet has no final norm
         self.vit.set_grad_checkpointing(grad_checkpointing)
         self.global_blocks = tuple(global_blocks)
@@ -88,8 +112,13 @@ class SimpleFeaturePyramid(nn.Module):
             ViT, as the demo's, gets one more halving per level instead of one up-sampling).
     """
 
-    def __init__(self, in_channels: int = 768, out_channels: int = 256, num_outs: int = 5,
-                 in_stride: int = 16) -> None:
+    def __init__(
+        self,
+        in_channels: int = 768,
+        out_channels: int = 256,
+        num_outs: int = 5,
+        in_stride: int = 16,
+    ) -> None:
         super().__init__()
         if num_outs not in (4, 5):
             raise ValueError(f'num_outs must be 4 or 5, got {num_outs}')
@@ -100,18 +129,23 @@ class SimpleFeaturePyramid(nn.Module):
         for stride in (4, 8, 16, 32):
             rescale, width = _rescale(in_channels, in_stride / stride)
             self.rescale.append(rescale)
-            self.output.append(nn.Sequential(
-                nn.Conv2d(width, out_channels, 1, bias=False), LayerNorm2d(out_channels),
-                nn.Conv2d(out_channels, out_channels, 3, padding=1, bias=False),
-                LayerNorm2d(out_channels)))
+            self.output.append(
+                nn.Sequential(
+                    nn.Conv2d(width, out_channels, 1, bias=False),
+                    LayerNorm2d(out_channels),
+                    nn.Conv2d(out_channels, out_channels, 3, padding=1, bias=False),
+                    LayerNorm2d(out_channels),
+                )
+            )
         self.num_outs = num_outs
 
     def forward(self, feature: Tensor | Sequence[Tensor]) -> tuple[Tensor, ...]:
         """(B, C, h, w) map -> ``num_outs`` maps of strides 4, 8, 16, 32 (, 64)."""
         if not torch.is_tensor(feature):
             feature = feature[-1]
-        outs = [out(rescale(feature))
-                for rescale, out in zip(self.rescale, self.output, strict=True)]
+        outs = [
+            out(rescale(feature)) for rescale, out in zip(self.rescale, self.output, strict=True)
+        ]
         if self.num_outs == 5:
             outs.append(nn.functional.max_pool2d(outs[-1], 1, stride=2))
         return tuple(outs)
@@ -121,8 +155,10 @@ def _rescale(channels: int, factor: float) -> tuple[nn.Module, int]:
     """ViTDet's scale op for one level and the channels it leaves."""
     if factor == 4:
         return nn.Sequential(
-            nn.ConvTranspose2d(channels, channels // 2, 2, stride=2), LayerNorm2d(channels // 2),
-            nn.GELU(), nn.ConvTranspose2d(channels // 2, channels // 4, 2, stride=2)
+            nn.ConvTranspose2d(channels, channels // 2, 2, stride=2),
+            LayerNorm2d(channels // 2),
+            nn.GELU(),
+            nn.ConvTranspose2d(channels // 2, channels // 4, 2, stride=2),
         ), channels // 4
     if factor == 2:
         return nn.ConvTranspose2d(channels, channels // 2, 2, stride=2), channels // 2

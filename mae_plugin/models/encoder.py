@@ -1,4 +1,5 @@
 """The MAE encoder: a timm VisionTransformer that only sees the visible patches."""
+
 from __future__ import annotations
 
 import torch
@@ -25,18 +26,36 @@ class MaskedViTEncoder(nn.Module):
         grad_checkpointing: recompute blocks in backward to save activation memory.
     """
 
-    def __init__(self, img_size: int = 224, patch_size: int = 16, in_chans: int = 3,
-                 embed_dim: int = 768, depth: int = 12, num_heads: int = 12,
-                 mlp_ratio: float = 4.0, drop_path_rate: float = 0.0,
-                 grad_checkpointing: bool = False) -> None:
+    def __init__(
+        self,
+        img_size: int = 224,
+        patch_size: int = 16,
+        in_chans: int = 3,
+        embed_dim: int = 768,
+        depth: int = 12,
+        num_heads: int = 12,
+        mlp_ratio: float = 4.0,
+        drop_path_rate: float = 0.0,
+        grad_checkpointing: bool = False,
+    ) -> None:
         super().__init__()
         if img_size % patch_size:
             raise ValueError(f'img_size {img_size} is not divisible by patch_size {patch_size}')
         self.vit = VisionTransformer(
-            img_size=img_size, patch_size=patch_size, in_chans=in_chans, num_classes=0,
-            global_pool='token', embed_dim=embed_dim, depth=depth, num_heads=num_heads,
-            mlp_ratio=mlp_ratio, qkv_bias=True, class_token=True,
-            drop_path_rate=drop_path_rate, weight_init='skip')
+            img_size=img_size,
+            patch_size=patch_size,
+            in_chans=in_chans,
+            num_classes=0,
+            global_pool='token',
+            embed_dim=embed_dim,
+            depth=depth,
+            num_heads=num_heads,
+            mlp_ratio=mlp_ratio,
+            qkv_bias=True,
+            class_token=True,
+            drop_path_rate=drop_path_rate,
+            weight_init='skip',
+        )
         self.vit.pos_embed.requires_grad_(False)
         self.grad_checkpointing = grad_checkpointing
         self.init_weights()

@@ -1,5 +1,6 @@
 """The MAE sizes of the paper. Encoders equal timm's ``vit_{base,large}_patch16_224`` and
 ``vit_huge_patch14_224``; the decoder is 8 x 512 x 16 heads in every size (official recipe)."""
+
 from __future__ import annotations
 
 from typing import Any
@@ -23,18 +24,29 @@ def vit_size(arch: str | dict[str, Any]) -> dict[str, Any]:
     if isinstance(arch, dict):
         return dict(arch)
     if arch not in ENCODER_SIZES:
-        raise ValueError(f'unknown arch {arch!r}; choose one of {sorted(ENCODER_SIZES)} or give '
-                         'a dict of ViT sizes')
+        raise ValueError(
+            f'unknown arch {arch!r}; choose one of {sorted(ENCODER_SIZES)} or give '
+            'a dict of ViT sizes'
+        )
     return dict(ENCODER_SIZES[arch])
 
 
-def build_mae(arch: str | dict[str, Any] = 'base', img_size: int = 224, norm_pix: bool = True,
-              mask_ratio: float = 0.75, decoder: dict[str, Any] | None = None,
-              **encoder_overrides: Any) -> MaskedAutoencoder:
+def build_mae(
+    arch: str | dict[str, Any] = 'base',
+    img_size: int = 224,
+    norm_pix: bool = True,
+    mask_ratio: float = 0.75,
+    decoder: dict[str, Any] | None = None,
+    **encoder_overrides: Any,
+) -> MaskedAutoencoder:
     """A MaskedAutoencoder of a named size, e.g. ``build_mae('large')``, or of a dict of sizes."""
     enc_cfg = {**vit_size(arch), **encoder_overrides}
     encoder = MaskedViTEncoder(img_size=img_size, **enc_cfg)
     dec_cfg = {**DECODER_DEFAULT, **(decoder or {})}
-    dec = MAEPixelDecoder(grid_size=encoder.grid_size, patch_size=encoder.patch_size,
-                          encoder_dim=encoder.embed_dim, **dec_cfg)
+    dec = MAEPixelDecoder(
+        grid_size=encoder.grid_size,
+        patch_size=encoder.patch_size,
+        encoder_dim=encoder.embed_dim,
+        **dec_cfg,
+    )
     return MaskedAutoencoder(encoder, dec, NormalizedPixelLoss(norm_pix), mask_ratio)

@@ -1,4 +1,5 @@
 """Weight initialisation shared by the MAE encoder and decoder (the official recipe)."""
+
 from __future__ import annotations
 
 import torch

@@ -1,4 +1,5 @@
 """Weighted k-nearest-neighbour classification of features (the InstDisc / DINO protocol)."""
+
 from __future__ import annotations
 
 import torch
@@ -6,9 +7,15 @@ from torch import Tensor
 
 
 @torch.no_grad()
-def weighted_knn_predict(train_features: Tensor, train_labels: Tensor, test_features: Tensor,
-                         k: int = 20, temperature: float = 0.07,
-                         num_classes: int | None = None, chunk: int = 256) -> Tensor:
+def weighted_knn_predict(
+    train_features: Tensor,
+    train_labels: Tensor,
+    test_features: Tensor,
+    k: int = 20,
+    temperature: float = 0.07,
+    num_classes: int | None = None,
+    chunk: int = 256,
+) -> Tensor:
     """Predicted class of every test feature.
 
     Cosine similarity to all training features; the ``k`` most similar vote for their class
@@ -26,19 +33,25 @@ def weighted_knn_predict(train_features: Tensor, train_labels: Tensor, test_feat
     k = min(k, train.shape[0])
     predictions = []
     for start in range(0, test.shape[0], chunk):
-        similarity = test[start:start + chunk] @ train.T  # (m, N)
+        similarity = test[start : start + chunk] @ train.T  # (m, N)
         top_sim, top_idx = similarity.topk(k, dim=1)
-        votes = torch.zeros(top_sim.shape[0], num_classes, dtype=torch.float32,
-                            device=train.device)
+        votes = torch.zeros(top_sim.shape[0], num_classes, dtype=torch.float32, device=train.device)
         votes.scatter_add_(1, train_labels[top_idx], (top_sim / temperature).exp())
         predictions.append(votes.argmax(dim=1))
     return torch.cat(predictions)
 
 
-def weighted_knn_top1(train_features: Tensor, train_labels: Tensor, test_features: Tensor,
-                      test_labels: Tensor, k: int = 20, temperature: float = 0.07) -> float:
+def weighted_knn_top1(
+    train_features: Tensor,
+    train_labels: Tensor,
+    test_features: Tensor,
+    test_labels: Tensor,
+    k: int = 20,
+    temperature: float = 0.07,
+) -> float:
     """Top-1 accuracy (in %) of :func:`weighted_knn_predict`."""
     num_classes = int(max(train_labels.max(), test_labels.max())) + 1
-    pred = weighted_knn_predict(train_features, train_labels, test_features, k, temperature,
-                                num_classes)
+    pred = weighted_knn_predict(
+        train_features, train_labels, test_features, k, temperature, num_classes
+    )
     return float((pred == test_labels).float().mean() * 100)

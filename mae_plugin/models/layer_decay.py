@@ -10,17 +10,26 @@ the ViT to be the top-level model (``group_matcher``) and hands the scale to tim
 through an ``lr_scale`` key, while our ViTs sit inside MMEngine models (prefixes, necks, heads) and
 MMEngine's schedulers scale each group's own ``lr``.
 """
+
 from __future__ import annotations
 
 import re
-from typing import Any
 from collections.abc import Iterator
+from typing import Any
 
 from torch import nn
 
 # Trailing names of parameters that never get weight decay, whatever their shape.
-NO_DECAY_NAMES = ('pos_embed', 'cls_token', 'dist_token', 'reg_token', 'mask_token', 'rel_pos_h',
-                  'rel_pos_w', 'relative_position_bias_table')
+NO_DECAY_NAMES = (
+    'pos_embed',
+    'cls_token',
+    'dist_token',
+    'reg_token',
+    'mask_token',
+    'rel_pos_h',
+    'rel_pos_w',
+    'relative_position_bias_table',
+)
 EMBEDDING_PREFIXES = ('patch_embed', 'cls_token', 'pos_embed', 'dist_token', 'reg_token')
 _BLOCK = re.compile(r'^blocks\.(\d+)\.')
 
@@ -28,13 +37,18 @@ _BLOCK = re.compile(r'^blocks\.(\d+)\.')
 def find_vit(model: nn.Module) -> tuple[str, nn.Module]:
     """The one ViT in ``model``: the module with a ``patch_embed`` and a ``blocks`` sequence.
     Returns ``(prefix, module)``, the prefix ending with '.' (empty when ``model`` is the ViT)."""
-    found = [(name, module) for name, module in model.named_modules()
-             if hasattr(module, 'patch_embed') and isinstance(getattr(module, 'blocks', None),
-                                                              nn.Sequential | nn.ModuleList)]
+    found = [
+        (name, module)
+        for name, module in model.named_modules()
+        if hasattr(module, 'patch_embed')
+        and isinstance(getattr(module, 'blocks', None), nn.Sequential | nn.ModuleList)
+    ]
     if len(found) != 1:
         names = [name or '<model>' for name, _ in found]
-        raise ValueError('layer-wise lr decay needs exactly one ViT (a module with patch_embed '
-                         f'and blocks) in the model, found {len(found)}: {names}')
+        raise ValueError(
+            'layer-wise lr decay needs exactly one ViT (a module with patch_embed '
+            f'and blocks) in the model, found {len(found)}: {names}'
+        )
     name, module = found[0]
     return (name + '.' if name else ''), module
 
@@ -59,8 +73,9 @@ def _trainable(model: nn.Module) -> Iterator[tuple[str, nn.Parameter]]:
     return ((n, p) for n, p in model.named_parameters() if p.requires_grad)
 
 
-def layer_decay_param_groups(model: nn.Module, lr: float, weight_decay: float,
-                             decay_rate: float) -> list[dict[str, Any]]:
+def layer_decay_param_groups(
+    model: nn.Module, lr: float, weight_decay: float, decay_rate: float
+) -> list[dict[str, Any]]:
     """Optimizer parameter groups of ``model`` with per-layer ``lr`` and ``weight_decay``.
 
     Frozen parameters are left out. One group per (layer, decay or not), the top layer first so
@@ -72,15 +87,20 @@ def layer_decay_param_groups(model: nn.Module, lr: float, weight_decay: float,
     groups: dict[tuple[int, bool], dict[str, Any]] = {}
     for name, param in _trainable(model):
         if name.startswith(prefix):
-            layer = vit_layer_id(name[len(prefix):], depth)
+            layer = vit_layer_id(name[len(prefix) :], depth)
         else:
             layer = depth + 1  # necks and heads outside the ViT
         no_decay = is_no_decay(name, param)
         key = (layer, no_decay)
         if key not in groups:
             scale = decay_rate ** (depth + 1 - layer)
-            groups[key] = dict(params=[], lr=lr * scale, lr_scale=scale, layer_id=layer,
-                               weight_decay=0.0 if no_decay else weight_decay,
-                               name=f'layer_{layer}_{"no_decay" if no_decay else "decay"}')
+            groups[key] = dict(
+                params=[],
+                lr=lr * scale,
+                lr_scale=scale,
+                layer_id=layer,
+                weight_decay=0.0 if no_decay else weight_decay,
+                name=f'layer_{layer}_{"no_decay" if no_decay else "decay"}',
+            )
         groups[key]['params'].append(param)
     return [groups[k] for k in sorted(groups, key=lambda k: (-k[0], k[1]))]

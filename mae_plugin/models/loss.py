@@ -1,4 +1,5 @@
 """MAE's reconstruction loss: mean squared error on (normalised) pixels of masked patches."""
+
 from __future__ import annotations
 
 from lightly.models.utils import normalize_mean_var

@@ -1,4 +1,5 @@
 """The masked autoencoder itself: mask -> encode visible -> decode all -> loss on masked."""
+
 from __future__ import annotations
 
 from dataclasses import dataclass
@@ -36,12 +37,19 @@ class MaskedAutoencoder(nn.Module):
         mask_ratio: fraction of patches masked when no mask is passed in.
     """
 
-    def __init__(self, encoder: MaskedViTEncoder, decoder: MAEPixelDecoder,
-                 loss: NormalizedPixelLoss | None = None, mask_ratio: float = 0.75) -> None:
+    def __init__(
+        self,
+        encoder: MaskedViTEncoder,
+        decoder: MAEPixelDecoder,
+        loss: NormalizedPixelLoss | None = None,
+        mask_ratio: float = 0.75,
+    ) -> None:
         super().__init__()
         if tuple(decoder.grid_size) != tuple(encoder.grid_size):
-            raise ValueError(f'decoder grid {decoder.grid_size} differs from the encoder grid '
-                             f'{encoder.grid_size}')
+            raise ValueError(
+                f'decoder grid {decoder.grid_size} differs from the encoder grid '
+                f'{encoder.grid_size}'
+            )
         self.encoder = encoder
         self.decoder = decoder
         self.loss = loss if loss is not None else NormalizedPixelLoss()
@@ -68,8 +76,10 @@ class MaskedAutoencoder(nn.Module):
     def check_images(self, images: Tensor) -> None:
         expected = tuple(s * self.patch_size for s in self.encoder.grid_size)
         if images.dim() != 4 or tuple(images.shape[-2:]) != expected:
-            raise ValueError(f'MAE pretrains on (B, C, {expected[0]}, {expected[1]}) images '
-                             f'(patch size {self.patch_size}), got {tuple(images.shape)}')
+            raise ValueError(
+                f'MAE pretrains on (B, C, {expected[0]}, {expected[1]}) images '
+                f'(patch size {self.patch_size}), got {tuple(images.shape)}'
+            )
 
     def forward(self, images: Tensor, mask: Tensor | None = None) -> MAEOutput:
         """Args: images (B, C, H, W) normalised; mask (B, L) bool, True = masked, or None to draw
@@ -78,15 +88,18 @@ class MaskedAutoencoder(nn.Module):
         if mask is None:
             mask = random_masks(images.shape[0], self.num_patches, self.mask_ratio, images.device)
         elif tuple(mask.shape) != (images.shape[0], self.num_patches):
-            raise ValueError(f'mask must have shape {(images.shape[0], self.num_patches)}, '
-                             f'got {tuple(mask.shape)}')
+            raise ValueError(
+                f'mask must have shape {(images.shape[0], self.num_patches)}, '
+                f'got {tuple(mask.shape)}'
+            )
         mask = mask.to(device=images.device, dtype=bool)
         visible_ids, masked_ids = split_indices(mask)
         latent = self.encoder(images, visible_ids)
         pred = self.decoder(latent, visible_ids)
         # the loss sees the masked patches only: no work is spent on the visible ones
-        loss = self.loss(get_at_index(pred, masked_ids),
-                         get_at_index(self.patchify(images), masked_ids))
+        loss = self.loss(
+            get_at_index(pred, masked_ids), get_at_index(self.patchify(images), masked_ids)
+        )
         return MAEOutput(loss=loss, pred=pred, mask=mask)
 
     def pred_to_pixels(self, pred: Tensor, images: Tensor) -> Tensor:

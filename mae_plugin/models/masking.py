@@ -5,6 +5,7 @@ A mask is a bool tensor over the patch grid, flattened row-major: shape (L,) for
 strategy keeps exactly ``num_visible(L, ratio)`` patches, so a batch stacks into dense index
 tensors.
 """
+
 from __future__ import annotations
 
 import random
@@ -31,8 +32,9 @@ def num_visible(num_patches: int, mask_ratio: float) -> int:
     return int(num_patches * (1 - check_mask_ratio(mask_ratio)))
 
 
-def random_mask(grid_size: tuple[int, int], mask_ratio: float,
-                rng: np.random.Generator | None = None) -> Tensor:
+def random_mask(
+    grid_size: tuple[int, int], mask_ratio: float, rng: np.random.Generator | None = None
+) -> Tensor:
     """Per-sample uniform sampling without replacement. Returns (L,) bool, True = masked."""
     num_patches = grid_size[0] * grid_size[1]
     keep = num_visible(num_patches, mask_ratio)
@@ -42,8 +44,9 @@ def random_mask(grid_size: tuple[int, int], mask_ratio: float,
     return mask
 
 
-def block_mask(grid_size: tuple[int, int], mask_ratio: float,
-               rng: np.random.Generator | None = None) -> Tensor:
+def block_mask(
+    grid_size: tuple[int, int], mask_ratio: float, rng: np.random.Generator | None = None
+) -> Tensor:
     """BEiT-style block-wise masking (paper Table 1f). Returns (L,) bool, True = masked.
 
     Rectangular blocks (>= 16 patches, aspect ratio in [0.3, 1/0.3]) come from lightly's
@@ -58,8 +61,9 @@ def block_mask(grid_size: tuple[int, int], mask_ratio: float,
         saved = random.getstate()
         random.seed(int(rng.integers(2**63)))
     try:
-        mask = random_block_mask_image((height, width), num_masks=num_masked,
-                                       min_num_masks_per_block=min(16, num_masked)).flatten()
+        mask = random_block_mask_image(
+            (height, width), num_masks=num_masked, min_num_masks_per_block=min(16, num_masked)
+        ).flatten()
     finally:
         if saved is not None:
             random.setstate(saved)
@@ -75,13 +79,16 @@ def block_mask(grid_size: tuple[int, int], mask_ratio: float,
     return mask
 
 
-def grid_mask(grid_size: tuple[int, int], mask_ratio: float = 0.75,
-              rng: np.random.Generator | None = None) -> Tensor:
+def grid_mask(
+    grid_size: tuple[int, int], mask_ratio: float = 0.75, rng: np.random.Generator | None = None
+) -> Tensor:
     """Keep one patch of every 2x2 cell (paper Table 1f, ratio fixed at 0.75). Returns (L,) bool."""
     del rng  # deterministic by definition
     if abs(mask_ratio - 0.75) > 1e-9:
-        raise ValueError(f"the 'grid' strategy keeps one of every 2x2 patches, so mask_ratio "
-                         f'must be 0.75, got {mask_ratio!r}')
+        raise ValueError(
+            f"the 'grid' strategy keeps one of every 2x2 patches, so mask_ratio "
+            f'must be 0.75, got {mask_ratio!r}'
+        )
     height, width = grid_size
     rows = torch.arange(height).view(-1, 1)
     cols = torch.arange(width).view(1, -1)
@@ -92,8 +99,12 @@ def grid_mask(grid_size: tuple[int, int], mask_ratio: float = 0.75,
 _MASKERS = {'random': random_mask, 'block': block_mask, 'grid': grid_mask}
 
 
-def make_mask(strategy: MaskStrategy, grid_size: tuple[int, int], mask_ratio: float,
-              rng: np.random.Generator | None = None) -> Tensor:
+def make_mask(
+    strategy: MaskStrategy,
+    grid_size: tuple[int, int],
+    mask_ratio: float,
+    rng: np.random.Generator | None = None,
+) -> Tensor:
     """Mask for one image with the named strategy. Returns (L,) bool, True = masked."""
     if strategy not in _MASKERS:
         raise ValueError(f'unknown mask strategy {strategy!r}; choose one of {STRATEGIES}')
@@ -101,15 +112,17 @@ def make_mask(strategy: MaskStrategy, grid_size: tuple[int, int], mask_ratio: fl
     return _MASKERS[strategy](grid_size, mask_ratio, rng=rng)
 
 
-def fixed_masks(grid_size: tuple[int, int], count: int, mask_ratio: float,
-                strategy: MaskStrategy, seed: int) -> Tensor:
+def fixed_masks(
+    grid_size: tuple[int, int], count: int, mask_ratio: float, strategy: MaskStrategy, seed: int
+) -> Tensor:
     """(count, L) bool masks of ``strategy``, the same for the same seed (pictures, tools)."""
     rng = np.random.default_rng(seed)
     return torch.stack([make_mask(strategy, grid_size, mask_ratio, rng) for _ in range(count)])
 
 
-def random_masks(batch_size: int, num_patches: int, mask_ratio: float,
-                 device: torch.device | str | None = None) -> Tensor:
+def random_masks(
+    batch_size: int, num_patches: int, mask_ratio: float, device: torch.device | str | None = None
+) -> Tensor:
     """Batched random masking as the official code draws it (argsort of uniform noise).
 
     Used when the model masks by itself (no mask came with the data). Returns (B, L) bool.
@@ -135,8 +148,10 @@ def split_indices(mask: Tensor) -> tuple[Tensor, Tensor]:
         raise ValueError(f'mask must be a (B, L) bool tensor, got {tuple(mask.shape)} {mask.dtype}')
     visible_per_row = (~mask).sum(dim=1)
     if bool((visible_per_row != visible_per_row[0]).any()):
-        raise ValueError('every mask in a batch must keep the same number of patches, got '
-                         f'{visible_per_row.tolist()}')
+        raise ValueError(
+            'every mask in a batch must keep the same number of patches, got '
+            f'{visible_per_row.tolist()}'
+        )
     # a stable sort of 0 (visible) before 1 (masked) lists visible positions first, in order
     order = torch.sort(mask.to(torch.uint8), dim=1, stable=True).indices
     keep = int(visible_per_row[0])

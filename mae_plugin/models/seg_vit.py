@@ -7,6 +7,7 @@ pyramid neck. The ViT is timm's ``VisionTransformer``, so MAE encoder weights lo
 bias goes to attention as SDPA's additive mask (fused path kept). Inputs of any size divisible by
 the patch: the position table and the bias tables are resampled to the grid (timm's helpers).
 """
+
 from __future__ import annotations
 
 from collections.abc import Sequence
@@ -34,9 +35,11 @@ class RelativePositionBias(nn.Module):
         self.grid_size = tuple(grid_size)
         h, w = self.grid_size
         self.relative_position_bias_table = nn.Parameter(
-            torch.zeros((2 * h - 1) * (2 * w - 1) + 3, num_heads))
-        self.register_buffer('relative_position_index',
-                             gen_relative_position_index(self.grid_size), persistent=False)
+            torch.zeros((2 * h - 1) * (2 * w - 1) + 3, num_heads)
+        )
+        self.register_buffer(
+            'relative_position_index', gen_relative_position_index(self.grid_size), persistent=False
+        )
 
     def forward(self, grid_size: tuple[int, int] | None = None) -> Tensor:
         table, index = self.relative_position_bias_table, self.relative_position_index
@@ -44,9 +47,11 @@ class RelativePositionBias(nn.Module):
         if grid_size != self.grid_size:
             h, w = grid_size
             table = resize_rel_pos_bias_table(
-                table, new_window_size=grid_size,
+                table,
+                new_window_size=grid_size,
                 new_bias_shape=((2 * h - 1) * (2 * w - 1) + 3, table.shape[1]),
-                old_window_size=self.grid_size)
+                old_window_size=self.grid_size,
+            )
             index = gen_relative_position_index(grid_size, device=table.device)
         tokens = index.shape[0]
         return table[index.view(-1)].view(tokens, tokens, -1).permute(2, 0, 1)
@@ -78,21 +83,40 @@ class RelPosViTBackbone(nn.Module):
         patch_size, embed_dim, depth, num_heads, mlp_ratio, drop_path_rate: the ViT.
     """
 
-    def __init__(self, img_size: int | tuple[int, int] = 512, patch_size: int = 16,
-                 embed_dim: int = 768, depth: int = 12, num_heads: int = 12,
-                 mlp_ratio: float = 4.0, drop_path_rate: float = 0.1,
-                 out_indices: Sequence[int] = (3, 5, 7, 11), rel_pos_bias: bool = True,
-                 layer_scale_init: float | None = None, grad_checkpointing: bool = False) -> None:
+    def __init__(
+        self,
+        img_size: int | tuple[int, int] = 512,
+        patch_size: int = 16,
+        embed_dim: int = 768,
+        depth: int = 12,
+        num_heads: int = 12,
+        mlp_ratio: float = 4.0,
+        drop_path_rate: float = 0.1,
+        out_indices: Sequence[int] = (3, 5, 7, 11),
+        rel_pos_bias: bool = True,
+        layer_scale_init: float | None = None,
+        grad_checkpointing: bool = False,
+    ) -> None:
         super().__init__()
         if any(not 0 <= i < depth for i in out_indices):
             raise ValueError(f'out_indices {tuple(out_indices)} must lie in [0, {depth})')
         grid_size = tuple(s // patch_size for s in to_2tuple(img_size))
         self.vit = VisionTransformer(
-            img_size=img_size, patch_size=patch_size, num_classes=0, global_pool='',
-            embed_dim=embed_dim, depth=depth, num_heads=num_heads, mlp_ratio=mlp_ratio,
-            qkv_bias=True, init_values=layer_scale_init, drop_path_rate=drop_path_rate,
-            final_norm=False, dynamic_img_size=True,
-            block_fn=partial(RelPosBiasBlock, grid_size=grid_size) if rel_pos_bias else Block)
+            img_size=img_size,
+            patch_size=patch_size,
+            num_classes=0,
+            global_pool='',
+            embed_dim=embed_dim,
+            depth=depth,
+            num_heads=num_heads,
+            mlp_ratio=mlp_ratio,
+            qkv_bias=True,
+            init_values=layer_scale_init,
+            drop_path_rate=drop_path_rate,
+            final_norm=False,
+            dynamic_img_size=True,
+            block_fn=partial(RelPosBiasBlock, grid_size=grid_size) if rel_pos_bias else Block,
+        )
         self.use_rel_pos_bias = rel_pos_bias
         self.out_indices = tuple(out_indices)
         self.grad_checkpointing = grad_checkpointing
@@ -118,12 +142,16 @@ class RelPosViTBackbone(nn.Module):
         batch, h, w, dim = patches.shape
         pos = vit.pos_embed
         if (h, w) != self.grid_size:
-            pos = resample_abs_pos_embed(pos, (h, w), old_size=self.grid_size,
-                                         num_prefix_tokens=1)
-        x = torch.cat([(vit.cls_token + pos[:, :1]).expand(batch, -1, -1),
-                       patches.flatten(1, 2) + pos[:, 1:]], dim=1)
+            pos = resample_abs_pos_embed(pos, (h, w), old_size=self.grid_size, num_prefix_tokens=1)
+        x = torch.cat(
+            [
+                (vit.cls_token + pos[:, :1]).expand(batch, -1, -1),
+                patches.flatten(1, 2) + pos[:, 1:],
+            ],
+            dim=1,
+        )
         feats: dict[int, Tensor] = {}
-        for i, block in enumerate(vit.blocks[:max(self.out_indices) + 1]):
+        for i, block in enumerate(vit.blocks[: max(self.out_indices) + 1]):
             bias = block.rel_pos_bias((h, w))[None] if self.use_rel_pos_bias else None
             if self.grad_checkpointing and torch.is_grad_enabled():
                 x = checkpoint(block, x, bias, use_reentrant=False)

@@ -1,4 +1,5 @@
 """Reconstruction pictures: original | masked | reconstruction | reconstruction + visible."""
+
 from __future__ import annotations
 
 from collections.abc import Sequence
@@ -10,8 +11,9 @@ from .mae import MaskedAutoencoder
 
 
 @torch.no_grad()
-def reconstruction_panels(mae: MaskedAutoencoder, images: Tensor, pred: Tensor, mask: Tensor
-                          ) -> Tensor:
+def reconstruction_panels(
+    mae: MaskedAutoencoder, images: Tensor, pred: Tensor, mask: Tensor
+) -> Tensor:
     """The four panels of each image, in the normalised image space.
 
     Args:

@@ -1,4 +1,5 @@
 """``MAESegViT``: the MAE ViT as an mmseg backbone (BEiT-style relative position bias)."""
+
 from __future__ import annotations
 
 from collections.abc import Sequence
@@ -27,15 +28,27 @@ class MAESegViT(BaseModule):
         Others: see ``RelPosViTBackbone``.
     """
 
-    def __init__(self, arch: str | dict = 'base', img_size: int | tuple[int, int] = 512,
-                 drop_path_rate: float = 0.1, out_indices: Sequence[int] = (3, 5, 7, 11),
-                 rel_pos_bias: bool = True, layer_scale_init: float | None = None,
-                 grad_checkpointing: bool = False, init_cfg: dict | None = None) -> None:
+    def __init__(
+        self,
+        arch: str | dict = 'base',
+        img_size: int | tuple[int, int] = 512,
+        drop_path_rate: float = 0.1,
+        out_indices: Sequence[int] = (3, 5, 7, 11),
+        rel_pos_bias: bool = True,
+        layer_scale_init: float | None = None,
+        grad_checkpointing: bool = False,
+        init_cfg: dict | None = None,
+    ) -> None:
         super().__init__(init_cfg=init_cfg)
         self.encoder = RelPosViTBackbone(
-            img_size=img_size, drop_path_rate=drop_path_rate, out_indices=out_indices,
-            rel_pos_bias=rel_pos_bias, layer_scale_init=layer_scale_init,
-            grad_checkpointing=grad_checkpointing, **vit_size(arch))
+            img_size=img_size,
+            drop_path_rate=drop_path_rate,
+            out_indices=out_indices,
+            rel_pos_bias=rel_pos_bias,
+            layer_scale_init=layer_scale_init,
+            grad_checkpointing=grad_checkpointing,
+            **vit_size(arch),
+        )
 
     def init_weights(self) -> None:
         init_encoder_from_cfg(self, self.encoder)

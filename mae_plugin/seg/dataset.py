@@ -1,5 +1,6 @@
 """Segmentation datasets in the ADE20K layout with errors that name the problem: a missing split
 folder, an image without its label map, a label map whose size differs from its image."""
+
 from __future__ import annotations
 
 import os
@@ -21,14 +22,16 @@ class _CheckedSplit:
                 raise FileNotFoundError(
                     f'ADE20K split folder {folder!r} ({key}) does not exist; the layout is '
                     'data_root/images/{training,validation}/*.jpg and '
-                    'data_root/annotations/{training,validation}/*.png')
+                    'data_root/annotations/{training,validation}/*.png'
+                )
         data_list = super().load_data_list()
         if not data_list:
             raise ValueError(f'no {self.img_suffix!r} images in {self.data_prefix["img_path"]!r}')
         for item in data_list:
             if not os.path.isfile(item['seg_map_path']):
-                raise FileNotFoundError(f'image {item["img_path"]!r} has no label map '
-                                        f'{item["seg_map_path"]!r}')
+                raise FileNotFoundError(
+                    f'image {item["img_path"]!r} has no label map {item["seg_map_path"]!r}'
+                )
         return data_list
 
 
@@ -42,10 +45,19 @@ class MAESegDataset(_CheckedSplit, BaseSegDataset):
     """Your classes in the ADE20K layout (``images/<split>/*.jpg``, ``annotations/<split>/*.png``,
     label 0 = ignore by default); name them with ``metainfo=dict(classes=...)``."""
 
-    def __init__(self, img_suffix: str = '.jpg', seg_map_suffix: str = '.png',
-                 reduce_zero_label: bool = True, **kwargs: Any) -> None:
-        super().__init__(img_suffix=img_suffix, seg_map_suffix=seg_map_suffix,
-                         reduce_zero_label=reduce_zero_label, **kwargs)
+    def __init__(
+        self,
+        img_suffix: str = '.jpg',
+        seg_map_suffix: str = '.png',
+        reduce_zero_label: bool = True,
+        **kwargs: Any,
+    ) -> None:
+        super().__init__(
+            img_suffix=img_suffix,
+            seg_map_suffix=seg_map_suffix,
+            reduce_zero_label=reduce_zero_label,
+            **kwargs,
+        )
 
 
 @TRANSFORMS.register_module()
@@ -56,7 +68,9 @@ class MAECheckSegMap:
         label_shape = tuple(results['gt_seg_map'].shape[:2])
         image_shape = tuple(results['ori_shape'][:2])
         if label_shape != image_shape:
-            raise ValueError(f'label map {results.get("seg_map_path")!r} is {label_shape} '
-                             f'(h, w) but its image {results.get("img_path")!r} is '
-                             f'{image_shape}')
+            raise ValueError(
+                f'label map {results.get("seg_map_path")!r} is {label_shape} '
+                f'(h, w) but its image {results.get("img_path")!r} is '
+                f'{image_shape}'
+            )
         return results

@@ -1,13 +1,24 @@
 """Shared pieces of the Hugging Face tests: a tiny MAE with every tensor random, the noise that
 makes transformers keep exactly the patches of a given mask."""
+
 import torch
 
 from mae_plugin.models import build_mae
 from mae_plugin.models.masking import random_masks, split_indices
 
-TINY_HF = dict(hidden_size=48, num_hidden_layers=2, num_attention_heads=3, intermediate_size=192,
-               image_size=32, patch_size=8, decoder_hidden_size=32, decoder_num_hidden_layers=1,
-               decoder_num_attention_heads=2, decoder_intermediate_size=128, layer_norm_eps=1e-6)
+TINY_HF = dict(
+    hidden_size=48,
+    num_hidden_layers=2,
+    num_attention_heads=3,
+    intermediate_size=192,
+    image_size=32,
+    patch_size=8,
+    decoder_hidden_size=32,
+    decoder_num_hidden_layers=1,
+    decoder_num_attention_heads=2,
+    decoder_intermediate_size=128,
+    layer_norm_eps=1e-6,
+)
 
 
 def randomize(module: torch.nn.Module, seed: int = 0) -> torch.nn.Module:
@@ -22,8 +33,16 @@ def randomize(module: torch.nn.Module, seed: int = 0) -> torch.nn.Module:
 
 def tiny_mae(norm_pix: bool = True, seed: int = 0):
     """The brief's tiny MAE: 32 px, patch 8, 48 wide, 2 layers, 3 heads; decoder 32 x 1 x 2."""
-    mae = build_mae('tiny', img_size=32, patch_size=8, embed_dim=48, depth=2, num_heads=3,
-                    norm_pix=norm_pix, decoder=dict(embed_dim=32, depth=1, num_heads=2))
+    mae = build_mae(
+        'tiny',
+        img_size=32,
+        patch_size=8,
+        embed_dim=48,
+        depth=2,
+        num_heads=3,
+        norm_pix=norm_pix,
+        decoder=dict(embed_dim=32, depth=1, num_heads=2),
+    )
     return randomize(mae, seed)
 
 

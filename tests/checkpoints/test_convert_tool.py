@@ -1,4 +1,5 @@
 """tools/convert_checkpoint.py never overwrites its input and never leaves a half-written file."""
+
 import os
 
 import pytest

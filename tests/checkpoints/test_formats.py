@@ -1,4 +1,5 @@
 """Round trips and cross-format equalities of the checkpoint converters."""
+
 import argparse
 import os
 import subprocess
@@ -11,8 +12,13 @@ import torch
 from timm.models.vision_transformer import VisionTransformer
 
 from mae_plugin.apis import init_model
-from mae_plugin.checkpoints import (UnknownKeyError, detect_format, from_core,
-                                    load_checkpoint_file, to_core)
+from mae_plugin.checkpoints import (
+    UnknownKeyError,
+    detect_format,
+    from_core,
+    load_checkpoint_file,
+    to_core,
+)
 from mae_plugin.checkpoints.convert import convert_checkpoint
 from mae_plugin.models import MaskedViTEncoder
 from tests.conftest import ROOT
@@ -47,12 +53,21 @@ def test_official_to_plugin_to_official_is_exact(tmp_path, demo_core):
 
 def test_official_training_checkpoint_is_read_and_its_state_reported(tmp_path, demo_core):
     official = from_core(demo_core, 'official')
-    official.update(optimizer={'state': {}, 'param_groups': []}, epoch=799,
-                    scaler={'scale': 65536.0}, args=argparse.Namespace(mask_ratio=0.75))
-    conv = convert_checkpoint(save(tmp_path, 'checkpoint-799.pth', official),
-                              tmp_path / 'out.pth', 'plugin')
+    official.update(
+        optimizer={'state': {}, 'param_groups': []},
+        epoch=799,
+        scaler={'scale': 65536.0},
+        args=argparse.Namespace(mask_ratio=0.75),
+    )
+    conv = convert_checkpoint(
+        save(tmp_path, 'checkpoint-799.pth', official), tmp_path / 'out.pth', 'plugin'
+    )
     assert {k for k, why in conv.dropped.items() if why == 'training state'} == {
-        'optimizer', 'epoch', 'scaler', 'args'}
+        'optimizer',
+        'epoch',
+        'scaler',
+        'args',
+    }
     assert 'dropped (training state)' in conv.report()
 
 
@@ -78,13 +93,21 @@ def test_timm_state_with_head_is_read_and_head_dropped(demo_core):
 
 def lightly_mae():
     from lightly.models.modules import MAEDecoderTIMM, MaskedVisionTransformerTIMM
+
     vit = VisionTransformer(num_classes=0, **TINY)
     with warnings.catch_warnings():
         warnings.simplefilter('ignore', FutureWarning)
-        decoder = MAEDecoderTIMM(num_patches=64, patch_size=8, embed_dim=192,
-                                 decoder_embed_dim=128, decoder_depth=2, decoder_num_heads=4)
-    return torch.nn.ModuleDict(dict(backbone=MaskedVisionTransformerTIMM(vit=vit),
-                                    decoder=decoder)).eval()
+        decoder = MAEDecoderTIMM(
+            num_patches=64,
+            patch_size=8,
+            embed_dim=192,
+            decoder_embed_dim=128,
+            decoder_depth=2,
+            decoder_num_heads=4,
+        )
+    return torch.nn.ModuleDict(
+        dict(backbone=MaskedVisionTransformerTIMM(vit=vit), decoder=decoder)
+    ).eval()
 
 
 def test_lightly_export_and_import(tmp_path, demo_core):
@@ -126,12 +149,18 @@ MMPRETRAIN_TOP = {
     'neck.decoder_pred.bias': 'decoder.pred.bias',
 }
 MMPRETRAIN_LAYER = {  # TransformerEncoderLayer -> timm Block
-    'ln1.weight': 'norm1.weight', 'ln1.bias': 'norm1.bias',
-    'attn.qkv.weight': 'attn.qkv.weight', 'attn.qkv.bias': 'attn.qkv.bias',
-    'attn.proj.weight': 'attn.proj.weight', 'attn.proj.bias': 'attn.proj.bias',
-    'ln2.weight': 'norm2.weight', 'ln2.bias': 'norm2.bias',
-    'ffn.layers.0.0.weight': 'mlp.fc1.weight', 'ffn.layers.0.0.bias': 'mlp.fc1.bias',
-    'ffn.layers.1.weight': 'mlp.fc2.weight', 'ffn.layers.1.bias': 'mlp.fc2.bias',
+    'ln1.weight': 'norm1.weight',
+    'ln1.bias': 'norm1.bias',
+    'attn.qkv.weight': 'attn.qkv.weight',
+    'attn.qkv.bias': 'attn.qkv.bias',
+    'attn.proj.weight': 'attn.proj.weight',
+    'attn.proj.bias': 'attn.proj.bias',
+    'ln2.weight': 'norm2.weight',
+    'ln2.bias': 'norm2.bias',
+    'ffn.layers.0.0.weight': 'mlp.fc1.weight',
+    'ffn.layers.0.0.bias': 'mlp.fc1.bias',
+    'ffn.layers.1.weight': 'mlp.fc2.weight',
+    'ffn.layers.1.bias': 'mlp.fc2.bias',
 }
 
 
@@ -139,11 +168,19 @@ def mmpretrain_names(depth, decoder_depth):
     """{mmpretrain key: core key} of an MAE of these depths."""
     names = dict(MMPRETRAIN_TOP)
     for i in range(depth):
-        names.update({f'backbone.layers.{i}.{k}': f'encoder.vit.blocks.{i}.{v}'
-                      for k, v in MMPRETRAIN_LAYER.items()})
+        names.update(
+            {
+                f'backbone.layers.{i}.{k}': f'encoder.vit.blocks.{i}.{v}'
+                for k, v in MMPRETRAIN_LAYER.items()
+            }
+        )
     for i in range(decoder_depth):
-        names.update({f'neck.decoder_blocks.{i}.{k}': f'decoder.blocks.{i}.{v}'
-                      for k, v in MMPRETRAIN_LAYER.items()})
+        names.update(
+            {
+                f'neck.decoder_blocks.{i}.{k}': f'decoder.blocks.{i}.{v}'
+                for k, v in MMPRETRAIN_LAYER.items()
+            }
+        )
     return names
 
 
@@ -152,8 +189,10 @@ def test_mmpretrain_import(tmp_path, demo_core):
     assert set(names.values()) == set(demo_core)  # the table covers every tensor of an MAE
     torch.manual_seed(0)
     values = {mm: torch.randn_like(demo_core[core]) for mm, core in names.items()}
-    ckpt = {'meta': {'mmengine_version': '0.10.7'},
-            'state_dict': {**values, 'data_preprocessor.mean': torch.zeros(3, 1, 1)}}
+    ckpt = {
+        'meta': {'mmengine_version': '0.10.7'},
+        'state_dict': {**values, 'data_preprocessor.mean': torch.zeros(3, 1, 1)},
+    }
     conv = to_core(ckpt)
     assert conv.format == 'mmpretrain' and sorted(conv.used) == sorted(names)
     assert sorted(conv.dropped) == ['data_preprocessor.mean', 'meta']
@@ -165,8 +204,11 @@ def test_mmpretrain_import(tmp_path, demo_core):
         assert torch.equal(model.mae.state_dict()[core], values[mm]), (mm, core)
     convert_checkpoint(tmp_path / 'mmpretrain.pth', tmp_path / 'timm.pth', 'timm')
     timm_state = load_checkpoint_file(tmp_path / 'timm.pth')
-    encoder = {mm: core[len('encoder.vit.'):] for mm, core in names.items()
-               if core.startswith('encoder.vit.')}
+    encoder = {
+        mm: core[len('encoder.vit.') :]
+        for mm, core in names.items()
+        if core.startswith('encoder.vit.')
+    }
     assert set(timm_state) == set(encoder.values())
     for mm, timm_key in encoder.items():
         assert torch.equal(timm_state[timm_key], values[mm]), (mm, timm_key)
@@ -205,9 +247,20 @@ def test_resampling_to_a_larger_and_a_non_square_grid(tmp_path, demo_core):
 
 def test_convert_tool_prints_a_report(tmp_path, demo_core):
     src = save(tmp_path, 'official.pth', from_core(demo_core, 'official'))
-    out = subprocess.run([sys.executable, os.path.join(ROOT, 'tools', 'convert_checkpoint.py'),
-                          src, str(tmp_path / 'timm.pth'), '--to', 'timm'],
-                         capture_output=True, text=True, cwd=ROOT, check=True).stdout
+    out = subprocess.run(
+        [
+            sys.executable,
+            os.path.join(ROOT, 'tools', 'convert_checkpoint.py'),
+            src,
+            str(tmp_path / 'timm.pth'),
+            '--to',
+            'timm',
+        ],
+        capture_output=True,
+        text=True,
+        cwd=ROOT,
+        check=True,
+    ).stdout
     assert 'format: official' in out and 'MAE decoder, timm has no place for it' in out
     assert 'wrote' in out and os.path.isfile(tmp_path / 'timm.pth')
 

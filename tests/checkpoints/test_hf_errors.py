@@ -1,5 +1,6 @@
 """What does not fit a Hugging Face folder is an error naming the file, the key or field and
 the values; nothing is guessed."""
+
 import json
 import os
 
@@ -20,8 +21,7 @@ DEMO_CFG = os.path.join(ROOT, 'configs', 'mae_vit-t_demo.py')
 @pytest.fixture
 def folder(tmp_path):
     src = save_plugin_checkpoint(tiny_mae(), tmp_path / 'src.pth')
-    convert_checkpoint(src, tmp_path / 'hf', 'hf', norm_pix=True, num_heads=3,
-                       decoder_num_heads=2)
+    convert_checkpoint(src, tmp_path / 'hf', 'hf', norm_pix=True, num_heads=3, decoder_num_heads=2)
     return tmp_path / 'hf'
 
 
@@ -41,20 +41,25 @@ def test_a_folder_without_config_json_is_an_error_naming_it(folder):
         load_checkpoint_file(folder)
 
 
-@pytest.mark.parametrize('field, value, weights', [
-    ('hidden_size', 64, '48'),
-    ('num_hidden_layers', 3, '2'),
-    ('intermediate_size', 96, '192'),
-    ('decoder_num_hidden_layers', 2, '1'),
-    ('decoder_hidden_size', None, '32'),  # absent: transformers would build 512
-    ('num_channels', 1, '3'),
-])
+@pytest.mark.parametrize(
+    'field, value, weights',
+    [
+        ('hidden_size', 64, '48'),
+        ('num_hidden_layers', 3, '2'),
+        ('intermediate_size', 96, '192'),
+        ('decoder_num_hidden_layers', 2, '1'),
+        ('decoder_hidden_size', None, '32'),  # absent: transformers would build 512
+        ('num_channels', 1, '3'),
+    ],
+)
 def test_a_config_that_disagrees_with_the_weights_names_file_field_and_values(
-        folder, field, value, weights):
+    folder, field, value, weights
+):
     edit_config(folder, **{field: value})
     shown = 512 if value is None else value
-    with pytest.raises(ValueError, match=rf"config.json: {field} = {shown}.* have {weights}") \
-            as err:
+    with pytest.raises(
+        ValueError, match=rf'config.json: {field} = {shown}.* have {weights}'
+    ) as err:
         load_mae_weights(tiny_mae(), folder)
     assert str(folder / 'config.json') in str(err.value)
     assert str(folder / 'model.safetensors') in str(err.value)
@@ -62,8 +67,11 @@ def test_a_config_that_disagrees_with_the_weights_names_file_field_and_values(
 
 def test_an_image_size_that_does_not_fit_the_position_table_is_an_error(folder):
     edit_config(folder, image_size=64)
-    with pytest.raises(ValueError, match=r'config.json: image_size = 64 .* 8x8 grid, but the '
-                                         r'position table .* has 16 patch entries'):
+    with pytest.raises(
+        ValueError,
+        match=r'config.json: image_size = 64 .* 8x8 grid, but the '
+        r'position table .* has 16 patch entries',
+    ):
         load_checkpoint_file(folder)
 
 
@@ -77,9 +85,12 @@ def test_a_layer_without_its_value_weights_is_an_error_naming_the_keys(folder):
     weights = load_file(folder / 'model.safetensors')
     del weights['vit.encoder.layer.1.attention.attention.value.weight']
     save_file(weights, folder / 'model.safetensors', metadata={'format': 'pt'})
-    with pytest.raises(UnknownKeyError, match=r"model.safetensors: .*layer.1.attention.attention."
-                                              r"query.weight.*without the \['attention"
-                                              r".attention.value'\] part"):
+    with pytest.raises(
+        UnknownKeyError,
+        match=r'model.safetensors: .*layer.1.attention.attention.'
+        r"query.weight.*without the \['attention"
+        r".attention.value'\] part",
+    ):
         load_checkpoint_file(folder)
 
 
@@ -119,9 +130,18 @@ def test_cli_converts_a_folder_and_init_model_reads_it(tmp_path, folder, capsys)
     assert (out / 'config.json').read_text() == (folder / 'config.json').read_text()
     assert (out / 'model.safetensors').read_bytes() == (folder / 'model.safetensors').read_bytes()
     torch.manual_seed(0)
-    model = init_model(DEMO_CFG, str(out), cfg_options={
-        'model.encoder.img_size': 32, 'model.encoder.embed_dim': 48, 'model.encoder.depth': 2,
-        'model.decoder.embed_dim': 32, 'model.decoder.depth': 1, 'model.decoder.num_heads': 2})
+    model = init_model(
+        DEMO_CFG,
+        str(out),
+        cfg_options={
+            'model.encoder.img_size': 32,
+            'model.encoder.embed_dim': 48,
+            'model.encoder.depth': 2,
+            'model.decoder.embed_dim': 32,
+            'model.decoder.depth': 1,
+            'model.decoder.num_heads': 2,
+        },
+    )
     assert model.load_report.format == 'hf' and not model.load_report.left_new
     expected = tiny_mae().state_dict()
     assert all(torch.equal(model.mae.state_dict()[k], v) for k, v in expected.items())

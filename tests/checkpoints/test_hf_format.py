@@ -1,5 +1,6 @@
 """Hugging Face ViTMAE folders against transformers itself: the same weights and the same mask
 give the same loss, predictions and latent; transformers' own files read back exactly."""
+
 import json
 import os
 import shutil
@@ -10,8 +11,12 @@ import torch
 from safetensors.torch import load_file
 from transformers import ViTMAEConfig, ViTMAEForPreTraining, ViTMAEModel
 
-from mae_plugin.checkpoints import (CorruptCheckpointError, load_checkpoint_file,
-                                    load_mae_weights, to_core)
+from mae_plugin.checkpoints import (
+    CorruptCheckpointError,
+    load_checkpoint_file,
+    load_mae_weights,
+    to_core,
+)
 from mae_plugin.checkpoints.convert import convert_checkpoint
 from tests.checkpoints.hf_helpers import TINY_HF, batch, hf_noise, randomize, tiny_mae
 from tests.conftest import save_plugin_checkpoint
@@ -46,11 +51,17 @@ def test_transformers_gives_the_same_loss_predictions_and_latent(tmp_path, norm_
         latent = mae.encoder(images, torch.nonzero(~mask)[:, 1].view(len(mask), -1))
         theirs = hf(pixel_values=images, noise=hf_noise(mask))
     assert torch.equal(theirs.mask.bool(), mask)
-    diffs = {'loss': (ours.loss - theirs.loss).abs().item(),
-             'pred': (ours.pred - theirs.logits).abs().max().item()}
+    diffs = {
+        'loss': (ours.loss - theirs.loss).abs().item(),
+        'pred': (ours.pred - theirs.logits).abs().max().item(),
+    }
     with torch.no_grad():
-        diffs['latent'] = (latent - hf.vit(pixel_values=images, noise=hf_noise(mask))
-                           .last_hidden_state).abs().max().item()
+        diffs['latent'] = (
+            (latent - hf.vit(pixel_values=images, noise=hf_noise(mask)).last_hidden_state)
+            .abs()
+            .max()
+            .item()
+        )
     print(f'max abs diff vs transformers (norm_pix={norm_pix}): {diffs}')
     assert max(diffs.values()) < TOL, diffs
     assert ours.loss.item() > 0.1  # not a trivially zero loss
@@ -71,7 +82,7 @@ def test_vitmae_model_loads_the_folder_and_the_encoder_only_folder(tmp_path):
     encoder = assert_loads_exactly(ViTMAEModel, str(tmp_path / 'enc'))
     images, _ = batch()
     with torch.no_grad():
-        theirs = encoder(pixel_values=images, noise=torch.arange(16.).expand(3, -1))
+        theirs = encoder(pixel_values=images, noise=torch.arange(16.0).expand(3, -1))
         diff = (mae.encoder(images) - theirs.last_hidden_state).abs().max().item()
     assert diff < TOL, diff
 
@@ -105,13 +116,21 @@ def test_hf_to_timm_loads_strict_and_gives_transformers_features(tmp_path):
     hf, folder = hf_saved_folder(tmp_path, seed=3)
     conv = convert_checkpoint(folder, tmp_path / 'timm.pth', 'timm')
     assert conv.format == 'hf'
-    vit = timm.create_model('vit_tiny_patch16_224', pretrained=False, num_classes=0, img_size=32,
-                            patch_size=8, embed_dim=48, depth=2, num_heads=3).eval()
+    vit = timm.create_model(
+        'vit_tiny_patch16_224',
+        pretrained=False,
+        num_classes=0,
+        img_size=32,
+        patch_size=8,
+        embed_dim=48,
+        depth=2,
+        num_heads=3,
+    ).eval()
     vit.load_state_dict(load_checkpoint_file(tmp_path / 'timm.pth'), strict=True)
     hf.config.mask_ratio = 0.0
     images, _ = batch(seed=4)
     with torch.no_grad():
-        theirs = hf.vit(pixel_values=images, noise=torch.arange(16.).expand(3, -1))
+        theirs = hf.vit(pixel_values=images, noise=torch.arange(16.0).expand(3, -1))
         diff = (vit.forward_features(images) - theirs.last_hidden_state).abs().max().item()
     assert diff < TOL, diff
 
@@ -136,8 +155,14 @@ def test_hf_to_hf_keeps_what_the_weights_do_not_hold(tmp_path):
     written = json.load(open(tmp_path / 'again' / 'config.json'))
     assert not conv.notes
     source = json.load(open(os.path.join(folder, 'config.json')))
-    for field in ('norm_pix_loss', 'mask_ratio', 'num_attention_heads',
-                  'decoder_num_attention_heads', 'hidden_size', 'decoder_intermediate_size'):
+    for field in (
+        'norm_pix_loss',
+        'mask_ratio',
+        'num_attention_heads',
+        'decoder_num_attention_heads',
+        'hidden_size',
+        'decoder_intermediate_size',
+    ):
         assert written[field] == source[field], field
 
 
@@ -158,8 +183,9 @@ def test_sharded_and_bin_folders_read_the_same_tensors(tmp_path, layout):
     else:
         other.mkdir()
         shutil.copy(os.path.join(folder, 'config.json'), other)
-        torch.save(load_file(os.path.join(folder, 'model.safetensors')),
-                   other / 'pytorch_model.bin')
+        torch.save(
+            load_file(os.path.join(folder, 'model.safetensors')), other / 'pytorch_model.bin'
+        )
     expected = to_core(load_checkpoint_file(folder)).state
     got = to_core(load_checkpoint_file(other)).state
     assert got.keys() == expected.keys()

@@ -4,8 +4,13 @@ import pytest
 import torch
 
 from mae_plugin.apis import extract_features, init_model, reconstruct
-from mae_plugin.checkpoints import (UnsafeCheckpointError, from_core, load_checkpoint_file,
-                                    load_mae_weights, to_core)
+from mae_plugin.checkpoints import (
+    UnsafeCheckpointError,
+    from_core,
+    load_checkpoint_file,
+    load_mae_weights,
+    to_core,
+)
 from tests.conftest import ROOT
 
 DEMO_CFG = os.path.join(ROOT, 'configs', 'mae_vit-t_demo.py')
@@ -36,8 +41,11 @@ def test_official_full_checkpoint_loads_exactly(tmp_path):
 
 def test_official_encoder_only_checkpoint_keeps_fresh_decoder(tmp_path):
     core = _demo_model_weights(seed=2)
-    encoder_only = {k: v for k, v in core_to_official(core).items()
-                    if not k.startswith('decoder_') and k != 'mask_token'}
+    encoder_only = {
+        k: v
+        for k, v in core_to_official(core).items()
+        if not k.startswith('decoder_') and k != 'mask_token'
+    }
     encoder_only['head.weight'] = torch.zeros(10, 192)  # fine-tuned files carry a head
     path = tmp_path / 'mae_pretrain_vit_tiny.pth'
     torch.save({'model': encoder_only}, path)
@@ -46,8 +54,10 @@ def test_official_encoder_only_checkpoint_keeps_fresh_decoder(tmp_path):
     assert report.left_new and all(k.startswith('decoder.') for k in report.left_new)
     assert report.dropped == ['head.weight']
     assert 'freshly initialised' in report.summary()
-    assert torch.equal(model.mae.encoder.vit.blocks[0].attn.qkv.weight,
-                       core['encoder.vit.blocks.0.attn.qkv.weight'])
+    assert torch.equal(
+        model.mae.encoder.vit.blocks[0].attn.qkv.weight,
+        core['encoder.vit.blocks.0.attn.qkv.weight'],
+    )
 
 
 def test_plugin_checkpoint_round_trip(tmp_path):
@@ -75,8 +85,12 @@ def test_missing_key_and_wrong_shape_are_listed(tmp_path):
 
 
 def test_checkpoint_of_another_architecture_is_an_error(tmp_path):
-    base_like = {'model': {'patch_embed.proj.weight': torch.zeros(768, 3, 16, 16),
-                           'cls_token': torch.zeros(1, 1, 768)}}
+    base_like = {
+        'model': {
+            'patch_embed.proj.weight': torch.zeros(768, 3, 16, 16),
+            'cls_token': torch.zeros(1, 1, 768),
+        }
+    }
     with pytest.raises(ValueError, match='shape mismatches'):
         init_model(DEMO_CFG, base_like)
     with pytest.raises(ValueError, match='unknown checkpoint layout'):
@@ -140,26 +154,37 @@ def test_load_mae_weights_copies_every_tensor_and_reports_it(tmp_path):
     assert report.format == 'official' and report.source == str(path)
     assert report.loaded == sorted(source) and len(report.conversion.used) == len(source)
     assert report.dropped == ['epoch'] and report.left_new == [] and report.resampled == []
-    assert report.summary() == (f'loaded {len(source)} tensors from {str(path)!r} '
-                                '(official format); dropped 1 (epoch)')
+    assert report.summary() == (
+        f'loaded {len(source)} tensors from {str(path)!r} (official format); dropped 1 (epoch)'
+    )
 
 
 def test_encoder_only_consumer_loads_resamples_and_reports(tmp_path):
     from timm.models.vision_transformer import VisionTransformer
 
     from mae_plugin.checkpoints import load_encoder_weights
+
     core = _demo_model_weights(seed=4)
     path = tmp_path / 'mae.pth'
     torch.save({'model': core_to_official(core)}, path)
     # a classifier at a larger input size: head is new, position table resampled 8x8 -> 12x12
-    vit = VisionTransformer(img_size=96, patch_size=8, embed_dim=192, depth=6, num_heads=3,
-                            num_classes=10)
+    vit = VisionTransformer(
+        img_size=96, patch_size=8, embed_dim=192, depth=6, num_heads=3, num_classes=10
+    )
     report = load_encoder_weights(vit, path, grid_size=(12, 12), new_ok=['head.*'])
     assert report.left_new == ['head.bias', 'head.weight']
     assert any('8x8 -> 12x12' in r for r in report.resampled)
-    assert all(why == 'MAE decoder, not part of an encoder' for k, why in
-               report.conversion.dropped.items() if k.startswith('decoder.'))
+    assert all(
+        why == 'MAE decoder, not part of an encoder'
+        for k, why in report.conversion.dropped.items()
+        if k.startswith('decoder.')
+    )
     assert torch.equal(vit.blocks[5].mlp.fc2.weight, core['encoder.vit.blocks.5.mlp.fc2.weight'])
     with pytest.raises(ValueError, match='missing keys'):
-        load_encoder_weights(VisionTransformer(img_size=64, patch_size=8, embed_dim=192, depth=6,
-                                               num_heads=3, num_classes=10), path, (8, 8))
+        load_encoder_weights(
+            VisionTransformer(
+                img_size=64, patch_size=8, embed_dim=192, depth=6, num_heads=3, num_classes=10
+            ),
+            path,
+            (8, 8),
+        )

@@ -1,4 +1,5 @@
 """load_checkpoint_file: a damaged file and a code-running pickle are different errors."""
+
 import os
 import random
 import zipfile
@@ -6,8 +7,11 @@ import zipfile
 import pytest
 import torch
 
-from mae_plugin.checkpoints import (CorruptCheckpointError, UnsafeCheckpointError,
-                                    load_checkpoint_file)
+from mae_plugin.checkpoints import (
+    CorruptCheckpointError,
+    UnsafeCheckpointError,
+    load_checkpoint_file,
+)
 from mae_plugin.checkpoints.convert import convert_checkpoint
 from tests.conftest import save_plugin_checkpoint, tiny_mae
 
@@ -49,7 +53,7 @@ def test_a_truncated_checkpoint_is_corrupt_not_unsafe(tmp_path, good, legacy):
     assert all(torch.equal(loaded['mae.' + k], v) for k, v in state.items())
     data = open(path, 'rb').read()
     half = tmp_path / 'half.pth'
-    half.write_bytes(data[:len(data) // 2])
+    half.write_bytes(data[: len(data) // 2])
     _corrupt(half)
     with pytest.raises(CorruptCheckpointError, match='half.pth'):
         convert_checkpoint(half, tmp_path / 'out.pth', 'timm')
@@ -57,8 +61,11 @@ def test_a_truncated_checkpoint_is_corrupt_not_unsafe(tmp_path, good, legacy):
 
 
 def test_random_bytes_empty_and_text_files_are_corrupt(tmp_path):
-    cases = {'random.pth': random.Random(0).randbytes(4096), 'empty.pth': b'',
-             'notes.pth': b'epoch: 3\nloss: 0.41\n'}
+    cases = {
+        'random.pth': random.Random(0).randbytes(4096),
+        'empty.pth': b'',
+        'notes.pth': b'epoch: 3\nloss: 0.41\n',
+    }
     for name, data in cases.items():
         (tmp_path / name).write_bytes(data)
     assert 'the file is empty' in _corrupt(tmp_path / 'empty.pth')
@@ -81,8 +88,11 @@ def test_a_code_running_pickle_is_unsafe_and_never_runs(tmp_path, monkeypatch, l
     monkeypatch.chdir(tmp_path)
     marker = tmp_path / 'MARKER'
     path = tmp_path / 'evil.pth'
-    torch.save({'state_dict': {'mae.x': _RunsShell(f'touch {marker}')}}, path,
-               _use_new_zipfile_serialization=not legacy)
+    torch.save(
+        {'state_dict': {'mae.x': _RunsShell(f'touch {marker}')}},
+        path,
+        _use_new_zipfile_serialization=not legacy,
+    )
     assert not marker.exists()
     with pytest.raises(UnsafeCheckpointError) as err:
         load_checkpoint_file(path)

@@ -1,5 +1,6 @@
 """.safetensors in and out: chosen by the file ending, read through the same detection, written
 atomically; formats that nest their weights are refused, naming the format."""
+
 import os
 
 import pytest
@@ -7,8 +8,12 @@ import timm
 import torch
 from safetensors.torch import load_file
 
-from mae_plugin.checkpoints import (CorruptCheckpointError, atomic, load_checkpoint_file,
-                                    load_mae_weights)
+from mae_plugin.checkpoints import (
+    CorruptCheckpointError,
+    atomic,
+    load_checkpoint_file,
+    load_mae_weights,
+)
 from mae_plugin.checkpoints.convert import convert_checkpoint
 from tests.checkpoints.hf_helpers import tiny_mae
 from tests.conftest import save_plugin_checkpoint
@@ -23,8 +28,16 @@ def test_timm_safetensors_loads_strict_into_timm_with_the_same_features(tmp_path
     convert_checkpoint(src, tmp_path / 'vit.safetensors', 'timm')
     with open(tmp_path / 'vit.safetensors', 'rb') as f:
         assert not f.read(16).startswith(b'PK')  # a safetensors header, not a torch zip
-    vit = timm.create_model('vit_tiny_patch16_224', pretrained=False, num_classes=0, img_size=32,
-                            patch_size=8, embed_dim=48, depth=2, num_heads=3).eval()
+    vit = timm.create_model(
+        'vit_tiny_patch16_224',
+        pretrained=False,
+        num_classes=0,
+        img_size=32,
+        patch_size=8,
+        embed_dim=48,
+        depth=2,
+        num_heads=3,
+    ).eval()
     vit.load_state_dict(load_file(tmp_path / 'vit.safetensors'), strict=True)
     images = torch.randn(2, 3, 32, 32)
     mae = tiny_mae()
@@ -48,8 +61,11 @@ def test_flat_formats_round_trip_through_safetensors_bit_exact(tmp_path, src, fm
 
 @pytest.mark.parametrize('fmt, nested', [('plugin', 'state_dict'), ('official', 'model')])
 def test_nested_formats_are_refused_as_safetensors_naming_the_format(tmp_path, src, fmt, nested):
-    with pytest.raises(ValueError, match=rf"the '{fmt}' format cannot be stored as safetensors "
-                                         rf".*'{nested}'.*write a \.pth file"):
+    with pytest.raises(
+        ValueError,
+        match=rf"the '{fmt}' format cannot be stored as safetensors "
+        rf".*'{nested}'.*write a \.pth file",
+    ):
         convert_checkpoint(src, tmp_path / 'out.safetensors', fmt)
     assert sorted(os.listdir(tmp_path)) == ['src.pth']  # nothing written, no partial file
 
@@ -57,7 +73,7 @@ def test_nested_formats_are_refused_as_safetensors_naming_the_format(tmp_path, s
 def test_a_truncated_safetensors_file_is_named_as_corrupt(tmp_path, src):
     convert_checkpoint(src, tmp_path / 'vit.safetensors', 'timm')
     data = (tmp_path / 'vit.safetensors').read_bytes()
-    (tmp_path / 'cut.safetensors').write_bytes(data[:len(data) // 2])
+    (tmp_path / 'cut.safetensors').write_bytes(data[: len(data) // 2])
     with pytest.raises(CorruptCheckpointError, match="'.*cut.safetensors': truncated"):
         load_checkpoint_file(tmp_path / 'cut.safetensors')
 
@@ -66,8 +82,7 @@ def _failing_fsync(fd):
     raise OSError('no space left on device (simulated)')
 
 
-def test_a_failed_safetensors_write_leaves_the_destination_untouched(tmp_path, src,
-                                                                      monkeypatch):
+def test_a_failed_safetensors_write_leaves_the_destination_untouched(tmp_path, src, monkeypatch):
     dst = tmp_path / 'vit.safetensors'
     dst.write_bytes(b'the previous conversion')
     monkeypatch.setattr(atomic.os, 'fsync', _failing_fsync)

@@ -1,4 +1,5 @@
 """The runner-free data layer: the same transform objects under MMEngine and a plain Compose."""
+
 import os
 
 import numpy as np
@@ -14,8 +15,13 @@ from tests.engine.test_data import PIPELINE
 
 
 def test_registered_transforms_are_the_data_classes():
-    for name in ('MAELoadImage', 'MAERandomResizedCrop', 'MAERandomFlip', 'MAEMaskGenerator',
-                 'MAEPackInputs'):
+    for name in (
+        'MAELoadImage',
+        'MAERandomResizedCrop',
+        'MAERandomFlip',
+        'MAEMaskGenerator',
+        'MAEPackInputs',
+    ):
         assert TRANSFORMS.get(name) is getattr(data, name)
 
 
@@ -23,8 +29,9 @@ def test_a_plain_compose_gives_what_the_mmengine_pipeline_gives(demo_root):
     path = os.path.join(demo_root, 'train', 'chelsea.jpg')
     with DefaultScope.overwrite_default_scope('mae_plugin'):
         mmengine_pipeline = MMEngineCompose(PIPELINE)
-    plain = Compose([getattr(data, t['type'])(**{k: v for k, v in t.items() if k != 'type'})
-                     for t in PIPELINE])
+    plain = Compose(
+        [getattr(data, t['type'])(**{k: v for k, v in t.items() if k != 'type'}) for t in PIPELINE]
+    )
     outs = []
     for pipeline in (mmengine_pipeline, plain):
         torch.manual_seed(3)  # crop and flip
@@ -41,7 +48,8 @@ def test_the_scan_reports_empty_classes_through_the_given_callback(tmp_path, dem
     (tmp_path / 'a').mkdir()
     (tmp_path / 'b').mkdir()
     (tmp_path / 'a' / 'x.jpg').write_bytes(
-        open(os.path.join(demo_root, 'train', 'moon.jpg'), 'rb').read())
+        open(os.path.join(demo_root, 'train', 'moon.jpg'), 'rb').read()
+    )
     said = []
     samples, classes = data.scan_image_folder(str(tmp_path), warn=said.append)
     assert classes == ['a', 'b'] and [label for _, label in samples] == [0]

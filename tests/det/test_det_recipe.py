@@ -1,4 +1,5 @@
 """The ViTDet COCO recipe, pinned, and mmdet building the whole detector."""
+
 import pytest
 import torch
 from mmengine.config import Config
@@ -10,8 +11,11 @@ from tests.conftest import ROOT
 from tests.engine.test_recipe import assert_plugin_runner_and_safe_checkpoints, load
 
 # size: (arch, drop path, layer decay, neck input)
-SIZES = {'b': ('base', 0.1, 0.7, 768), 'l': ('large', 0.4, 0.8, 1024),
-         'h': (dict(patch_size=16, embed_dim=1280, depth=32, num_heads=16), 0.5, 0.9, 1280)}
+SIZES = {
+    'b': ('base', 0.1, 0.7, 768),
+    'l': ('large', 0.4, 0.8, 1024),
+    'h': (dict(patch_size=16, embed_dim=1280, depth=32, num_heads=16), 0.5, 0.9, 1280),
+}
 
 
 @pytest.mark.parametrize('size', 'blh')
@@ -21,12 +25,21 @@ def test_mask_rcnn_vitdet_recipe(size):
     assert cfg.default_scope == 'mmdet' and 'mae_plugin.det' in cfg.custom_imports.imports
     assert_plugin_runner_and_safe_checkpoints(cfg)
     bb = cfg.model.backbone
-    assert (bb.type, bb.arch, bb.img_size, bb.window_size, bb.drop_path_rate) == \
-        ('mae_plugin.MAEViTDet', arch, 1024, 14, drop_path)
+    assert (bb.type, bb.arch, bb.img_size, bb.window_size, bb.drop_path_rate) == (
+        'mae_plugin.MAEViTDet',
+        arch,
+        1024,
+        14,
+        drop_path,
+    )
     assert bb.init_cfg.type == 'Pretrained'
     neck = cfg.model.neck
-    assert (neck.type, neck.in_channels, neck.out_channels, neck.num_outs) == \
-        ('mae_plugin.MAESimpleFPN', width, 256, 5)
+    assert (neck.type, neck.in_channels, neck.out_channels, neck.num_outs) == (
+        'mae_plugin.MAESimpleFPN',
+        width,
+        256,
+        5,
+    )
     assert neck.get('in_stride', 16) == 16
     assert cfg.model.rpn_head.num_convs == 2
     box, mask = cfg.model.roi_head.bbox_head, cfg.model.roi_head.mask_head
@@ -49,15 +62,21 @@ def test_mask_rcnn_vitdet_recipe(size):
     assert wrapper.constructor == 'mae_plugin.MAELayerDecayOptimWrapperConstructor'
     assert wrapper.paramwise_cfg == dict(layer_decay_rate=decay)
     opt = wrapper.optimizer
-    assert (opt.type, opt.lr, tuple(opt.betas), opt.weight_decay) == \
-        ('AdamW', 1e-4, (0.9, 0.999), 0.1)
+    assert (opt.type, opt.lr, tuple(opt.betas), opt.weight_decay) == (
+        'AdamW',
+        1e-4,
+        (0.9, 0.999),
+        0.1,
+    )
     warmup, steps = cfg.param_scheduler
     assert (warmup.type, warmup.end, warmup.by_epoch) == ('LinearLR', 250, False)
     assert (steps.type, steps.milestones, steps.gamma) == ('MultiStepLR', [163889, 177546], 0.1)
     assert cfg.train_cfg.type == 'IterBasedTrainLoop' and cfg.train_cfg.max_iters == 184375
-    assert [h.type for h in cfg.custom_hooks] == ['mae_plugin.WeightsOnlyResumeHook',
-                                                  'mae_plugin.FiniteWeightsHook',
-                                                  'mae_plugin.ResumeScheduleGuardHook']
+    assert [h.type for h in cfg.custom_hooks] == [
+        'mae_plugin.WeightsOnlyResumeHook',
+        'mae_plugin.FiniteWeightsHook',
+        'mae_plugin.ResumeScheduleGuardHook',
+    ]
 
 
 def test_cascade_variant_has_three_ln_box_heads():
@@ -70,10 +89,14 @@ def test_cascade_variant_has_three_ln_box_heads():
 
 def test_layer_decay_groups_of_the_whole_detector():
     cfg = Config.fromfile(f'{ROOT}/configs/det/mask-rcnn_vit-t-mae_demo.py')
-    cfg.model.backbone.update(arch=dict(patch_size=8, embed_dim=48, depth=2, num_heads=3),
-                              global_blocks=(1,), init_cfg=None)
+    cfg.model.backbone.update(
+        arch=dict(patch_size=8, embed_dim=48, depth=2, num_heads=3),
+        global_blocks=(1,),
+        init_cfg=None,
+    )
     cfg.model.neck.in_channels = 48
     from mmdet.registry import MODELS
+
     with DefaultScope.overwrite_default_scope('mmdet'):
         model = MODELS.build(cfg.model)
         wrapper = build_optim_wrapper(model, cfg.optim_wrapper)
@@ -85,7 +108,7 @@ def test_layer_decay_groups_of_the_whole_detector():
             block = int(name.split('.')[4])
             assert group['lr'] == pytest.approx(lr * 0.8 ** (2 - block)), name
         elif name.startswith('backbone.'):
-            assert group['lr'] == pytest.approx(lr * 0.8 ** 3), name
+            assert group['lr'] == pytest.approx(lr * 0.8**3), name
         else:
             assert group['lr'] == pytest.approx(lr), name  # neck, RPN, RoI heads: the top
         no_decay = param.ndim == 1 or name.endswith(('pos_embed', 'rel_pos_h', 'rel_pos_w'))

@@ -2,6 +2,7 @@
 coins (instances from a classical segmentation, real COCO JSON), a few iterations from a plugin
 MAE checkpoint, bbox and segm AP through pycocotools; and the errors that name a bad dataset or
 checkpoint."""
+
 import json
 import os
 import shutil
@@ -31,16 +32,20 @@ def pretrained(pretrained_64):
 
 def options(data_root, checkpoint, iters=4):
     opts = {
-        'model.backbone.arch.embed_dim': 48, 'model.backbone.arch.depth': 2,
-        'model.backbone.global_blocks': '"(1,)"', 'model.backbone.init_cfg.checkpoint':
-        checkpoint, 'model.neck.in_channels': 48,
+        'model.backbone.arch.embed_dim': 48,
+        'model.backbone.arch.depth': 2,
+        'model.backbone.global_blocks': '"(1,)"',
+        'model.backbone.init_cfg.checkpoint': checkpoint,
+        'model.neck.in_channels': 48,
         'train_dataloader.dataset.dataset.data_root': data_root,
         'val_dataloader.dataset.data_root': data_root,
         'test_dataloader.dataset.data_root': data_root,
         'val_evaluator.ann_file': data_root + 'annotations/instances_val.json',
         'test_evaluator.ann_file': data_root + 'annotations/instances_val.json',
-        'train_cfg.max_iters': iters, 'train_cfg.val_interval': iters,
-        'default_hooks.checkpoint.interval': iters, 'default_hooks.logger.interval': 1,
+        'train_cfg.max_iters': iters,
+        'train_cfg.val_interval': iters,
+        'default_hooks.checkpoint.interval': iters,
+        'default_hooks.logger.interval': 1,
     }
     for loader in ('train_dataloader', 'val_dataloader', 'test_dataloader'):
         opts.update({f'{loader}.num_workers': 0, f'{loader}.persistent_workers': False})
@@ -52,14 +57,25 @@ def test_mask_rcnn_trains_from_a_plugin_checkpoint_then_tests(tmp_path, coco_roo
     path, mae = pretrained
     work = str(tmp_path / 'det')
     opts = options(coco_root, path)
-    out = run_cli([sys.executable, os.path.join(ROOT, 'tools', 'train.py'), CONFIG,
-                   '--work-dir', work] + cli(opts))
+    out = run_cli(
+        [sys.executable, os.path.join(ROOT, 'tools', 'train.py'), CONFIG, '--work-dir', work]
+        + cli(opts)
+    )
     # 2 blocks x 12 + patch embedding 2 + position table; cls token and final norm dropped
     assert 'MAEViTDet: loaded 27 tensors' in out and '(plugin format)' in out
     assert 'coco/bbox_mAP' in out and 'coco/segm_mAP' in out
     trained = os.path.join(work, 'iter_4.pth')
-    out = run_cli([sys.executable, os.path.join(ROOT, 'tools', 'test.py'), CONFIG, trained,
-                   '--work-dir', work] + cli(opts))
+    out = run_cli(
+        [
+            sys.executable,
+            os.path.join(ROOT, 'tools', 'test.py'),
+            CONFIG,
+            trained,
+            '--work-dir',
+            work,
+        ]
+        + cli(opts)
+    )
     for metric in ('coco/bbox_mAP', 'coco/segm_mAP'):
         value = float(out.rsplit(f'{metric}: ', 1)[1].split()[0])
         assert 0.0 <= value <= 100.0
@@ -68,18 +84,21 @@ def test_mask_rcnn_trains_from_a_plugin_checkpoint_then_tests(tmp_path, coco_roo
 
 
 def build_dataset(data_root, split='train'):
+    from mmdet.registry import DATASETS
     from mmengine.config import Config
     from mmengine.registry import DefaultScope
-    from mmdet.registry import DATASETS
+
     cfg = Config.fromfile(CONFIG)
-    dataset = (cfg.train_dataloader.dataset.dataset if split == 'train'
-               else cfg.val_dataloader.dataset)
+    dataset = (
+        cfg.train_dataloader.dataset.dataset if split == 'train' else cfg.val_dataloader.dataset
+    )
     with DefaultScope.overwrite_default_scope('mmdet'):
         return DATASETS.build(dict(dataset, data_root=data_root))
 
 
 def test_coco_set_is_real_coco(coco_root):
     from pycocotools.coco import COCO
+
     coco = COCO(coco_root + 'annotations/instances_train.json')
     assert len(coco.getImgIds()) == 3 and coco.loadCats(1)[0]['name'] == 'coin'
     ann = coco.loadAnns(coco.getAnnIds())[0]
@@ -100,7 +119,7 @@ def test_image_listed_but_absent_is_named(tmp_path, coco_root):
     root = str(tmp_path / 'coco') + '/'
     shutil.copytree(coco_root, root)
     os.remove(root + 'train/coins_lr.jpg')
-    with pytest.raises(FileNotFoundError, match=r"1 image\(s\) listed.*coins_lr.jpg"):
+    with pytest.raises(FileNotFoundError, match=r'1 image\(s\) listed.*coins_lr.jpg'):
         build_dataset(root, 'train')
     with open(root + 'annotations/instances_val.json') as f:
         assert json.load(f)['images']  # the other split is untouched
@@ -109,10 +128,15 @@ def test_image_listed_but_absent_is_named(tmp_path, coco_root):
 def test_backbone_checkpoint_of_another_architecture_is_refused(pretrained):
     import mae_plugin.det  # noqa: F401
     from mae_plugin.det.backbone import MAEViTDet
+
     path, _ = pretrained  # 48-dim encoder
-    model = MAEViTDet(arch=dict(patch_size=8, embed_dim=96, depth=2, num_heads=3), img_size=64,
-                      window_size=4, global_blocks=(1,),
-                      init_cfg=dict(type='Pretrained', checkpoint=path))
+    model = MAEViTDet(
+        arch=dict(patch_size=8, embed_dim=96, depth=2, num_heads=3),
+        img_size=64,
+        window_size=4,
+        global_blocks=(1,),
+        init_cfg=dict(type='Pretrained', checkpoint=path),
+    )
     with pytest.raises(ValueError, match='another architecture.*shape mismatches'):
         model.init_weights()
 
@@ -123,8 +147,17 @@ def test_mask_rcnn_trains_with_amp_on_cpu(tmp_path, coco_root, pretrained):
     path, _ = pretrained
     work = str(tmp_path / 'det_amp')
     opts = options(coco_root, path, iters=2)
-    out = run_cli([sys.executable, os.path.join(ROOT, 'tools', 'train.py'), CONFIG,
-                   '--work-dir', work, '--amp'] + cli(opts))
+    out = run_cli(
+        [
+            sys.executable,
+            os.path.join(ROOT, 'tools', 'train.py'),
+            CONFIG,
+            '--work-dir',
+            work,
+            '--amp',
+        ]
+        + cli(opts)
+    )
     assert "type='mae_plugin.CPUAmpOptimWrapper'" in out
     assert 'Iter(train) [2/2]' in out and 'coco/bbox_mAP' in out
     state = torch.load(os.path.join(work, 'iter_2.pth'), weights_only=True)['state_dict']

@@ -1,6 +1,7 @@
 """Test plugin (imported through a config's ``custom_imports``): records, on every rank, one
 weight's local gradient and the gradient the optimizer steps with at the first update, and the
 final weights, into ``<work_dir>/probe_rank<R>.pth``."""
+
 import os
 
 import torch
@@ -12,7 +13,6 @@ from mae_plugin.engine.registry import HOOKS
 
 @HOOKS.register_module()
 class DDPProbeHook(Hook):
-
     def before_train(self, runner) -> None:
         model = runner.model.module if is_model_wrapper(runner.model) else runner.model
         self.model = model
@@ -24,6 +24,7 @@ class DDPProbeHook(Hook):
 
         def stepped(optimizer, args, kwargs):  # what the first optimizer step uses
             self.record.setdefault('stepped', weight.grad.detach().clone())
+
         weight.register_post_accumulate_grad_hook(local)
         runner.optim_wrapper.optimizer.register_step_pre_hook(stepped)
 

@@ -1,4 +1,5 @@
 """The demo pretraining run, shrunk for tests: options, command line and log readers."""
+
 import glob
 import json
 import os
@@ -32,8 +33,9 @@ def cli(options):
 
 def run_cli(args, **kw):
     env = dict(os.environ, PYTHONPATH=ROOT, OMP_NUM_THREADS='1')
-    proc = subprocess.run(args, cwd=ROOT, env=env, capture_output=True, text=True, timeout=900,
-                          **kw)
+    proc = subprocess.run(
+        args, cwd=ROOT, env=env, capture_output=True, text=True, timeout=900, **kw
+    )
     assert proc.returncode == 0, proc.stdout[-3000:] + proc.stderr[-6000:]
     return proc.stdout + proc.stderr
 
@@ -46,8 +48,9 @@ def logged_losses(work_dir):
 
 def in_process_cfg(tmp_path, data_root, iters, **extra):
     extra.setdefault('default_hooks.knn.interval', 1000)  # at the end only
-    cfg = build_train_config(DEMO, work_dir=str(tmp_path / 'run'),
-                             cfg_options=demo_options(data_root, iters, 1, **extra))
+    cfg = build_train_config(
+        DEMO, work_dir=str(tmp_path / 'run'), cfg_options=demo_options(data_root, iters, 1, **extra)
+    )
     cfg.experiment_name = f'test_{uuid.uuid4().hex[:8]}'
     cfg.train_dataloader.num_workers = 0
     cfg.train_dataloader.persistent_workers = False
@@ -56,9 +59,14 @@ def in_process_cfg(tmp_path, data_root, iters, **extra):
 
 # A depth-2 MAE of the demo's input (64 px, patch 8) and a small batch: seconds per run.
 TINY = {
-    'model.encoder.embed_dim': 48, 'model.encoder.depth': 2, 'model.encoder.num_heads': 3,
-    'model.decoder.embed_dim': 32, 'model.decoder.depth': 1, 'model.decoder.num_heads': 2,
-    'train_dataloader.batch_size': 4, 'train_dataloader.num_workers': 0,
+    'model.encoder.embed_dim': 48,
+    'model.encoder.depth': 2,
+    'model.encoder.num_heads': 3,
+    'model.decoder.embed_dim': 32,
+    'model.decoder.depth': 1,
+    'model.decoder.num_heads': 2,
+    'train_dataloader.batch_size': 4,
+    'train_dataloader.num_workers': 0,
     'train_dataloader.persistent_workers': False,
 }
 
@@ -66,14 +74,27 @@ TINY = {
 def tiny_core_mae(img_size=64, norm_pix=True):
     """The core ``MaskedAutoencoder`` of the ``TINY`` options (another input size: resampled)."""
     from mae_plugin.models import build_mae
-    return build_mae('tiny', img_size=img_size, patch_size=8, embed_dim=48, depth=2, num_heads=3,
-                     norm_pix=norm_pix, decoder=dict(embed_dim=32, depth=1, num_heads=2))
+
+    return build_mae(
+        'tiny',
+        img_size=img_size,
+        patch_size=8,
+        embed_dim=48,
+        depth=2,
+        num_heads=3,
+        norm_pix=norm_pix,
+        decoder=dict(embed_dim=32, depth=1, num_heads=2),
+    )
 
 
 def tiny_runner(tmp_path, demo_root, **options):
     """An ``MAERunner`` of the demo config with the ``TINY`` model, 1 iteration by default."""
     from mae_plugin.engine.runtime.launch import build_runner
-    cfg = build_train_config(DEMO, work_dir=str(tmp_path / 'run'),
-                             cfg_options=demo_options(demo_root, 1, 1, **{**TINY, **options}))
+
+    cfg = build_train_config(
+        DEMO,
+        work_dir=str(tmp_path / 'run'),
+        cfg_options=demo_options(demo_root, 1, 1, **{**TINY, **options}),
+    )
     cfg.experiment_name = f'test_{uuid.uuid4().hex[:8]}'
     return build_runner(cfg)

@@ -1,5 +1,6 @@
 """Test plugin (imported through a config's ``custom_imports``): kill -9 the training process in
 the middle of writing the checkpoint of iteration ``at``."""
+
 import os
 import signal
 

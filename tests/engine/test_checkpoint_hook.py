@@ -1,5 +1,6 @@
 """Nothing is lost: a kill or a refused NaN during a save leaves the last complete checkpoint
 named in ``last_checkpoint``, and ``--resume`` continues from it."""
+
 import os
 import signal
 import subprocess
@@ -21,9 +22,15 @@ def last_checkpoint(work):
 
 
 def test_nan_at_save_time_keeps_the_previous_checkpoint(tmp_path, demo_root):
-    runner = tiny_runner(tmp_path, demo_root, **{
-        'train_cfg.max_iters': 4, 'default_hooks.checkpoint.interval': 2,
-        'default_hooks.checkpoint.max_keep_ckpts': 1})
+    runner = tiny_runner(
+        tmp_path,
+        demo_root,
+        **{
+            'train_cfg.max_iters': 4,
+            'default_hooks.checkpoint.interval': 2,
+            'default_hooks.checkpoint.max_keep_ckpts': 1,
+        },
+    )
 
     class PoisonSecondSave(Hook):
         priority = 'HIGHEST'  # before FiniteWeightsHook looks
@@ -31,6 +38,7 @@ def test_nan_at_save_time_keeps_the_previous_checkpoint(tmp_path, demo_root):
         def before_save_checkpoint(self, runner, checkpoint):
             if runner.iter + 1 == 4:
                 checkpoint['state_dict']['mae.decoder.pred.bias'] = torch.tensor(float('nan'))
+
     runner.register_hook(PoisonSecondSave())
     with pytest.raises(FloatingPointError, match='mae.decoder.pred.bias'):
         runner.train()
@@ -45,18 +53,26 @@ def test_nan_at_save_time_keeps_the_previous_checkpoint(tmp_path, demo_root):
 @pytest.mark.slow
 def test_kill_during_a_save_then_resume_continues_from_the_last_complete(tmp_path, demo_root):
     work = str(tmp_path / 'run')
-    options = demo_options(demo_root, 6, 2, **TINY, **{
-        'default_hooks.checkpoint.max_keep_ckpts': 1})
+    options = demo_options(
+        demo_root, 6, 2, **TINY, **{'default_hooks.checkpoint.max_keep_ckpts': 1}
+    )
     config = tmp_path / 'killed_at_4.py'
-    config.write_text(textwrap.dedent(f'''\
+    config.write_text(
+        textwrap.dedent(f"""\
         _base_ = {DEMO!r}
         custom_imports = dict(imports=['mae_plugin', 'tests.engine.kill_during_save'])
         custom_hooks = [dict(type='KillDuringSaveHook', at=4)]
-    '''))
+    """)
+    )
     env = dict(os.environ, PYTHONPATH=ROOT, OMP_NUM_THREADS='1')
-    killed = subprocess.run([sys.executable, TRAIN, str(config), '--work-dir', work]
-                            + cli(options), cwd=ROOT, env=env, capture_output=True, text=True,
-                            timeout=600)
+    killed = subprocess.run(
+        [sys.executable, TRAIN, str(config), '--work-dir', work] + cli(options),
+        cwd=ROOT,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=600,
+    )
     assert killed.returncode == -signal.SIGKILL, killed.stderr[-3000:]
     assert 'Saving checkpoint at 4 iterations' in killed.stdout + killed.stderr
     assert last_checkpoint(work) == os.path.join(work, 'iter_2.pth')
@@ -71,7 +87,7 @@ def test_kill_during_a_save_then_resume_continues_from_the_last_complete(tmp_pat
 def test_a_write_killed_midway_leaves_the_old_file_whole(tmp_path):
     path = tmp_path / 'iter_1.pth'
     torch.save({'step': torch.tensor(1)}, path)
-    writer = textwrap.dedent(f'''\
+    writer = textwrap.dedent(f"""\
         import os, signal, torch, io
         from mae_plugin.checkpoints.atomic import atomic_open
         data = io.BytesIO()
@@ -80,7 +96,7 @@ def test_a_write_killed_midway_leaves_the_old_file_whole(tmp_path):
             f.write(data.getvalue()[:1000])
             f.flush()
             os.kill(os.getpid(), signal.SIGKILL)
-    ''')
+    """)
     env = dict(os.environ, PYTHONPATH=ROOT)
     proc = subprocess.run([sys.executable, '-c', writer], env=env, capture_output=True)
     assert proc.returncode == -signal.SIGKILL, proc.stderr

@@ -1,4 +1,5 @@
 """Classification adapters: optimizers, batch augmentation, transforms, metric, model."""
+
 import numpy as np
 import pytest
 import torch
@@ -7,12 +8,13 @@ from mmengine.registry import DefaultScope
 from PIL import Image
 
 import mae_plugin  # noqa: F401
-from mae_plugin.engine.classification.transforms import MAECenterCrop, MAERandAugment, MAEResize
 from mae_plugin.engine.classification.metric import MAEAccuracy
+from mae_plugin.engine.classification.transforms import MAECenterCrop, MAERandAugment, MAEResize
 from mae_plugin.engine.registry import MODELS, OPTIMIZERS
 
-TINY = dict(arch=dict(patch_size=8, embed_dim=48, depth=2, num_heads=3), num_classes=10,
-            img_size=32)
+TINY = dict(
+    arch=dict(patch_size=8, embed_dim=48, depth=2, num_heads=3), num_classes=10, img_size=32
+)
 
 
 def build(**kw):
@@ -30,10 +32,14 @@ def batch(n=4, labels=None):
 def test_layer_decay_constructor_through_mmengine():
     model = build(trainable_blocks=1)
     with DefaultScope.overwrite_default_scope('mae_plugin'):
-        wrapper = build_optim_wrapper(model, dict(
-            optimizer=dict(type='AdamW', lr=2e-3, betas=(0.9, 0.999), weight_decay=0.05),
-            constructor='MAELayerDecayOptimWrapperConstructor',
-            paramwise_cfg=dict(layer_decay_rate=0.65)))
+        wrapper = build_optim_wrapper(
+            model,
+            dict(
+                optimizer=dict(type='AdamW', lr=2e-3, betas=(0.9, 0.999), weight_decay=0.05),
+                constructor='MAELayerDecayOptimWrapperConstructor',
+                paramwise_cfg=dict(layer_decay_rate=0.65),
+            ),
+        )
     groups = wrapper.optimizer.param_groups
     assert {(g['layer_id'], round(g['lr'] / 2e-3, 6)) for g in groups} == {(3, 1.0), (2, 0.65)}
     assert wrapper.get_lr()['lr'][0] == pytest.approx(2e-3)
@@ -41,9 +47,14 @@ def test_layer_decay_constructor_through_mmengine():
     assert in_optimizer == {id(p) for p in model.parameters() if p.requires_grad}
     with pytest.raises(ValueError, match='layer_decay_rate'):
         with DefaultScope.overwrite_default_scope('mae_plugin'):
-            build_optim_wrapper(model, dict(optimizer=dict(type='AdamW', lr=1e-3),
-                                            constructor='MAELayerDecayOptimWrapperConstructor',
-                                            paramwise_cfg=dict(norm_decay_mult=0.0)))
+            build_optim_wrapper(
+                model,
+                dict(
+                    optimizer=dict(type='AdamW', lr=1e-3),
+                    constructor='MAELayerDecayOptimWrapperConstructor',
+                    paramwise_cfg=dict(norm_decay_mult=0.0),
+                ),
+            )
 
 
 def official_lars_step(params, grads, lr, momentum, trust=0.001, wd=0.0):
@@ -67,8 +78,9 @@ def test_lars_step_is_the_official_linear_probe_lars():
     head(torch.randn(8, 16)).square().mean().backward()
     grads = [p.grad.clone() for p in head.parameters()]
     with DefaultScope.overwrite_default_scope('mae_plugin'):
-        optimizer = OPTIMIZERS.build(dict(type='MAELARS', params=head.parameters(), lr=6.4,
-                                          momentum=0.9, weight_decay=0.0))
+        optimizer = OPTIMIZERS.build(
+            dict(type='MAELARS', params=head.parameters(), lr=6.4, momentum=0.9, weight_decay=0.0)
+        )
     optimizer.step()
     expected = official_lars_step(before, grads, lr=6.4, momentum=0.9)
     for got, want in zip(head.parameters(), expected, strict=True):
@@ -76,8 +88,9 @@ def test_lars_step_is_the_official_linear_probe_lars():
 
 
 def test_mixup_cutmix_targets_are_soft_and_sum_to_one():
-    model = build(data_preprocessor=dict(mixup=dict(mixup_alpha=0.8, cutmix_alpha=1.0,
-                                                    label_smoothing=0.1)))
+    model = build(
+        data_preprocessor=dict(mixup=dict(mixup_alpha=0.8, cutmix_alpha=1.0, label_smoothing=0.1))
+    )
     for _ in range(4):  # both mixup and cutmix get drawn
         data = model.data_preprocessor(batch(6), training=True)
         targets = data['data_samples']['label']
@@ -94,13 +107,16 @@ def test_random_erasing_in_training_only():
     model = build(data_preprocessor=dict(random_erasing=dict(probability=1.0, mode='pixel')))
     plain = build()
     data = batch(4)
-    erased = model.data_preprocessor(dict(inputs=data['inputs'].clone(),
-                                          data_samples=dict(data['data_samples'])), True)
-    reference = plain.data_preprocessor(dict(inputs=data['inputs'].clone(),
-                                             data_samples=dict(data['data_samples'])), True)
+    erased = model.data_preprocessor(
+        dict(inputs=data['inputs'].clone(), data_samples=dict(data['data_samples'])), True
+    )
+    reference = plain.data_preprocessor(
+        dict(inputs=data['inputs'].clone(), data_samples=dict(data['data_samples'])), True
+    )
     assert not torch.equal(erased['inputs'], reference['inputs'])
-    same = model.data_preprocessor(dict(inputs=data['inputs'].clone(),
-                                        data_samples=dict(data['data_samples'])), False)
+    same = model.data_preprocessor(
+        dict(inputs=data['inputs'].clone(), data_samples=dict(data['data_samples'])), False
+    )
     torch.testing.assert_close(same['inputs'], reference['inputs'])
 
 
@@ -118,8 +134,9 @@ def test_losses_hard_and_soft_targets():
     labels = torch.tensor([0, 1, 2, 3])
     logits = model(images, mode='tensor')
     loss = model(images, dict(label=labels), mode='loss')['loss']
-    torch.testing.assert_close(loss, torch.nn.functional.cross_entropy(
-        logits, labels, label_smoothing=0.1))
+    torch.testing.assert_close(
+        loss, torch.nn.functional.cross_entropy(logits, labels, label_smoothing=0.1)
+    )
     soft = torch.full((4, 10), 0.1)
     loss = model(images, dict(label=soft), mode='loss')['loss']
     torch.testing.assert_close(loss, (-soft * logits.log_softmax(dim=1)).sum(dim=1).mean())
@@ -133,13 +150,15 @@ def test_accuracy_topk_against_direct_count():
     scores = torch.randn(50, 8).softmax(dim=1)
     labels = torch.randint(0, 8, (50,))
     metric = MAEAccuracy(topk=(1, 5))
-    metric.process(None, [dict(pred_score=s, gt_label=int(g))
-                          for s, g in zip(scores, labels, strict=True)])
+    metric.process(
+        None, [dict(pred_score=s, gt_label=int(g)) for s, g in zip(scores, labels, strict=True)]
+    )
     result = metric.compute_metrics(metric.results)
     top5 = scores.topk(5, dim=1).indices
     assert result['top1'] == pytest.approx(100 * (scores.argmax(1) == labels).float().mean())
     assert result['top5'] == pytest.approx(
-        100 * (top5 == labels[:, None]).any(dim=1).float().mean())
+        100 * (top5 == labels[:, None]).any(dim=1).float().mean()
+    )
 
 
 def test_rand_augment_keeps_size_and_survives_zero_bit_posterize():
@@ -164,14 +183,17 @@ def test_evaluation_resize_then_centre_crop():
 
 def test_pretrained_errors_name_the_problem(tmp_path):
     from tests.conftest import tiny_mae
+
     missing = str(tmp_path / 'nope.pth')
     with pytest.raises(FileNotFoundError, match='nope.pth'):
         build(init_cfg=dict(type='Pretrained', checkpoint=missing)).init_weights()
     other = str(tmp_path / 'other.pth')
     mae = tiny_mae(img_size=32, patch_size=8)  # embed_dim 48; the classifier below has 96
     torch.save({'state_dict': {f'mae.{k}': v for k, v in mae.state_dict().items()}}, other)
-    wide = build(arch=dict(patch_size=8, embed_dim=96, depth=2, num_heads=3),
-                 init_cfg=dict(type='Pretrained', checkpoint=other))
+    wide = build(
+        arch=dict(patch_size=8, embed_dim=96, depth=2, num_heads=3),
+        init_cfg=dict(type='Pretrained', checkpoint=other),
+    )
     with pytest.raises(ValueError, match='other.pth.*another architecture'):
         wide.init_weights()
     with pytest.raises(ValueError, match="type='Pretrained' only"):
@@ -180,20 +202,23 @@ def test_pretrained_errors_name_the_problem(tmp_path):
 
 def test_pretrained_position_table_is_resampled_to_the_input(tmp_path):
     from tests.conftest import tiny_mae
+
     path = str(tmp_path / 'mae.pth')
     mae = tiny_mae(img_size=32, patch_size=8)  # 4 x 4 grid
     torch.save({'state_dict': {f'mae.{k}': v for k, v in mae.state_dict().items()}}, path)
     model = build(img_size=48, init_cfg=dict(type='Pretrained', checkpoint=path))  # 6 x 6
     model.init_weights()
     assert model.classifier.vit.pos_embed.shape == (1, 37, 48)
-    torch.testing.assert_close(model.classifier.vit.pos_embed[:, 0],
-                               mae.encoder.vit.pos_embed[:, 0])
+    torch.testing.assert_close(
+        model.classifier.vit.pos_embed[:, 0], mae.encoder.vit.pos_embed[:, 0]
+    )
 
 
 @pytest.mark.parametrize('fmt', ['plugin', 'official', 'timm', 'lightly'])
 def test_every_readable_format_fine_tunes(tmp_path, fmt):
     from mae_plugin.checkpoints.formats import from_core
     from tests.conftest import tiny_mae
+
     mae = tiny_mae(img_size=32, patch_size=8)
     path = str(tmp_path / f'{fmt}.pth')
     torch.save(from_core(mae.state_dict(), fmt), path)

@@ -1,5 +1,6 @@
 """Fine-tuning and linear probing end to end: tools/train.py, then tools/test.py, from an MAE
 checkpoint written by the plugin, on tiles of real photographs (one class per photograph)."""
+
 import os
 import sys
 
@@ -21,16 +22,24 @@ def pretrained(pretrained_64):
 def options(demo_root, checkpoint, iters=6):
     knn = os.path.join(demo_root, 'knn')
     return {
-        'model.arch.embed_dim': 48, 'model.arch.depth': 2, 'model.arch.num_heads': 3,
+        'model.arch.embed_dim': 48,
+        'model.arch.depth': 2,
+        'model.arch.num_heads': 3,
         'model.init_cfg.checkpoint': checkpoint,
-        'train_dataloader.dataset.data_root': knn, 'val_dataloader.dataset.data_root': knn,
+        'train_dataloader.dataset.data_root': knn,
+        'val_dataloader.dataset.data_root': knn,
         'test_dataloader.dataset.data_root': knn,
-        'train_dataloader.batch_size': 8, 'train_dataloader.num_workers': 0,
-        'train_dataloader.persistent_workers': False, 'val_dataloader.num_workers': 0,
-        'val_dataloader.persistent_workers': False, 'test_dataloader.num_workers': 0,
+        'train_dataloader.batch_size': 8,
+        'train_dataloader.num_workers': 0,
+        'train_dataloader.persistent_workers': False,
+        'val_dataloader.num_workers': 0,
+        'val_dataloader.persistent_workers': False,
+        'test_dataloader.num_workers': 0,
         'test_dataloader.persistent_workers': False,
-        'train_cfg.max_iters': iters, 'train_cfg.val_interval': iters,
-        'default_hooks.checkpoint.interval': iters, 'default_hooks.logger.interval': 1,
+        'train_cfg.max_iters': iters,
+        'train_cfg.val_interval': iters,
+        'default_hooks.checkpoint.interval': iters,
+        'default_hooks.logger.interval': 1,
     }
 
 
@@ -54,8 +63,9 @@ def test_finetuning_from_a_plugin_checkpoint(tmp_path, demo_root, pretrained):
     state = train_then_test(config, str(tmp_path / 'ft'), demo_root, path, loaded=28)
     # every encoder weight moved (layer decay scales the steps, none is frozen)
     before = mae.encoder.vit.state_dict()
-    assert not torch.equal(state['classifier.vit.blocks.0.attn.qkv.weight'],
-                           before['blocks.0.attn.qkv.weight'])
+    assert not torch.equal(
+        state['classifier.vit.blocks.0.attn.qkv.weight'], before['blocks.0.attn.qkv.weight']
+    )
     assert not torch.equal(state['classifier.vit.pos_embed'], before['pos_embed'])
     assert 'classifier.vit.fc_norm.weight' in state and 'classifier.vit.norm.weight' not in state
 
@@ -78,8 +88,9 @@ def test_finetuning_with_amp_on_cpu(tmp_path, demo_root, pretrained):
     path, _ = pretrained
     config = os.path.join(ROOT, 'configs', 'cls', 'vit-t-mae_finetune_demo.py')
     work = str(tmp_path / 'ft_amp')
-    out = run_cli([sys.executable, TRAIN, config, '--work-dir', work, '--amp']
-                  + cli(options(demo_root, path)))
+    out = run_cli(
+        [sys.executable, TRAIN, config, '--work-dir', work, '--amp'] + cli(options(demo_root, path))
+    )
     assert "type='mae_plugin.CPUAmpOptimWrapper'" in out and 'accuracy/top1' in out
     state = torch.load(os.path.join(work, 'iter_6.pth'), weights_only=True)['state_dict']
     assert all(v.dtype == torch.float32 for v in state.values() if v.is_floating_point())

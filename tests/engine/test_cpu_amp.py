@@ -1,4 +1,5 @@
 """CPUAmpOptimWrapper: bf16 autocast of the whole forward, or of named regions only."""
+
 import pytest
 import torch
 from torch import nn
@@ -12,8 +13,9 @@ def test_named_regions_run_bf16_and_hand_on_fp32():
     seen = {}
     model.backbone.register_forward_hook(lambda m, a, out: seen.update(backbone=out.dtype))
     model.head.register_forward_hook(lambda m, a, out: seen.update(head=out.dtype))
-    wrapper = CPUAmpOptimWrapper(optimizer=torch.optim.SGD(model.parameters(), lr=0.1),
-                                 autocast_modules=['backbone'])
+    wrapper = CPUAmpOptimWrapper(
+        optimizer=torch.optim.SGD(model.parameters(), lr=0.1), autocast_modules=['backbone']
+    )
     x = torch.randn(3, 4)
     with wrapper.optim_context(model):
         features = model.backbone(x)
@@ -31,8 +33,9 @@ def test_named_regions_run_bf16_and_hand_on_fp32():
 
 def test_a_region_the_model_lacks_is_named():
     model = nn.ModuleDict(dict(backbone=nn.Linear(4, 4)))
-    wrapper = CPUAmpOptimWrapper(optimizer=torch.optim.SGD(model.parameters(), lr=0.1),
-                                 autocast_modules=['neck'])
+    wrapper = CPUAmpOptimWrapper(
+        optimizer=torch.optim.SGD(model.parameters(), lr=0.1), autocast_modules=['neck']
+    )
     with pytest.raises(AttributeError, match='neck'):
         with wrapper.optim_context(model):
             pass

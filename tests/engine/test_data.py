@@ -8,9 +8,9 @@ from mmengine.dataset import default_collate
 from mmengine.registry import DefaultScope
 
 import mae_plugin  # noqa: F401
+from mae_plugin.data import CorruptImageError, MAEMaskGenerator
 from mae_plugin.engine.pretrain.dataset import MAEImageFolder
 from mae_plugin.engine.registry import TRANSFORMS
-from mae_plugin.data import CorruptImageError, MAEMaskGenerator
 
 PIPELINE = [
     dict(type='MAELoadImage'),
@@ -32,14 +32,22 @@ def make_folder(tmp_path, demo_root, layout):
 
 def dataset(root, **kw):
     with DefaultScope.overwrite_default_scope('mae_plugin'):
-        return MAEImageFolder(data_root=root, data_prefix=dict(img_path='train'),
-                              pipeline=PIPELINE, **kw)
+        return MAEImageFolder(
+            data_root=root, data_prefix=dict(img_path='train'), pipeline=PIPELINE, **kw
+        )
 
 
 def test_imagenet_layout_with_classes(tmp_path, demo_root):
-    root = make_folder(tmp_path, demo_root, {
-        'train/n01/a.JPEG': 'astronaut', 'train/n01/b.JPEG': 'coffee',
-        'train/n02/c.jpg': 'chelsea', 'train/notes.txt': 'rocket'})
+    root = make_folder(
+        tmp_path,
+        demo_root,
+        {
+            'train/n01/a.JPEG': 'astronaut',
+            'train/n01/b.JPEG': 'coffee',
+            'train/n02/c.jpg': 'chelsea',
+            'train/notes.txt': 'rocket',
+        },
+    )
     ds = dataset(root)
     assert ds.metainfo['classes'] == ('n01', 'n02')
     assert [ds.get_data_info(i)['gt_label'] for i in range(len(ds))] == [0, 0, 1]
@@ -71,7 +79,7 @@ def test_missing_root_and_empty_root_are_clear_errors(tmp_path):
 def test_corrupt_image_is_skipped_and_counted(tmp_path, demo_root):
     root = make_folder(tmp_path, demo_root, {'train/a.jpg': 'astronaut'})
     good = (tmp_path / 'train' / 'a.jpg').read_bytes()
-    (tmp_path / 'train' / 'b_truncated.jpg').write_bytes(good[:len(good) // 3])
+    (tmp_path / 'train' / 'b_truncated.jpg').write_bytes(good[: len(good) // 3])
     (tmp_path / 'train' / 'c_garbage.png').write_bytes(b'not an image at all')
     ds = dataset(root)
     assert len(ds) == 3
@@ -89,6 +97,7 @@ def test_random_resized_crop_uses_bicubic_and_scale():
     crop = TRANSFORMS.get('MAERandomResizedCrop')(size=224)
     assert crop.scale == (0.2, 1.0) and crop.interpolation.value == 'bicubic'
     from PIL import Image
+
     img = Image.fromarray(np.zeros((300, 400, 3), np.uint8))
     assert crop(dict(img=img))['img'].size == (224, 224)
 

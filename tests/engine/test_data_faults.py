@@ -1,5 +1,6 @@
 """Data faults during a run: files that vanish or turn unreadable after the scan, and the count
 of skipped images summed over the ranks of a real 2-process (gloo) run."""
+
 import glob
 import json
 import os
@@ -12,22 +13,27 @@ from mmengine.dataset import default_collate
 from torch.utils.data import DataLoader
 
 from mae_plugin.data import CorruptImageError
-from tests.engine.test_data import dataset, make_folder
 from tests.engine.demo_run import DEMO, TRAIN, cli, demo_options, run_cli
+from tests.engine.test_data import dataset, make_folder
 
 
 def test_files_gone_or_unreadable_after_the_scan_are_skipped_and_counted(tmp_path, demo_root):
-    root = make_folder(tmp_path, demo_root, {
-        f'train/{i}.jpg': name for i, name in enumerate(
-            ('astronaut', 'coffee', 'chelsea', 'rocket', 'moon', 'coins'))})
+    root = make_folder(
+        tmp_path,
+        demo_root,
+        {
+            f'train/{i}.jpg': name
+            for i, name in enumerate(('astronaut', 'coffee', 'chelsea', 'rocket', 'moon', 'coins'))
+        },
+    )
     ds = dataset(root)
     strict = dataset(root, on_corrupt='error')
     train = tmp_path / 'train'
-    os.remove(train / '1.jpg')                 # deleted
+    os.remove(train / '1.jpg')  # deleted
     os.remove(train / '2.jpg')
-    os.mkdir(train / '2.jpg')                  # a folder in its place: unreadable, root or not
+    os.mkdir(train / '2.jpg')  # a folder in its place: unreadable, root or not
     bad = {1, 2}
-    if os.geteuid() != 0:                      # root reads through chmod 000
+    if os.geteuid() != 0:  # root reads through chmod 000
         os.chmod(train / '3.jpg', 0)
         bad.add(3)
     try:
@@ -49,8 +55,11 @@ def test_files_gone_or_unreadable_after_the_scan_are_skipped_and_counted(tmp_pat
 
 
 def corrupt_counts(work_dir):
-    rows = [json.loads(line) for f in glob.glob(os.path.join(work_dir, '*', 'vis_data',
-                                                             'scalars.json')) for line in open(f)]
+    rows = [
+        json.loads(line)
+        for f in glob.glob(os.path.join(work_dir, '*', 'vis_data', 'scalars.json'))
+        for line in open(f)
+    ]
     return {row['step']: row['corrupt_images'] for row in rows if 'corrupt_images' in row}
 
 
@@ -68,15 +77,35 @@ def test_corrupt_images_are_summed_over_ranks(tmp_path, demo_root):
         else:
             shutil.copy(tile_files[i % len(tile_files)], train / f'{i:03d}.jpg')
     work = str(tmp_path / 'ddp')
-    options = demo_options(str(tmp_path / 'data'), 3, 3, **{
-        'train_dataloader.batch_size': 2, 'train_dataloader.num_workers': 1,
-        'train_dataloader.sampler.type': 'DefaultSampler',
-        'train_dataloader.sampler.shuffle': False,
-        'default_hooks.knn.data_root': os.path.join(demo_root, 'knn')})
-    out = run_cli([sys.executable, '-m', 'torch.distributed.run', '--nproc_per_node=2',
-                   '--master_port', str(29500 + uuid.uuid4().int % 1000), TRAIN, DEMO,
-                   '--launcher', 'pytorch', '--work-dir', work] + cli(options))
+    options = demo_options(
+        str(tmp_path / 'data'),
+        3,
+        3,
+        **{
+            'train_dataloader.batch_size': 2,
+            'train_dataloader.num_workers': 1,
+            'train_dataloader.sampler.type': 'DefaultSampler',
+            'train_dataloader.sampler.shuffle': False,
+            'default_hooks.knn.data_root': os.path.join(demo_root, 'knn'),
+        },
+    )
+    out = run_cli(
+        [
+            sys.executable,
+            '-m',
+            'torch.distributed.run',
+            '--nproc_per_node=2',
+            '--master_port',
+            str(29500 + uuid.uuid4().int % 1000),
+            TRAIN,
+            DEMO,
+            '--launcher',
+            'pytorch',
+            '--work-dir',
+            work,
+        ]
+        + cli(options)
+    )
     assert 'Distributed training: True' in out and 'Iter(train) [3/3]' in out
     # a redraw hitting a corrupt file again would add to the count; the seeds fix the draws
     assert corrupt_counts(work) == {1: 0, 2: 3, 3: 3}
-

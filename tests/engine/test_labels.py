@@ -1,5 +1,6 @@
 """One class list per dataset family: validation, test and the kNN monitor take the training
 split's, so a class missing in one split (or an emptied folder) never moves a label."""
+
 import json
 import os
 import shutil
@@ -9,10 +10,10 @@ from mmengine.config import Config
 from mmengine.registry import DefaultScope
 
 import mae_plugin  # noqa: F401
-from mae_plugin.engine.pretrain.dataset import MAEImageFolder
 from mae_plugin.engine.hooks.knn import KNNMonitorHook
-from mae_plugin.engine.runtime.launch import run_training
+from mae_plugin.engine.pretrain.dataset import MAEImageFolder
 from mae_plugin.engine.registry import DATASETS
+from mae_plugin.engine.runtime.launch import run_training
 from tests.conftest import ROOT
 from tests.engine.demo_run import in_process_cfg
 
@@ -25,8 +26,10 @@ def tiles(tmp_path, demo_root, layout):
     for folder, names in layout.items():
         os.makedirs(tmp_path / folder, exist_ok=True)
         for name in names:
-            shutil.copy(os.path.join(demo_root, 'knn', 'train', name, 'r0c1.jpg'),
-                        tmp_path / folder / f'{name}.jpg')
+            shutil.copy(
+                os.path.join(demo_root, 'knn', 'train', name, 'r0c1.jpg'),
+                tmp_path / folder / f'{name}.jpg',
+            )
     return str(tmp_path)
 
 
@@ -48,9 +51,17 @@ def names(dataset):
 
 
 def test_val_missing_a_middle_class_keeps_the_training_labels(tmp_path, demo_root):
-    root = tiles(tmp_path, demo_root, {
-        'train/a': ['astronaut', 'brick'], 'train/b': ['camera'], 'train/c': ['chelsea'],
-        'val/a': ['clock'], 'val/c': ['coffee', 'coins']})
+    root = tiles(
+        tmp_path,
+        demo_root,
+        {
+            'train/a': ['astronaut', 'brick'],
+            'train/b': ['camera'],
+            'train/c': ['chelsea'],
+            'val/a': ['clock'],
+            'val/c': ['coffee', 'coins'],
+        },
+    )
     train = config_dataset(root, 'train_dataloader')
     assert train.metainfo['classes'] == ('a', 'b', 'c') and labels(train) == [0, 0, 1, 2]
     for loader in ('val_dataloader', 'test_dataloader'):
@@ -61,30 +72,56 @@ def test_val_missing_a_middle_class_keeps_the_training_labels(tmp_path, demo_roo
         assert int(val[1]['data_samples']['label']) == 2
     # the same list given as names, as a text file, or in MMEngine's metainfo
     (tmp_path / 'classes.txt').write_text('a\nb\nc\n')
-    for kw in (dict(classes=['a', 'b', 'c']), dict(classes='classes.txt'),
-               dict(metainfo=dict(classes=('a', 'b', 'c'))),
-               dict(classes=os.path.join(root, 'train'))):
+    for kw in (
+        dict(classes=['a', 'b', 'c']),
+        dict(classes='classes.txt'),
+        dict(metainfo=dict(classes=('a', 'b', 'c'))),
+        dict(classes=os.path.join(root, 'train')),
+    ):
         val = MAEImageFolder(data_root=root, data_prefix=dict(img_path='val'), **kw)
         assert labels(val) == [0, 2, 2], kw
     with pytest.raises(ValueError, match='once'):
-        MAEImageFolder(data_root=root, data_prefix=dict(img_path='val'), classes='train',
-                       metainfo=dict(classes=['a', 'b', 'c']))
+        MAEImageFolder(
+            data_root=root,
+            data_prefix=dict(img_path='val'),
+            classes='train',
+            metainfo=dict(classes=['a', 'b', 'c']),
+        )
     with pytest.raises(FileNotFoundError, match='nowhere'):
         MAEImageFolder(data_root=root, data_prefix=dict(img_path='val'), classes='nowhere')
 
 
 def test_a_class_only_in_val_is_an_error_naming_it(tmp_path, demo_root):
-    root = tiles(tmp_path, demo_root, {
-        'train/a': ['astronaut'], 'train/c': ['chelsea'],
-        'val/a': ['clock'], 'val/b': ['camera'], 'val/c': ['coffee']})
+    root = tiles(
+        tmp_path,
+        demo_root,
+        {
+            'train/a': ['astronaut'],
+            'train/c': ['chelsea'],
+            'val/a': ['clock'],
+            'val/b': ['camera'],
+            'val/c': ['coffee'],
+        },
+    )
     with pytest.raises(ValueError, match=r"val/b'? \(class 'b'\) is not among the 2 training"):
         config_dataset(root)
 
 
 def test_an_empty_class_folder_moves_no_label(tmp_path, demo_root):
-    root = tiles(tmp_path, demo_root, {
-        'train/a': ['astronaut'], 'train/b': [], 'train/c': ['chelsea'], 'train/.cache': [],
-        'val/a': ['clock'], 'val/b': [], 'val/c': ['coffee'], 'val/loose': []})
+    root = tiles(
+        tmp_path,
+        demo_root,
+        {
+            'train/a': ['astronaut'],
+            'train/b': [],
+            'train/c': ['chelsea'],
+            'train/.cache': [],
+            'val/a': ['clock'],
+            'val/b': [],
+            'val/c': ['coffee'],
+            'val/loose': [],
+        },
+    )
     tiles(tmp_path, demo_root, {'val': ['coins']})  # outside any class folder
     train = config_dataset(root, 'train_dataloader')
     # an empty training class keeps its index (no image of it is seen); hidden folders are
@@ -100,11 +137,20 @@ def test_an_empty_class_folder_moves_no_label(tmp_path, demo_root):
 def test_knn_monitor_labels_val_by_the_training_classes(tmp_path, demo_root):
     # val lacks the middle class; its images are copies of training images, so with k = 1 the
     # nearest neighbour of each is its own copy and the right labels score 100 %
-    knn = tiles(tmp_path / 'knn', demo_root, {
-        'train/a': ['astronaut', 'brick'], 'train/b': ['camera', 'cell'],
-        'train/c': ['chelsea', 'clock'], 'val/a': ['brick'], 'val/c': ['chelsea', 'clock']})
-    cfg = in_process_cfg(tmp_path, demo_root, 1, **{'default_hooks.knn.data_root': knn,
-                                                     'default_hooks.knn.k': 1})
+    knn = tiles(
+        tmp_path / 'knn',
+        demo_root,
+        {
+            'train/a': ['astronaut', 'brick'],
+            'train/b': ['camera', 'cell'],
+            'train/c': ['chelsea', 'clock'],
+            'val/a': ['brick'],
+            'val/c': ['chelsea', 'clock'],
+        },
+    )
+    cfg = in_process_cfg(
+        tmp_path, demo_root, 1, **{'default_hooks.knn.data_root': knn, 'default_hooks.knn.k': 1}
+    )
     runner = run_training(cfg)
     hook = next(h for h in runner.hooks if isinstance(h, KNNMonitorHook))
     assert hook._images['train'][1].tolist() == [0, 0, 1, 1, 2, 2]

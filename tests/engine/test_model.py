@@ -6,10 +6,13 @@ import mae_plugin  # noqa: F401
 from mae_plugin.engine.registry import MODELS
 from mae_plugin.models.masking import random_masks
 
-TINY = dict(type='MAEPretrainModel',
-            encoder=dict(type='MaskedViTEncoder', img_size=32, patch_size=8, embed_dim=48,
-                         depth=2, num_heads=3),
-            decoder=dict(embed_dim=32, depth=1, num_heads=4))
+TINY = dict(
+    type='MAEPretrainModel',
+    encoder=dict(
+        type='MaskedViTEncoder', img_size=32, patch_size=8, embed_dim=48, depth=2, num_heads=3
+    ),
+    decoder=dict(embed_dim=32, depth=1, num_heads=4),
+)
 
 
 def build(**kw):

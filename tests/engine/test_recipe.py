@@ -1,8 +1,8 @@
 """The official recipe, pinned: every number the paper or the official code fixes."""
+
 import os
 
 import pytest
-import torch
 from mmengine.config import Config
 from mmengine.optim import build_optim_wrapper
 from mmengine.registry import DefaultScope
@@ -24,8 +24,13 @@ def test_pretraining_recipe(size, epochs):
     cfg = load(f'mae_vit-{size}_{epochs}e.py')
     dim, depth, heads, patch = SIZES[size]
     enc = cfg.model.encoder
-    assert (enc.embed_dim, enc.depth, enc.num_heads, enc.patch_size, enc.img_size) == \
-        (dim, depth, heads, patch, 224)
+    assert (enc.embed_dim, enc.depth, enc.num_heads, enc.patch_size, enc.img_size) == (
+        dim,
+        depth,
+        heads,
+        patch,
+        224,
+    )
     assert cfg.model.decoder == dict(embed_dim=512, depth=8, num_heads=16)
     assert cfg.model.loss.norm_pix is True and cfg.model.mask_ratio == 0.75
 
@@ -68,8 +73,11 @@ def test_no_weight_decay_on_norms_biases_pos_embed_and_tokens():
         if not param.requires_grad:
             continue
         leaf = name.split('.')[-1]
-        expected = 0.0 if (leaf in ('bias', 'cls_token', 'mask_token', 'pos_embed')
-                           or 'norm' in name) else 0.05
+        expected = (
+            0.0
+            if (leaf in ('bias', 'cls_token', 'mask_token', 'pos_embed') or 'norm' in name)
+            else 0.05
+        )
         assert decay_of[id(param)] == expected, name
         checked += 1
     assert checked == sum(p.requires_grad for p in model.parameters())
@@ -85,8 +93,12 @@ def test_no_weight_decay_on_norms_biases_pos_embed_and_tokens():
     assert sum(decay_of.get(id(p)) == 0.05 for p in model.parameters()) == 1 + 4 * 2 + 2
 
 
-CONFIG_FAMILIES = ['mae_vit-b_800e.py', 'mae_vit-t_demo.py', 'cls/vit-b-mae_finetune-100e_in1k.py',
-                   'cls/vit-t-mae_linprobe_demo.py']
+CONFIG_FAMILIES = [
+    'mae_vit-b_800e.py',
+    'mae_vit-t_demo.py',
+    'cls/vit-b-mae_finetune-100e_in1k.py',
+    'cls/vit-t-mae_linprobe_demo.py',
+]
 
 
 @pytest.mark.parametrize('name', CONFIG_FAMILIES)
@@ -98,7 +110,9 @@ def assert_plugin_runner_and_safe_checkpoints(cfg):
     """The lr rule with accumulation and strict loading live in MAERunner; atomic writes and
     delete-after-write in AtomicCheckpointHook; the other guards in the safety hooks."""
     assert cfg.runner_type == 'mae_plugin.MAERunner'
-    hooks = {h['type'].split('.')[-1] for h in [*cfg.default_hooks.values(),
-                                                  *cfg.get('custom_hooks', [])]}
+    hooks = {
+        h['type'].split('.')[-1]
+        for h in [*cfg.default_hooks.values(), *cfg.get('custom_hooks', [])]
+    }
     assert cfg.default_hooks.checkpoint.type.split('.')[-1] == 'AtomicCheckpointHook'
     assert {'FiniteWeightsHook', 'WeightsOnlyResumeHook', 'ResumeScheduleGuardHook'} <= hooks

@@ -1,5 +1,6 @@
 """MAERunner: continued pretraining from released weights, the lr rule with accumulation, and
 resuming without running anything a checkpoint holds."""
+
 import os
 import sys
 
@@ -9,8 +10,16 @@ import torch
 from mae_plugin.checkpoints import from_core
 from mae_plugin.checkpoints.convert import convert_checkpoint
 from tests.conftest import ROOT
-from tests.engine.demo_run import (DEMO, TINY, TRAIN, cli, demo_options, run_cli,
-                                   tiny_core_mae, tiny_runner)
+from tests.engine.demo_run import (
+    DEMO,
+    TINY,
+    TRAIN,
+    cli,
+    demo_options,
+    run_cli,
+    tiny_core_mae,
+    tiny_runner,
+)
 
 FORMATS = ['plugin', 'official', 'official-encoder', 'timm', 'lightly', 'hf', 'timm-safetensors']
 
@@ -53,15 +62,18 @@ def test_continued_pretraining_loads_every_format(tmp_path, demo_root, fmt, rout
         runner._init_model_weights()
         runner.load_or_resume()
     else:
-        runner = tiny_runner(tmp_path, demo_root, **{'model.init_cfg': dict(
-            type='Pretrained', checkpoint=path)})
+        runner = tiny_runner(
+            tmp_path, demo_root, **{'model.init_cfg': dict(type='Pretrained', checkpoint=path)}
+        )
         runner._init_model_weights()
     model = runner.model
     assert_encoder_equal(model, mae)
     # position tables: 4 x 4 -> 8 x 8, through timm's resampling
     from timm.layers import resample_abs_pos_embed
-    expected = resample_abs_pos_embed(mae.encoder.vit.pos_embed.detach(), [8, 8], [4, 4],
-                                      num_prefix_tokens=1)
+
+    expected = resample_abs_pos_embed(
+        mae.encoder.vit.pos_embed.detach(), [8, 8], [4, 4], num_prefix_tokens=1
+    )
     torch.testing.assert_close(model.mae.encoder.vit.pos_embed.detach(), expected)
     decoder, source = model.mae.decoder.state_dict(), mae.decoder.state_dict()
     for key in ('blocks.0.attn.qkv.weight', 'pred.weight', 'mask_token'):
@@ -74,12 +86,23 @@ def test_continued_pretraining_loads_every_format(tmp_path, demo_root, fmt, rout
 def test_weights_that_do_not_fit_are_an_error_naming_the_file(tmp_path, demo_root, route):
     torch.manual_seed(0)
     from mae_plugin.models import build_mae
-    wider = build_mae('tiny', img_size=64, patch_size=8, embed_dim=64, depth=2, num_heads=4,
-                      decoder=dict(embed_dim=32, depth=1, num_heads=2))
+
+    wider = build_mae(
+        'tiny',
+        img_size=64,
+        patch_size=8,
+        embed_dim=64,
+        depth=2,
+        num_heads=4,
+        decoder=dict(embed_dim=32, depth=1, num_heads=2),
+    )
     path = str(tmp_path / 'wider.pth')
     torch.save(from_core(wider.state_dict(), 'official'), path)
-    options = ({'load_from': path} if route == 'load_from'
-               else {'model.init_cfg': dict(type='Pretrained', checkpoint=path)})
+    options = (
+        {'load_from': path}
+        if route == 'load_from'
+        else {'model.init_cfg': dict(type='Pretrained', checkpoint=path)}
+    )
     runner = tiny_runner(tmp_path, demo_root, **options)
     with pytest.raises(ValueError, match=r'wider\.pth.*shape mismatches.*encoder\.vit\.blocks'):
         runner._init_model_weights()
@@ -91,8 +114,13 @@ def test_cli_continues_pretraining_from_an_official_release(tmp_path, demo_root)
     """The issue's command: released weights through --cfg-options on the B recipe's runner."""
     path, mae = released(tmp_path, 'official')
     work = str(tmp_path / 'cont')
-    options = demo_options(demo_root, 2, 2, **TINY, **{
-        'model.init_cfg.type': 'Pretrained', 'model.init_cfg.checkpoint': path})
+    options = demo_options(
+        demo_root,
+        2,
+        2,
+        **TINY,
+        **{'model.init_cfg.type': 'Pretrained', 'model.init_cfg.checkpoint': path},
+    )
     out = run_cli([sys.executable, TRAIN, DEMO, '--work-dir', work] + cli(options))
     assert 'MAEPretrainModel: loaded' in out and '(official format)' in out
     assert 'resampled encoder.vit.pos_embed: grid 4x4 -> 8x8' in out
@@ -110,12 +138,20 @@ def test_vit_b_recipe_lr_counts_gradient_accumulation(tmp_path, demo_root):
     config = os.path.join(ROOT, 'configs', 'mae_vit-b_800e.py')
     work = str(tmp_path / 'b')
     options = {
-        'train_dataloader.dataset.data_root': demo_root, 'train_dataloader.batch_size': 2,
-        'train_dataloader.num_workers': 0, 'train_dataloader.persistent_workers': False,
-        'train_dataloader.pin_memory': False, 'optim_wrapper.accumulative_counts': 4,
-        'train_cfg.max_epochs': 1, 'default_hooks.visualization.interval': 1000,
-        'model.encoder.embed_dim': 32, 'model.encoder.depth': 1, 'model.encoder.num_heads': 2,
-        'model.decoder.embed_dim': 32, 'model.decoder.depth': 1, 'model.decoder.num_heads': 2,
+        'train_dataloader.dataset.data_root': demo_root,
+        'train_dataloader.batch_size': 2,
+        'train_dataloader.num_workers': 0,
+        'train_dataloader.persistent_workers': False,
+        'train_dataloader.pin_memory': False,
+        'optim_wrapper.accumulative_counts': 4,
+        'train_cfg.max_epochs': 1,
+        'default_hooks.visualization.interval': 1000,
+        'model.encoder.embed_dim': 32,
+        'model.encoder.depth': 1,
+        'model.encoder.num_heads': 2,
+        'model.decoder.embed_dim': 32,
+        'model.decoder.depth': 1,
+        'model.decoder.num_heads': 2,
     }
     out = run_cli([sys.executable, TRAIN, config, '--work-dir', work] + cli(options))
     assert lr_of(os.path.join(work, 'epoch_1.pth')) == pytest.approx(1.5e-4 * 8 / 256)
@@ -123,9 +159,15 @@ def test_vit_b_recipe_lr_counts_gradient_accumulation(tmp_path, demo_root):
 
 
 def test_accumulation_steps_the_optimizer_once_per_count(tmp_path, demo_root):
-    runner = tiny_runner(tmp_path, demo_root, **{
-        'optim_wrapper.accumulative_counts': 2, 'train_cfg.max_iters': 4,
-        'auto_scale_lr': dict(enable=True, base_batch_size=256)})
+    runner = tiny_runner(
+        tmp_path,
+        demo_root,
+        **{
+            'optim_wrapper.accumulative_counts': 2,
+            'train_cfg.max_iters': 4,
+            'auto_scale_lr': dict(enable=True, base_batch_size=256),
+        },
+    )
     weight = runner.model.mae.encoder.vit.blocks[0].attn.qkv.weight
     seen = []
 
@@ -134,6 +176,7 @@ def test_accumulation_steps_the_optimizer_once_per_count(tmp_path, demo_root):
     class Record(Hook):
         def after_train_iter(self, runner, batch_idx, data_batch=None, outputs=None):
             seen.append(weight.detach().clone())
+
     runner.register_hook(Record())
     start = weight.detach().clone()
     runner.train()
@@ -141,8 +184,7 @@ def test_accumulation_steps_the_optimizer_once_per_count(tmp_path, demo_root):
     assert not torch.equal(seen[1], start)  # iteration 2: one step
     assert torch.equal(seen[2], seen[1]) and not torch.equal(seen[3], seen[2])
     base = runner.cfg.optim_wrapper.optimizer.lr
-    assert runner.optim_wrapper.param_groups[0]['initial_lr'] == pytest.approx(
-        base * 4 * 2 / 256)
+    assert runner.optim_wrapper.param_groups[0]['initial_lr'] == pytest.approx(base * 4 * 2 / 256)
 
 
 @pytest.mark.slow
@@ -157,8 +199,9 @@ def test_resume_never_runs_text_from_the_checkpoint(tmp_path, demo_root):
     checkpoint['meta']['config'] = payload  # the key MMEngine's own resume parses
     crafted = str(tmp_path / 'crafted.pth')
     torch.save(checkpoint, crafted)
-    out = run_cli([sys.executable, TRAIN, DEMO, '--work-dir', work, '--resume', crafted]
-                  + cli(options))
+    out = run_cli(
+        [sys.executable, TRAIN, DEMO, '--work-dir', work, '--resume', crafted] + cli(options)
+    )
     assert not marker.exists()
     assert 'resumed epoch: 0, iter: 2' in out
     assert "meta['config'] text ignored (never executed)" in out

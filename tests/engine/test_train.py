@@ -1,4 +1,5 @@
 """End to end through MMEngine's runner: the demo job, resume, CPU DDP, AMP, non-finite loss."""
+
 import glob
 import json
 import os
@@ -10,8 +11,17 @@ import torch
 from PIL import Image
 
 from mae_plugin.engine.runtime.launch import build_train_config, run_training
-from tests.engine.demo_run import (DEMO, TINY, TRAIN, cli, demo_options, in_process_cfg,
-                                   logged_losses, run_cli)
+from tests.engine.demo_run import (
+    DEMO,
+    TINY,
+    TRAIN,
+    cli,
+    demo_options,
+    in_process_cfg,
+    logged_losses,
+    run_cli,
+)
+
 
 @pytest.mark.slow
 def test_demo_trains_writes_checkpoint_and_pictures_then_resumes(tmp_path, demo_root):
@@ -27,17 +37,32 @@ def test_demo_trains_writes_checkpoint_and_pictures_then_resumes(tmp_path, demo_
     pictures = sorted(glob.glob(os.path.join(work, '*', 'vis_data', 'vis_image', '*.png')))
     assert any(p.endswith('reconstruction_40.png') for p in pictures), pictures
     assert Image.open(pictures[-1]).size == (4 * 64, 4 * 64)  # 4 panels x 4 images of 64 px
-    knn = [row['knn_top1'] for f in glob.glob(os.path.join(work, '*', 'vis_data',
-                                                             'scalars.json'))
-           for row in map(json.loads, open(f)) if 'knn_top1' in row]
+    knn = [
+        row['knn_top1']
+        for f in glob.glob(os.path.join(work, '*', 'vis_data', 'scalars.json'))
+        for row in map(json.loads, open(f))
+        if 'knn_top1' in row
+    ]
     assert len(knn) == 2 and all(0 <= a <= 100 for a in knn)  # logged at 20 and 40 only,
     # in rows of their own: a training row never repeats an old kNN value
     # weights-only readable: nothing but tensors and builtins in the file
-    assert torch.serialization.get_unsafe_globals_in_checkpoint(
-        os.path.join(work, 'iter_40.pth')) == []
+    assert (
+        torch.serialization.get_unsafe_globals_in_checkpoint(os.path.join(work, 'iter_40.pth'))
+        == []
+    )
 
-    out = run_cli([sys.executable, TRAIN, DEMO, '--work-dir', work, '--resume',
-                   os.path.join(work, 'iter_20.pth')] + cli(options))
+    out = run_cli(
+        [
+            sys.executable,
+            TRAIN,
+            DEMO,
+            '--work-dir',
+            work,
+            '--resume',
+            os.path.join(work, 'iter_20.pth'),
+        ]
+        + cli(options)
+    )
     assert 'resumed epoch: 0, iter: 20' in out
     resumed = logged_losses(work)
     assert min(s for s in resumed if s > 20) == 21
@@ -49,18 +74,40 @@ def test_two_process_ddp_on_cpu_averages_gradients(tmp_path, demo_root):
     """torchrun, 2 CPU processes on gloo: each rank's step uses the mean of both ranks' local
     gradients, both end with identical weights, and the lr counts both processes."""
     work = str(tmp_path / 'ddp')
-    options = demo_options(demo_root, 4, 4, **TINY, **{
-        'auto_scale_lr.enable': True, 'auto_scale_lr.base_batch_size': 256})
+    options = demo_options(
+        demo_root,
+        4,
+        4,
+        **TINY,
+        **{'auto_scale_lr.enable': True, 'auto_scale_lr.base_batch_size': 256},
+    )
     config = tmp_path / 'ddp_probe.py'
-    config.write_text(f"_base_ = {DEMO!r}\n"
-                      "custom_imports = dict(imports=['mae_plugin', 'tests.engine.ddp_probe'])\n"
-                      "custom_hooks = [dict(type='DDPProbeHook')]\n")
-    out = run_cli([sys.executable, '-m', 'torch.distributed.run', '--nproc_per_node=2',
-                   '--master_port', str(29500 + uuid.uuid4().int % 1000), TRAIN, str(config),
-                   '--launcher', 'pytorch', '--work-dir', work] + cli(options))
+    config.write_text(
+        f'_base_ = {DEMO!r}\n'
+        "custom_imports = dict(imports=['mae_plugin', 'tests.engine.ddp_probe'])\n"
+        "custom_hooks = [dict(type='DDPProbeHook')]\n"
+    )
+    out = run_cli(
+        [
+            sys.executable,
+            '-m',
+            'torch.distributed.run',
+            '--nproc_per_node=2',
+            '--master_port',
+            str(29500 + uuid.uuid4().int % 1000),
+            TRAIN,
+            str(config),
+            '--launcher',
+            'pytorch',
+            '--work-dir',
+            work,
+        ]
+        + cli(options)
+    )
     assert 'Distributed training: True' in out and 'Iter(train) [4/4]' in out
-    ranks = [torch.load(os.path.join(work, f'probe_rank{r}.pth'), weights_only=True)
-             for r in (0, 1)]
+    ranks = [
+        torch.load(os.path.join(work, f'probe_rank{r}.pth'), weights_only=True) for r in (0, 1)
+    ]
     assert not torch.allclose(ranks[0]['local'], ranks[1]['local'])  # different images
     mean = (ranks[0]['local'] + ranks[1]['local']) / 2
     for rank in ranks:
@@ -68,8 +115,9 @@ def test_two_process_ddp_on_cpu_averages_gradients(tmp_path, demo_root):
     for key, value in ranks[0]['state'].items():
         assert torch.equal(value, ranks[1]['state'][key]), key
     # batch 4 x 2 processes x 1 accumulation
-    lr = torch.load(os.path.join(work, 'iter_4.pth'),
-                    weights_only=True)['optimizer']['param_groups'][0]['initial_lr']
+    lr = torch.load(os.path.join(work, 'iter_4.pth'), weights_only=True)['optimizer'][
+        'param_groups'
+    ][0]['initial_lr']
     assert lr == pytest.approx(1.5e-3 * 8 / 256)
 
 
@@ -87,17 +135,23 @@ def test_non_finite_loss_stops_training_without_bad_weights(tmp_path, demo_root)
 def test_amp_trains_the_mae_in_bfloat16_on_cpu(tmp_path, demo_root):
     """``--amp`` on the CPU: the MAE's matmuls run in bf16 inside a real training step, while
     weights, gradients and optimizer state stay fp32."""
-    from mae_plugin.engine.runtime.launch import build_runner
     from mae_plugin.engine.runtime.amp import CPUAmpOptimWrapper
-    cfg = build_train_config(DEMO, work_dir=str(tmp_path / 'amp'), amp=True,
-                             cfg_options=demo_options(demo_root, 2, 2, **TINY))
+    from mae_plugin.engine.runtime.launch import build_runner
+
+    cfg = build_train_config(
+        DEMO,
+        work_dir=str(tmp_path / 'amp'),
+        amp=True,
+        cfg_options=demo_options(demo_root, 2, 2, **TINY),
+    )
     cfg.experiment_name = f'test_{uuid.uuid4().hex[:8]}'
     runner = build_runner(cfg)
     dtypes = []
     for module in (runner.model.mae.encoder.vit.blocks[0].attn.qkv, runner.model.mae.decoder.pred):
         # training steps only (the kNN monitor and the pictures evaluate in fp32)
         module.register_forward_hook(
-            lambda m, args, out: dtypes.append(out.dtype) if m.training else None)
+            lambda m, args, out: dtypes.append(out.dtype) if m.training else None
+        )
     runner.train()
     assert isinstance(runner.optim_wrapper, CPUAmpOptimWrapper)
     assert dtypes and set(dtypes) == {torch.bfloat16}
@@ -117,6 +171,7 @@ def test_finite_weights_hook_refuses_to_save_nan(tmp_path):
 
     class FakeRunner:
         iter = 7
+
     bad = {'state_dict': {'mae.decoder.pred.weight': torch.tensor([1.0, float('nan')])}}
     with pytest.raises(FloatingPointError, match='mae.decoder.pred.weight'):
         FiniteWeightsHook().before_save_checkpoint(FakeRunner(), bad)
@@ -126,13 +181,21 @@ def test_finite_weights_hook_refuses_to_save_nan(tmp_path):
 def test_auto_resume_continues_only_the_same_schedule(tmp_path, demo_root):
     cfg = in_process_cfg(tmp_path, demo_root, 4, **{'default_hooks.checkpoint.interval': 2})
     run_training(cfg)
-    again = build_train_config(DEMO, work_dir=str(tmp_path / 'run'), resume='auto',
-                               cfg_options=demo_options(demo_root, 4, 2))
+    again = build_train_config(
+        DEMO,
+        work_dir=str(tmp_path / 'run'),
+        resume='auto',
+        cfg_options=demo_options(demo_root, 4, 2),
+    )
     again.experiment_name = f'test_{uuid.uuid4().hex[:8]}'
     runner = run_training(again)
     assert runner.iter == 4  # picked up iter_4.pth: nothing left to train
-    longer = build_train_config(DEMO, work_dir=str(tmp_path / 'run'), resume='auto',
-                                cfg_options=demo_options(demo_root, 8, 2))
+    longer = build_train_config(
+        DEMO,
+        work_dir=str(tmp_path / 'run'),
+        resume='auto',
+        cfg_options=demo_options(demo_root, 8, 2),
+    )
     longer.experiment_name = f'test_{uuid.uuid4().hex[:8]}'
     with pytest.raises(ValueError, match='another schedule.*train_cfg'):
         run_training(longer)

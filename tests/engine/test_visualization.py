@@ -25,21 +25,38 @@ def test_grid_layout_and_visible_panels():
     visible = (~masks[0]).view(8, 8).repeat_interleave(8, 0).repeat_interleave(8, 1)
     diff = (pasted - images[0].int()).abs().amax(0)
     assert int(diff[visible].max()) <= 1  # visible patches are pasted back unchanged
-    assert torch.equal(fixed_masks((8, 8), 2, 0.75, 'block', 5),
-                       fixed_masks((8, 8), 2, 0.75, 'block', 5))  # reproducible from the seed
+    assert torch.equal(
+        fixed_masks((8, 8), 2, 0.75, 'block', 5), fixed_masks((8, 8), 2, 0.75, 'block', 5)
+    )  # reproducible from the seed
 
 
 def test_visualize_tool_writes_png_of_expected_size(tmp_path, demo_root):
     ckpt = tmp_path / 'model.pth'
     torch.save({'state_dict': init_model(DEMO_CFG).state_dict()}, ckpt)
     out = tmp_path / 'recon.png'
-    images = [os.path.join(demo_root, 'train', f'{n}.jpg') for n in ('astronaut', 'coffee',
-                                                                      'rocket')]
-    proc = subprocess.run([sys.executable, os.path.join(ROOT, 'tools',
-                                                        'visualize_reconstruction.py'),
-                           DEMO_CFG, str(ckpt), *images, '--out', str(out), '--strategy',
-                           'block', '--mask-ratio', '0.5', '--seed', '1'],
-                          capture_output=True, text=True, cwd=ROOT)
+    images = [
+        os.path.join(demo_root, 'train', f'{n}.jpg') for n in ('astronaut', 'coffee', 'rocket')
+    ]
+    proc = subprocess.run(
+        [
+            sys.executable,
+            os.path.join(ROOT, 'tools', 'visualize_reconstruction.py'),
+            DEMO_CFG,
+            str(ckpt),
+            *images,
+            '--out',
+            str(out),
+            '--strategy',
+            'block',
+            '--mask-ratio',
+            '0.5',
+            '--seed',
+            '1',
+        ],
+        capture_output=True,
+        text=True,
+        cwd=ROOT,
+    )
     assert proc.returncode == 0, proc.stderr[-3000:]
     assert Image.open(out).size == (4 * 64, 3 * 64)
 
@@ -51,6 +68,7 @@ def test_raw_pixel_release_reconstructs_in_its_own_space(tmp_path):
     from mae_plugin.apis import reconstruct
     from mae_plugin.checkpoints import from_core
     from tests.engine.demo_run import TINY, tiny_core_mae
+
     torch.manual_seed(0)
     release = tiny_core_mae(64, norm_pix=False)
     path = tmp_path / 'mae_visualize_tiny.pth'

@@ -1,4 +1,5 @@
 """The evaluation classifier: official forward, head init, freezing, pretrained load."""
+
 import pytest
 import torch
 
@@ -84,13 +85,19 @@ def test_pretrained_encoder_loads_with_the_heads_new(pool):
     mae = tiny_mae()
     state = {f'mae.{k}': v for k, v in mae.state_dict().items()}
     model = classifier(pool=pool, depth=2)
-    report = load_encoder_weights(model.vit, {'state_dict': state}, model.grid_size,
-                                  new_ok=model.new_keys, unused_ok=model.unused_keys)
+    report = load_encoder_weights(
+        model.vit,
+        {'state_dict': state},
+        model.grid_size,
+        new_ok=model.new_keys,
+        unused_ok=model.unused_keys,
+    )
     for name, value in mae.encoder.vit.state_dict().items():
         if name in model.vit.state_dict():
             torch.testing.assert_close(model.vit.state_dict()[name], value)
-    assert set(report.left_new) == ({'fc_norm.weight', 'fc_norm.bias'} if pool == 'avg'
-                                    else set()) | {'head.weight', 'head.bias'}
+    assert set(report.left_new) == (
+        {'fc_norm.weight', 'fc_norm.bias'} if pool == 'avg' else set()
+    ) | {'head.weight', 'head.bias'}
     assert ('encoder.vit.norm.weight' in report.dropped) == (pool == 'avg')
     # the position table is a trainable copy of the pretrained sin-cos one
     assert model.vit.pos_embed.requires_grad
@@ -100,7 +107,10 @@ def test_pretrained_encoder_of_another_architecture_is_refused():
     mae = tiny_mae()  # embed_dim 48
     model = classifier(embed_dim=96, depth=2)
     with pytest.raises(ValueError, match='another architecture.*shape mismatches'):
-        load_encoder_weights(model.vit, {'state_dict': {f'mae.{k}': v for k, v in
-                                                        mae.state_dict().items()}},
-                             model.grid_size, new_ok=model.new_keys,
-                             unused_ok=model.unused_keys)
+        load_encoder_weights(
+            model.vit,
+            {'state_dict': {f'mae.{k}': v for k, v in mae.state_dict().items()}},
+            model.grid_size,
+            new_ok=model.new_keys,
+            unused_ok=model.unused_keys,
+        )

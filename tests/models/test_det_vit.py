@@ -1,4 +1,5 @@
 """The ViTDet backbone and simple feature pyramid (pure torch + timm)."""
+
 import pytest
 import torch
 
@@ -7,8 +8,15 @@ from mae_plugin.models.det_vit import GLOBAL_BLOCKS, SimpleFeaturePyramid, ViTDe
 from mae_plugin.models.layer_decay import layer_decay_param_groups
 from tests.conftest import tiny_mae
 
-SMALL = dict(img_size=64, patch_size=8, embed_dim=48, depth=4, num_heads=3, window_size=4,
-             global_blocks=(1, 3))
+SMALL = dict(
+    img_size=64,
+    patch_size=8,
+    embed_dim=48,
+    depth=4,
+    num_heads=3,
+    window_size=4,
+    global_blocks=(1, 3),
+)
 
 
 def backbone(**kw):
@@ -23,8 +31,10 @@ def test_window_and_global_attention_placement():
     full = ViTDetBackbone(img_size=224, depth=12, num_heads=12, drop_path_rate=0.1)
     assert [i for i, b in enumerate(full.vit.blocks) if b.window_size == 0] == [2, 5, 8, 11]
     assert {b.window_size for b in full.vit.blocks} == {0, 14}
-    rates = [b.drop_path1.drop_prob if hasattr(b.drop_path1, 'drop_prob') else 0.0
-             for b in full.vit.blocks]
+    rates = [
+        b.drop_path1.drop_prob if hasattr(b.drop_path1, 'drop_prob') else 0.0
+        for b in full.vit.blocks
+    ]
     assert rates[0] == 0.0 and rates[-1] == pytest.approx(0.1)  # linear stochastic depth
     with pytest.raises(ValueError, match='global blocks'):
         ViTDetBackbone(img_size=64, patch_size=8, embed_dim=48, depth=5, num_heads=3)
@@ -58,8 +68,13 @@ def test_no_final_norm_and_map_output():
 def test_pyramid_strides_and_shapes():
     neck = SimpleFeaturePyramid(in_channels=48, out_channels=16, num_outs=5)
     outs = neck(torch.randn(2, 48, 8, 8))  # stride 16 of a 128-px input
-    assert [tuple(o.shape) for o in outs] == [(2, 16, 32, 32), (2, 16, 16, 16), (2, 16, 8, 8),
-                                              (2, 16, 4, 4), (2, 16, 2, 2)]  # strides 4-64
+    assert [tuple(o.shape) for o in outs] == [
+        (2, 16, 32, 32),
+        (2, 16, 16, 16),
+        (2, 16, 8, 8),
+        (2, 16, 4, 4),
+        (2, 16, 2, 2),
+    ]  # strides 4-64
     assert len(SimpleFeaturePyramid(48, 16, num_outs=4)(torch.randn(1, 48, 8, 8))) == 4
     # a patch-8 backbone (stride 8) reaches the same strides: 16 x 16 map of a 128-px input
     outs = SimpleFeaturePyramid(48, 16, in_stride=8)(torch.randn(1, 48, 16, 16))
@@ -69,16 +84,24 @@ def test_pyramid_strides_and_shapes():
 def test_mae_weights_load_with_a_2d_position_table():
     mae = tiny_mae(img_size=32, patch_size=8)  # 4 x 4 grid, 2 blocks
     model = backbone(depth=2, global_blocks=(1,))
-    report = load_encoder_weights(model.vit, {'state_dict': {f'mae.{k}': v for k, v in
-                                                             mae.state_dict().items()}},
-                                  model.grid_size, new_ok=model.new_keys,
-                                  unused_ok=model.unused_keys)
+    report = load_encoder_weights(
+        model.vit,
+        {'state_dict': {f'mae.{k}': v for k, v in mae.state_dict().items()}},
+        model.grid_size,
+        new_ok=model.new_keys,
+        unused_ok=model.unused_keys,
+    )
     assert model.vit.pos_embed.shape == (1, 8, 8, 48)
-    torch.testing.assert_close(model.vit.blocks[0].attn.qkv.weight,
-                               mae.encoder.vit.blocks[0].attn.qkv.weight)
+    torch.testing.assert_close(
+        model.vit.blocks[0].attn.qkv.weight, mae.encoder.vit.blocks[0].attn.qkv.weight
+    )
     assert {'encoder.vit.cls_token', 'encoder.vit.norm.weight'} <= set(report.dropped)
-    assert sorted(k.split('.', 2)[2] for k in report.left_new) == \
-        ['attn.rel_pos_h', 'attn.rel_pos_h', 'attn.rel_pos_w', 'attn.rel_pos_w']
+    assert sorted(k.split('.', 2)[2] for k in report.left_new) == [
+        'attn.rel_pos_h',
+        'attn.rel_pos_h',
+        'attn.rel_pos_w',
+        'attn.rel_pos_w',
+    ]
 
 
 def test_layer_decay_groups_of_the_backbone():
@@ -88,16 +111,19 @@ def test_layer_decay_groups_of_the_backbone():
         group = next(g for g in groups if any(p is block.attn.rel_pos_h for p in g['params']))
         assert group['lr'] == pytest.approx(0.7 ** (4 - i)) and group['weight_decay'] == 0.0
     pos = next(g for g in groups if any(p is model.vit.pos_embed for p in g['params']))
-    assert pos['lr'] == pytest.approx(0.7 ** 5) and pos['weight_decay'] == 0.0
+    assert pos['lr'] == pytest.approx(0.7**5) and pos['weight_decay'] == 0.0
 
 
 def test_patch_filter_is_resampled_for_vitdet_huge():
     mae = tiny_mae(img_size=56, patch_size=14)  # MAE-H style 14 x 14 patches, 4 x 4 grid
     model = backbone(depth=2, global_blocks=(1,), patch_size=16, img_size=64)
-    report = load_encoder_weights(model.vit, {'state_dict': {f'mae.{k}': v for k, v in
-                                                             mae.state_dict().items()}},
-                                  model.grid_size, new_ok=model.new_keys,
-                                  unused_ok=model.unused_keys)
+    report = load_encoder_weights(
+        model.vit,
+        {'state_dict': {f'mae.{k}': v for k, v in mae.state_dict().items()}},
+        model.grid_size,
+        new_ok=model.new_keys,
+        unused_ok=model.unused_keys,
+    )
     assert model.vit.patch_embed.proj.weight.shape[-2:] == (16, 16)
     assert any('patch_embed' in r and '(14, 14) -> (16, 16)' in r for r in report.resampled)
     # FlexiViT resampling keeps the response to a constant image patch
@@ -105,4 +131,6 @@ def test_patch_filter_is_resampled_for_vitdet_huge():
     torch.testing.assert_close(
         torch.nn.functional.conv2d(flat[1], model.vit.patch_embed.proj.weight),
         torch.nn.functional.conv2d(flat[0], mae.encoder.vit.patch_embed.proj.weight),
-        rtol=1e-3, atol=1e-3)
+        rtol=1e-3,
+        atol=1e-3,
+    )

@@ -17,12 +17,14 @@ def small_encoder(**kw):
 
 def official_sincos(dim: int, grid: int) -> np.ndarray:
     """The official get_2d_sincos_pos_embed, written out from the MAE repository's formula."""
+
     def one_d(d, pos):
         omega = np.arange(d // 2, dtype=np.float32)  # float32, as util/pos_embed.py
         omega /= d / 2.0
         omega = 1.0 / 10000**omega
         out = np.einsum('m,d->md', pos.reshape(-1), omega)
         return np.concatenate([np.sin(out), np.cos(out)], axis=1)
+
     gw, gh = np.meshgrid(np.arange(grid, dtype=np.float32), np.arange(grid, dtype=np.float32))
     emb = np.concatenate([one_d(dim // 2, gw), one_d(dim // 2, gh)], axis=1)
     return np.concatenate([np.zeros([1, dim]), emb], axis=0)
@@ -30,8 +32,9 @@ def official_sincos(dim: int, grid: int) -> np.ndarray:
 
 def test_unmasked_encoder_equals_timm_vit_with_same_weights():
     enc = small_encoder().eval()
-    ref = VisionTransformer(img_size=32, patch_size=8, embed_dim=48, depth=2, num_heads=3,
-                            num_classes=0).eval()
+    ref = VisionTransformer(
+        img_size=32, patch_size=8, embed_dim=48, depth=2, num_heads=3, num_classes=0
+    ).eval()
     ref.load_state_dict(enc.vit.state_dict(), strict=True)
     x = torch.randn(2, 3, 32, 32)
     with torch.no_grad():
@@ -66,7 +69,7 @@ def test_masked_encoder_sees_only_visible_tokens():
     for b in range(2):
         for idx in torch.nonzero(mask[b]).flatten().tolist():
             r, c = divmod(idx, 4)
-            x2[b, :, r * 8:(r + 1) * 8, c * 8:(c + 1) * 8] = 100.0
+            x2[b, :, r * 8 : (r + 1) * 8, c * 8 : (c + 1) * 8] = 100.0
     torch.testing.assert_close(enc(x2, ids), out)
 
 
@@ -104,13 +107,17 @@ def test_gradient_checkpointing_gives_same_output_and_grads():
             torch.testing.assert_close(p.grad, p2.grad, msg=name)
 
 
-@pytest.mark.parametrize('arch,timm_name,millions', [
-    ('base', 'vit_base_patch16_224', 85.80),
-    ('large', 'vit_large_patch16_224', 303.30),
-    ('huge', 'vit_huge_patch14_224', 630.76),
-])
+@pytest.mark.parametrize(
+    'arch,timm_name,millions',
+    [
+        ('base', 'vit_base_patch16_224', 85.80),
+        ('large', 'vit_large_patch16_224', 303.30),
+        ('huge', 'vit_huge_patch14_224', 630.76),
+    ],
+)
 def test_paper_sizes_match_timm(arch, timm_name, millions):
     from mae_plugin.models import ENCODER_SIZES
+
     with torch.device('meta'):
         enc = MaskedViTEncoder(**ENCODER_SIZES[arch])
         ref = timm.create_model(timm_name, num_classes=0)

@@ -28,8 +28,7 @@ def test_weighted_knn_matches_brute_force():
     test_x = torch.randn(25, 8)
     for k, t in ((20, 0.07), (5, 0.5), (1, 0.07)):
         expected = brute_force(train_x, train_y, test_x, k, t)
-        assert torch.equal(weighted_knn_predict(train_x, train_y, test_x, k, t, chunk=7),
-                           expected)
+        assert torch.equal(weighted_knn_predict(train_x, train_y, test_x, k, t, chunk=7), expected)
 
 
 def test_top1_on_separable_clusters_and_weighting():
@@ -41,6 +40,5 @@ def test_top1_on_separable_clusters_and_weighting():
     # 2 near neighbours of class 0 outweigh 3 distant ones of class 1 at a low temperature
     train_x = torch.tensor([[1.0, 0.01], [1.0, -0.01], [0.2, 1.0], [0.2, 1.1], [0.2, 0.9]])
     train_y = torch.tensor([0, 0, 1, 1, 1])
-    pred = weighted_knn_predict(train_x, train_y, torch.tensor([[1.0, 0.0]]), k=5,
-                                temperature=0.07)
+    pred = weighted_knn_predict(train_x, train_y, torch.tensor([[1.0, 0.0]]), k=5, temperature=0.07)
     assert int(pred[0]) == 0

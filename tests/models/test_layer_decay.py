@@ -1,11 +1,16 @@
 """Layer-wise lr decay groups, checked against the official ``util/lr_decay.py`` rules."""
+
 import pytest
 import torch
 from torch import nn
 
 from mae_plugin.models.classifier import ViTClassifier
-from mae_plugin.models.layer_decay import (find_vit, is_no_decay, layer_decay_param_groups,
-                                           vit_layer_id)
+from mae_plugin.models.layer_decay import (
+    find_vit,
+    is_no_decay,
+    layer_decay_param_groups,
+    vit_layer_id,
+)
 
 
 def official_layer_id(name, num_layers):
@@ -27,16 +32,22 @@ def test_layer_ids_match_the_official_mapping():
 
 def test_every_parameter_gets_the_official_lr_and_weight_decay():
     depth, lr, wd, rate = 3, 4e-3, 0.05, 0.65
-    model = nn.ModuleDict(dict(backbone=ViTClassifier(
-        10, img_size=32, patch_size=8, embed_dim=48, depth=depth, num_heads=3),
-        neck=nn.Linear(10, 4)))
+    model = nn.ModuleDict(
+        dict(
+            backbone=ViTClassifier(
+                10, img_size=32, patch_size=8, embed_dim=48, depth=depth, num_heads=3
+            ),
+            neck=nn.Linear(10, 4),
+        )
+    )
     groups = layer_decay_param_groups(model, lr, wd, rate)
     by_param = {id(p): g for g in groups for p in g['params']}
     for name, param in model.named_parameters():
         group = by_param[id(param)]
         vit_name = name.removeprefix('backbone.vit.')
-        layer = official_layer_id(vit_name, depth + 1) if name.startswith('backbone.') \
-            else depth + 1
+        layer = (
+            official_layer_id(vit_name, depth + 1) if name.startswith('backbone.') else depth + 1
+        )
         assert group['lr'] == pytest.approx(lr * rate ** (depth + 1 - layer)), name
         exempt = param.ndim == 1 or vit_name in ('pos_embed', 'cls_token')
         assert group['weight_decay'] == (0.0 if exempt else wd), name
@@ -45,8 +56,9 @@ def test_every_parameter_gets_the_official_lr_and_weight_decay():
 
 
 def test_frozen_parameters_are_left_out():
-    model = ViTClassifier(10, img_size=32, patch_size=8, embed_dim=48, depth=3, num_heads=3,
-                          trainable_blocks=1)
+    model = ViTClassifier(
+        10, img_size=32, patch_size=8, embed_dim=48, depth=3, num_heads=3, trainable_blocks=1
+    )
     groups = layer_decay_param_groups(model, 1e-3, 0.05, 0.75)
     params = {id(p) for g in groups for p in g['params']}
     assert params == {id(p) for p in model.parameters() if p.requires_grad}
@@ -67,5 +79,13 @@ def test_find_vit_needs_exactly_one():
     with pytest.raises(ValueError, match='exactly one ViT.*found 0'):
         find_vit(nn.Linear(2, 2))
     with pytest.raises(ValueError, match='found 2'):
-        find_vit(nn.ModuleList([vit, ViTClassifier(10, img_size=32, patch_size=8,
-                                                   embed_dim=48, depth=1, num_heads=3)]))
+        find_vit(
+            nn.ModuleList(
+                [
+                    vit,
+                    ViTClassifier(
+                        10, img_size=32, patch_size=8, embed_dim=48, depth=1, num_heads=3
+                    ),
+                ]
+            )
+        )

@@ -76,7 +76,8 @@ def test_mae_loss_only_counts_masked_patches(mae):
     mask = random_masks(2, 16, 0.75)
     captured = {}
     handle = mae.decoder.pred.register_forward_hook(
-        lambda mod, inp, out: captured.setdefault('pred', out.retain_grad() or out))
+        lambda mod, inp, out: captured.setdefault('pred', out.retain_grad() or out)
+    )
     out = mae(imgs, mask)
     handle.remove()
     out.loss.backward()

@@ -5,8 +5,15 @@ import pytest
 import torch
 from lightly.models.utils import get_at_index, set_at_index
 
-from mae_plugin.models.masking import (block_mask, grid_mask, make_mask, num_visible,
-                                       random_mask, random_masks, visible_indices)
+from mae_plugin.models.masking import (
+    block_mask,
+    grid_mask,
+    make_mask,
+    num_visible,
+    random_mask,
+    random_masks,
+    visible_indices,
+)
 
 
 @pytest.mark.parametrize('ratio,expected', [(0.75, 49), (0.5, 98), (0.0, 196), (0.9, 19)])
@@ -14,8 +21,10 @@ def test_num_visible_is_official_int_floor(ratio, expected):
     assert num_visible(196, ratio) == expected == int(196 * (1 - ratio))
 
 
-@pytest.mark.parametrize('strategy,ratio', [('random', 0.75), ('random', 0.6), ('block', 0.5),
-                                            ('block', 0.75), ('grid', 0.75)])
+@pytest.mark.parametrize(
+    'strategy,ratio',
+    [('random', 0.75), ('random', 0.6), ('block', 0.5), ('block', 0.75), ('grid', 0.75)],
+)
 def test_every_strategy_keeps_exact_count(strategy, ratio):
     for seed in range(20):
         np.random.seed(seed)
@@ -52,9 +61,11 @@ def test_block_mask_is_blocky():
     mask = _seeded_block_mask(0)
     assert torch.equal(_seeded_block_mask(0), mask)  # seeded, the test is deterministic
     assert int(mask.sum()) == 98
+
     # a block mask has many more masked horizontal neighbours than a random one of equal size
     def neighbours(m):
         return int((m[:, 1:] & m[:, :-1]).sum())
+
     rand = random_mask((14, 14), 0.5, np.random.default_rng(0)).view(14, 14)
     assert neighbours(mask) > neighbours(rand) + 15
     # and so do vertical neighbours: blocks, not stripes

@@ -6,6 +6,7 @@ its fine-tuning/probing heads (``fc_norm``, ``BatchNorm1d(eps=1e-6)``) and ViTDe
 backbones all train with 1e-6; PyTorch's default is 1e-5, which silently shifts every pretrained
 activation. The check walks ``modules()`` so a norm added later cannot slip past it.
 """
+
 import pytest
 import torch
 from torch import nn
@@ -23,38 +24,50 @@ def _models():
     return {
         'mae (build_mae)': tiny_mae(),
         'encoder': MaskedViTEncoder(img_size=32, **VIT),
-        'decoder': MAEPixelDecoder(grid_size=(4, 4), patch_size=8, encoder_dim=48, embed_dim=32,
-                                   depth=2, num_heads=4),
+        'decoder': MAEPixelDecoder(
+            grid_size=(4, 4), patch_size=8, encoder_dim=48, embed_dim=32, depth=2, num_heads=4
+        ),
         'det': ViTDetBackbone(img_size=32, window_size=2, global_blocks=(1,), **VIT),
         'det pyramid': SimpleFeaturePyramid(in_channels=48, out_channels=16, in_stride=16),
         'seg': RelPosViTBackbone(img_size=32, out_indices=(0, 1), **VIT),
         'cls avg (fc_norm)': ViTClassifier(num_classes=5, img_size=32, pool='avg', **VIT),
-        'cls probe (head bn)': ViTClassifier(num_classes=5, img_size=32, pool='cls',
-                                             head_bn=True, trainable_blocks=0, **VIT),
+        'cls probe (head bn)': ViTClassifier(
+            num_classes=5, img_size=32, pool='cls', head_bn=True, trainable_blocks=0, **VIT
+        ),
     }
 
 
 # LayerNorms each model must hold: 2 per block plus final norms; a count that changes means the
 # architecture changed and this table (and the eps check) needs a look.
-EXPECTED_LAYER_NORMS = {'mae (build_mae)': 2 * 2 + 1 + 2 * 2 + 1, 'encoder': 2 * 2 + 1,
-                        'decoder': 2 * 2 + 1, 'det': 2 * 2, 'det pyramid': 4 * 2 + 1,
-                        'seg': 2 * 2, 'cls avg (fc_norm)': 2 * 2 + 1,
-                        'cls probe (head bn)': 2 * 2 + 1}
+EXPECTED_LAYER_NORMS = {
+    'mae (build_mae)': 2 * 2 + 1 + 2 * 2 + 1,
+    'encoder': 2 * 2 + 1,
+    'decoder': 2 * 2 + 1,
+    'det': 2 * 2,
+    'det pyramid': 4 * 2 + 1,
+    'seg': 2 * 2,
+    'cls avg (fc_norm)': 2 * 2 + 1,
+    'cls probe (head bn)': 2 * 2 + 1,
+}
 
 
 @pytest.mark.parametrize('name', list(EXPECTED_LAYER_NORMS))
 def test_every_norm_has_eps_1e6(name):
     torch.manual_seed(0)
     model = _models()[name]
-    with_eps = {n: m for n, m in model.named_modules() if isinstance(getattr(m, 'eps', None),
-                                                                     float)}
+    with_eps = {
+        n: m for n, m in model.named_modules() if isinstance(getattr(m, 'eps', None), float)
+    }
     wrong = {n: m.eps for n, m in with_eps.items() if m.eps != 1e-6}
     assert not wrong, f'{name}: norms with eps other than 1e-6: {wrong}'
     layer_norms = [n for n, m in with_eps.items() if isinstance(m, nn.LayerNorm)]
     assert len(layer_norms) == EXPECTED_LAYER_NORMS[name], layer_norms
     # a norm class that keeps eps elsewhere would escape the attribute check: allow none
-    unchecked = [n for n, m in model.named_modules() if 'norm' in type(m).__name__.lower()
-                 and n not in with_eps]
+    unchecked = [
+        n
+        for n, m in model.named_modules()
+        if 'norm' in type(m).__name__.lower() and n not in with_eps
+    ]
     assert not unchecked, f'{name}: norm modules without a float eps: {unchecked}'
 
 

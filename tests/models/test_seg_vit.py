@@ -1,4 +1,5 @@
 """The segmentation backbone: BEiT relative position bias, resizing, features, loading."""
+
 import pytest
 import torch
 from timm.layers import resample_abs_pos_embed
@@ -33,8 +34,7 @@ def test_bias_resizes_with_the_grid():
     bias = RelativePositionBias((4, 4), num_heads=2)
     with torch.no_grad():
         bias.relative_position_bias_table[:-3] = 0.5  # every patch offset the same
-        bias.relative_position_bias_table[-3:] = torch.tensor([[1.0, 2.0], [3.0, 4.0],
-                                                               [5.0, 6.0]])
+        bias.relative_position_bias_table[-3:] = torch.tensor([[1.0, 2.0], [3.0, 4.0], [5.0, 6.0]])
     torch.testing.assert_close(bias((4, 4)), bias())
     resized = bias((6, 3))
     assert resized.shape == (2, 19, 19)
@@ -47,8 +47,9 @@ def test_zero_bias_starts_from_the_plain_vit():
     model = backbone()
     images = torch.randn(2, 3, 32, 32)
     feats = model(images)
-    plain = model.vit.forward_intermediates(images, indices=[0, 1], norm=False,
-                                            output_fmt='NCHW', intermediates_only=True)
+    plain = model.vit.forward_intermediates(
+        images, indices=[0, 1], norm=False, output_fmt='NCHW', intermediates_only=True
+    )
     for ours, ref in zip(feats, plain, strict=True):
         torch.testing.assert_close(ours, ref)
 
@@ -61,7 +62,7 @@ def test_bias_enters_attention_as_an_additive_term():
     x = torch.randn(2, 17, 48)
     attn = block.attn
     q, k, v = attn.qkv(x).reshape(2, 17, 3, 3, 16).permute(2, 0, 3, 1, 4)
-    logits = q @ k.transpose(-2, -1) * 16 ** -0.5 + block.rel_pos_bias()[None]
+    logits = q @ k.transpose(-2, -1) * 16**-0.5 + block.rel_pos_bias()[None]
     expected = attn.proj((logits.softmax(-1) @ v).transpose(1, 2).reshape(2, 17, 48))
     torch.testing.assert_close(attn(x, attn_mask=block.rel_pos_bias()[None]), expected)
 
@@ -70,8 +71,11 @@ def _block_reference(block, x, bias):
     """One timm Block written out: x + proj(softmax(q k^T * scale + bias) v), then the MLP."""
     batch, tokens, dim = x.shape
     heads = block.attn.num_heads
-    q, k, v = block.attn.qkv(block.norm1(x)).reshape(batch, tokens, 3, heads, dim // heads
-                                                     ).permute(2, 0, 3, 1, 4)
+    q, k, v = (
+        block.attn.qkv(block.norm1(x))
+        .reshape(batch, tokens, 3, heads, dim // heads)
+        .permute(2, 0, 3, 1, 4)
+    )
     logits = q @ k.transpose(-2, -1) * (dim // heads) ** -0.5 + bias
     x = x + block.attn.proj((logits.softmax(-1) @ v).transpose(1, 2).reshape(batch, tokens, dim))
     return x + block.mlp(block.norm2(x))
@@ -92,8 +96,13 @@ def test_bias_gets_gradients_through_the_fused_attention_in_train_mode():
     # the same network written out by hand, bias added to the logits before the softmax
     vit = model.vit
     pos = resample_abs_pos_embed(vit.pos_embed, (4, 5), old_size=(4, 4), num_prefix_tokens=1)
-    x = torch.cat([(vit.cls_token + pos[:, :1]).expand(2, -1, -1),
-                   vit.patch_embed(images).flatten(1, 2) + pos[:, 1:]], dim=1)
+    x = torch.cat(
+        [
+            (vit.cls_token + pos[:, :1]).expand(2, -1, -1),
+            vit.patch_embed(images).flatten(1, 2) + pos[:, 1:],
+        ],
+        dim=1,
+    )
     ref_feats = []
     for block in vit.blocks:
         x = _block_reference(block, x, block.rel_pos_bias((4, 5))[None])
@@ -114,8 +123,9 @@ def test_one_block_equals_the_hand_written_reference_in_train_mode():
         block.rel_pos_bias.relative_position_bias_table.normal_()
     x = torch.randn(2, 17, 48)
     bias = block.rel_pos_bias()[None]
-    torch.testing.assert_close(block(x, attn_mask=bias), _block_reference(block, x, bias),
-                               rtol=1e-4, atol=1e-5)
+    torch.testing.assert_close(
+        block(x, attn_mask=bias), _block_reference(block, x, bias), rtol=1e-4, atol=1e-5
+    )
 
 
 def test_features_follow_the_input_size():
@@ -134,14 +144,21 @@ def test_layer_scale_is_optional_and_new():
 def test_mae_weights_load_and_the_new_parts_are_reported():
     mae = tiny_mae()
     model = backbone(layer_scale_init=1.0, img_size=48)
-    report = load_encoder_weights(model.vit, {'state_dict': {f'mae.{k}': v for k, v in
-                                                             mae.state_dict().items()}},
-                                  model.grid_size, new_ok=model.new_keys,
-                                  unused_ok=model.unused_keys)
-    torch.testing.assert_close(model.vit.blocks[1].attn.qkv.weight,
-                               mae.encoder.vit.blocks[1].attn.qkv.weight)
+    report = load_encoder_weights(
+        model.vit,
+        {'state_dict': {f'mae.{k}': v for k, v in mae.state_dict().items()}},
+        model.grid_size,
+        new_ok=model.new_keys,
+        unused_ok=model.unused_keys,
+    )
+    torch.testing.assert_close(
+        model.vit.blocks[1].attn.qkv.weight, mae.encoder.vit.blocks[1].attn.qkv.weight
+    )
     assert {k.split('.', 2)[2] for k in report.left_new} == {
-        'rel_pos_bias.relative_position_bias_table', 'ls1.gamma', 'ls2.gamma'}
+        'rel_pos_bias.relative_position_bias_table',
+        'ls1.gamma',
+        'ls2.gamma',
+    }
     assert 'encoder.vit.norm.weight' in report.dropped
     assert any('pos_embed' in r for r in report.resampled)  # 4 x 4 -> 6 x 6
 
@@ -150,6 +167,9 @@ def test_bias_tables_decay_with_their_block_and_get_no_weight_decay():
     model = backbone(depth=3, out_indices=(2,))
     groups = layer_decay_param_groups(model, 1.0, 0.05, 0.5)
     for i, block in enumerate(model.vit.blocks):
-        group = next(g for g in groups if any(p is block.rel_pos_bias.relative_position_bias_table
-                                              for p in g['params']))
+        group = next(
+            g
+            for g in groups
+            if any(p is block.rel_pos_bias.relative_position_bias_table for p in g['params'])
+        )
         assert group['lr'] == pytest.approx(0.5 ** (3 - i)) and group['weight_decay'] == 0.0

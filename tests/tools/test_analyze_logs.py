@@ -1,6 +1,7 @@
 """tools/analyze_logs.py plot_curve on the scalars.json of real (short) pretraining runs: the
 picture is written at its size, and what is drawn is the log's numbers, a resumed run's
 repeated steps taken from the later run."""
+
 import json
 import os
 import shutil
@@ -70,18 +71,38 @@ def test_a_resumed_run_is_concatenated_and_its_repeated_steps_win(runs, tmp_path
 @pytest.mark.slow
 def test_a_key_not_in_the_log_is_an_error_listing_the_keys_that_are(runs, tmp_path):
     single, _ = runs
-    with pytest.raises(ValueError, match=r"\['accuracy/top1'\] not in the log of .*single'; it "
-                                         r"has \[.*'knn_top1', 'loss', 'lr'"):
-        analyze_main(['plot_curve', single, '--keys', 'loss', 'accuracy/top1',
-                      '--out', str(tmp_path / 'x.png')])
+    with pytest.raises(
+        ValueError,
+        match=r"\['accuracy/top1'\] not in the log of .*single'; it "
+        r"has \[.*'knn_top1', 'loss', 'lr'",
+    ):
+        analyze_main(
+            [
+                'plot_curve',
+                single,
+                '--keys',
+                'loss',
+                'accuracy/top1',
+                '--out',
+                str(tmp_path / 'x.png'),
+            ]
+        )
     assert not os.path.exists(tmp_path / 'x.png')
 
 
 def test_rows_of_one_step_merge_key_by_key_later_rows_winning(tmp_path):
     path = tmp_path / 'scalars.json'
-    path.write_text('\n'.join(json.dumps(r) for r in [
-        {'loss': 2.0, 'knn_top1': 10.0, 'step': 1}, {'knn_top1': 12.5, 'step': 1},
-        {'loss': 1.5, 'step': 2}]) + '\n')
+    path.write_text(
+        '\n'.join(
+            json.dumps(r)
+            for r in [
+                {'loss': 2.0, 'knn_top1': 10.0, 'step': 1},
+                {'knn_top1': 12.5, 'step': 1},
+                {'loss': 1.5, 'step': 2},
+            ]
+        )
+        + '\n'
+    )
     assert read_scalars(path) == {1: {'loss': 2.0, 'knn_top1': 12.5}, 2: {'loss': 1.5}}
 
 

@@ -1,6 +1,7 @@
 """Pretraining with ``visualizer.vis_backends=[dict(type='TensorboardVisBackend')]`` writes an
 event file that TensorBoard itself reads back: the loss of every iteration and the
 reconstruction picture, equal to what the local backend writes beside it."""
+
 import glob
 import io
 import os
@@ -16,9 +17,11 @@ from tests.tools.training import DEMO, options, rows, train
 @pytest.mark.slow
 def test_tensorboard_holds_the_loss_and_the_reconstruction(tmp_path, demo_root):
     config = tmp_path / 'tensorboard_demo.py'
-    config.write_text(f'_base_ = {DEMO!r}\n'
-                      "visualizer = dict(vis_backends=[dict(type='LocalVisBackend'), "
-                      "dict(type='TensorboardVisBackend')])\n")
+    config.write_text(
+        f'_base_ = {DEMO!r}\n'
+        "visualizer = dict(vis_backends=[dict(type='LocalVisBackend'), "
+        "dict(type='TensorboardVisBackend')])\n"
+    )
     work = str(tmp_path / 'work')
     train(str(config), work, options(demo_root, 4, 2))
     (events,) = glob.glob(os.path.join(work, '*', 'vis_data', 'events.out.tfevents.*'))
@@ -33,8 +36,10 @@ def test_tensorboard_holds_the_loss_and_the_reconstruction(tmp_path, demo_root):
     assert sorted(seen) == [1, 2, 3, 4] == sorted(logged)
     assert seen == pytest.approx(logged, rel=1e-6)  # TensorBoard stores float32
 
-    pictures = {e.step: np.asarray(Image.open(io.BytesIO(e.encoded_image_string)))
-                for e in board.Images('reconstruction')}
+    pictures = {
+        e.step: np.asarray(Image.open(io.BytesIO(e.encoded_image_string)))
+        for e in board.Images('reconstruction')
+    }
     assert sorted(pictures) == [2, 4]
     png = glob.glob(os.path.join(work, '*', 'vis_data', 'vis_image', 'reconstruction_4.png'))
     local = np.asarray(Image.open(png[0]).convert('RGB'))

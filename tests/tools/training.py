@@ -1,5 +1,6 @@
 """Short real pretraining runs through ``tools/train.py`` (the CLI contract), for the tools that
 read what a run leaves behind."""
+
 import glob
 import json
 import os
@@ -17,10 +18,15 @@ def options(data_root: str, iters: int, interval: int) -> dict:
     iteration; checkpoints, reconstructions and kNN every ``interval`` iterations."""
     return {
         'train_dataloader.dataset.data_root': data_root,
-        'train_dataloader.batch_size': 4, 'train_dataloader.num_workers': 0,
+        'train_dataloader.batch_size': 4,
+        'train_dataloader.num_workers': 0,
         'train_dataloader.persistent_workers': False,
-        'model.encoder.embed_dim': 48, 'model.encoder.depth': 2, 'model.encoder.num_heads': 3,
-        'model.decoder.embed_dim': 32, 'model.decoder.depth': 1, 'model.decoder.num_heads': 2,
+        'model.encoder.embed_dim': 48,
+        'model.encoder.depth': 2,
+        'model.encoder.num_heads': 3,
+        'model.decoder.embed_dim': 32,
+        'model.decoder.depth': 1,
+        'model.decoder.num_heads': 2,
         'train_cfg.max_iters': iters,
         'default_hooks.logger.interval': 1,
         'default_hooks.checkpoint.interval': interval,

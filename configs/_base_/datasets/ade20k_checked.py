@@ -22,9 +22,9 @@ test_pipeline = [
 ]
 # 8 GPUs x 2 = the recipe's batch of 16
 train_dataloader = dict(
-    batch_size=2,
-    dataset=dict(type='mae_plugin.MAEADE20KDataset', pipeline=train_pipeline))
+    batch_size=2, dataset=dict(type='mae_plugin.MAEADE20KDataset', pipeline=train_pipeline)
+)
 val_dataloader = dict(
-    batch_size=1,
-    dataset=dict(type='mae_plugin.MAEADE20KDataset', pipeline=test_pipeline))
+    batch_size=1, dataset=dict(type='mae_plugin.MAEADE20KDataset', pipeline=test_pipeline)
+)
 test_dataloader = val_dataloader

@@ -18,10 +18,16 @@ test_pipeline = [
     dict(type='MAEPackInputs'),
 ]
 train_dataloader = dict(
-    batch_size=32, num_workers=2, pin_memory=False,
+    batch_size=32,
+    num_workers=2,
+    pin_memory=False,
     sampler=dict(type='InfiniteSampler', shuffle=True),
-    dataset=dict(data_root=data_root, pipeline=train_pipeline))
+    dataset=dict(data_root=data_root, pipeline=train_pipeline),
+)
 val_dataloader = dict(
-    batch_size=40, num_workers=2, pin_memory=False,
-    dataset=dict(data_root=data_root, pipeline=test_pipeline))
+    batch_size=40,
+    num_workers=2,
+    pin_memory=False,
+    dataset=dict(data_root=data_root, pipeline=test_pipeline),
+)
 test_dataloader = val_dataloader

@@ -25,8 +25,12 @@ train_dataloader = dict(
     drop_last=True,
     sampler=dict(type='DefaultSampler', shuffle=True),
     collate_fn=dict(type='default_collate'),
-    dataset=dict(type='MAEImageFolder', data_root=data_root, data_prefix=dict(img_path='train'),
-                 pipeline=train_pipeline),
+    dataset=dict(
+        type='MAEImageFolder',
+        data_root=data_root,
+        data_prefix=dict(img_path='train'),
+        pipeline=train_pipeline,
+    ),
 )
 val_dataloader = dict(
     batch_size=128,
@@ -37,8 +41,13 @@ val_dataloader = dict(
     collate_fn=dict(type='default_collate'),
     # labels are the indices of the training split's class folders (a class missing in val
     # moves nothing); 'train' is taken under data_root
-    dataset=dict(type='MAEImageFolder', data_root=data_root, data_prefix=dict(img_path='val'),
-                 classes='train', pipeline=test_pipeline),
+    dataset=dict(
+        type='MAEImageFolder',
+        data_root=data_root,
+        data_prefix=dict(img_path='val'),
+        classes='train',
+        pipeline=test_pipeline,
+    ),
 )
 test_dataloader = val_dataloader
 val_evaluator = dict(type='MAEAccuracy', topk=(1, 5))

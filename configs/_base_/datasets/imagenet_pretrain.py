@@ -4,8 +4,9 @@ train_pipeline = [
     dict(type='MAELoadImage'),
     dict(type='MAERandomResizedCrop', size=224, scale=(0.2, 1.0), interpolation='bicubic'),
     dict(type='MAERandomFlip', prob=0.5),
-    dict(type='MAEMaskGenerator', input_size=224, patch_size=16, mask_ratio=0.75,
-         strategy='random'),
+    dict(
+        type='MAEMaskGenerator', input_size=224, patch_size=16, mask_ratio=0.75, strategy='random'
+    ),
     dict(type='MAEPackInputs'),
 ]
 # 8 GPUs x 512 = the paper's total batch of 4096.
@@ -16,6 +17,10 @@ train_dataloader = dict(
     pin_memory=True,
     sampler=dict(type='DefaultSampler', shuffle=True),
     collate_fn=dict(type='default_collate'),
-    dataset=dict(type='MAEImageFolder', data_root=data_root, data_prefix=dict(img_path='train'),
-                 pipeline=train_pipeline),
+    dataset=dict(
+        type='MAEImageFolder',
+        data_root=data_root,
+        data_prefix=dict(img_path='train'),
+        pipeline=train_pipeline,
+    ),
 )

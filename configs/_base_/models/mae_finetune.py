@@ -13,8 +13,15 @@ model = dict(
     label_smoothing=0.1,  # used when mixup is switched off (Mixup smooths its own targets)
     data_preprocessor=dict(
         random_erasing=dict(probability=0.25, mode='pixel', max_count=1),
-        mixup=dict(mixup_alpha=0.8, cutmix_alpha=1.0, prob=1.0, switch_prob=0.5, mode='batch',
-                   label_smoothing=0.1)),
+        mixup=dict(
+            mixup_alpha=0.8,
+            cutmix_alpha=1.0,
+            prob=1.0,
+            switch_prob=0.5,
+            mode='batch',
+            label_smoothing=0.1,
+        ),
+    ),
     # the one line that names the pretrained MAE (any format the plugin reads)
     init_cfg=dict(type='Pretrained', checkpoint='checkpoints/mae_pretrain_vit_base.pth'),
 )

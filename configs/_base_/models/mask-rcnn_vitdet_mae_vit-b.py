@@ -5,7 +5,10 @@ _base_ = ['mmdet::_base_/models/mask-rcnn_r50_fpn.py', 'vitdet_mae_vit-b.py']
 model = dict(
     **_base_.vitdet,
     roi_head=dict(
-        bbox_head=dict(type='Shared4Conv1FCBBoxHead', conv_out_channels=256,
-                       norm_cfg=_base_.norm_cfg),
-        mask_head=dict(norm_cfg=_base_.norm_cfg)))
+        bbox_head=dict(
+            type='Shared4Conv1FCBBoxHead', conv_out_channels=256, norm_cfg=_base_.norm_cfg
+        ),
+        mask_head=dict(norm_cfg=_base_.norm_cfg),
+    ),
+)
 vitdet = None  # merged into `model` above; left in, its ViT-B values would read as settings

@@ -8,7 +8,8 @@ norm_cfg = dict(type='mae_plugin.LN2d', requires_grad=True)
 vitdet = dict(
     data_preprocessor=dict(
         pad_size_divisor=32,
-        batch_augments=[dict(type='BatchFixedSizePad', size=(1024, 1024), pad_mask=True)]),
+        batch_augments=[dict(type='BatchFixedSizePad', size=(1024, 1024), pad_mask=True)],
+    ),
     backbone=dict(
         _delete_=True,
         type='mae_plugin.MAEViTDet',
@@ -17,7 +18,10 @@ vitdet = dict(
         window_size=14,
         drop_path_rate=0.1,
         # the one line that names the pretrained MAE (any format the plugin reads)
-        init_cfg=dict(type='Pretrained', checkpoint='checkpoints/mae_pretrain_vit_base.pth')),
-    neck=dict(_delete_=True, type='mae_plugin.MAESimpleFPN', in_channels=768, out_channels=256,
-              num_outs=5),
-    rpn_head=dict(num_convs=2))
+        init_cfg=dict(type='Pretrained', checkpoint='checkpoints/mae_pretrain_vit_base.pth'),
+    ),
+    neck=dict(
+        _delete_=True, type='mae_plugin.MAESimpleFPN', in_channels=768, out_channels=256, num_outs=5
+    ),
+    rpn_head=dict(num_convs=2),
+)

@@ -11,6 +11,7 @@ optim_wrapper = dict(
             'pos_embed': dict(decay_mult=0.0),
             'cls_token': dict(decay_mult=0.0),
             'mask_token': dict(decay_mult=0.0),
-        }),
+        },
+    ),
 )
 auto_scale_lr = dict(base_batch_size=4096, enable=True)

@@ -1,8 +1,9 @@
 """Top-k accuracy for MMEngine's evaluator (the paper reports top-1; top-5 is customary)."""
+
 from __future__ import annotations
 
-from typing import Any
 from collections.abc import Sequence
+from typing import Any
 
 import torch
 from mmengine.evaluator import BaseMetric

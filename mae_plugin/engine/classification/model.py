@@ -1,4 +1,5 @@
 """MMEngine adapter of the evaluation classifier: ``MAEClassifier`` + ``MAEClsDataPreprocessor``."""
+
 from __future__ import annotations
 
 from typing import Any
@@ -32,13 +33,20 @@ class MAEClsDataPreprocessor(ImgDataPreprocessor):
         mixup: kwargs of ``timm.data.Mixup`` (without ``num_classes``) or None.
     """
 
-    def __init__(self, num_classes: int, mean: tuple[float, ...] = IMAGENET_MEAN,
-                 std: tuple[float, ...] = IMAGENET_STD, random_erasing: dict | None = None,
-                 mixup: dict | None = None, **kwargs: Any) -> None:
+    def __init__(
+        self,
+        num_classes: int,
+        mean: tuple[float, ...] = IMAGENET_MEAN,
+        std: tuple[float, ...] = IMAGENET_STD,
+        random_erasing: dict | None = None,
+        mixup: dict | None = None,
+        **kwargs: Any,
+    ) -> None:
         super().__init__(mean=mean, std=std, **kwargs)
         self.num_classes = num_classes
-        self.random_erasing = (RandomErasing(**{'device': 'cpu', **random_erasing})
-                               if random_erasing else None)
+        self.random_erasing = (
+            RandomErasing(**{'device': 'cpu', **random_erasing}) if random_erasing else None
+        )
         self.mixup = Mixup(num_classes=num_classes, **mixup) if mixup else None
 
     def forward(self, data: dict, training: bool = False) -> dict:
@@ -49,7 +57,8 @@ class MAEClsDataPreprocessor(ImgDataPreprocessor):
             raise ValueError(
                 f'label {labels[bad][0].item()} is outside [0, {self.num_classes}): a '
                 'classification dataset needs data_root/<split>/<class>/*.jpg with at most '
-                'num_classes class folders (-1 = an image outside any class folder)')
+                'num_classes class folders (-1 = an image outside any class folder)'
+            )
         if training:
             inputs = data['inputs']
             if self.random_erasing is not None:
@@ -57,8 +66,10 @@ class MAEClsDataPreprocessor(ImgDataPreprocessor):
                 inputs = self.random_erasing(inputs)
             if self.mixup is not None:
                 if inputs.shape[0] % 2:
-                    raise ValueError(f'mixup/cutmix needs an even batch, got {inputs.shape[0]}; '
-                                     'keep drop_last=True in the train dataloader')
+                    raise ValueError(
+                        f'mixup/cutmix needs an even batch, got {inputs.shape[0]}; '
+                        'keep drop_last=True in the train dataloader'
+                    )
                 inputs, data['data_samples']['label'] = self.mixup(inputs, labels)
             data['inputs'] = inputs
         return data
@@ -81,18 +92,33 @@ class MAEClassifier(FiniteLossModel):
         label_smoothing: of the cross-entropy on hard labels (with mixup, ``Mixup`` smooths).
     """
 
-    def __init__(self, arch: str | dict = 'base', num_classes: int = 1000, img_size: int = 224,
-                 pool: str = 'avg', drop_path_rate: float = 0.1, head_bn: bool = False,
-                 head_init_std: float = 2e-5, trainable_blocks: int | None = None,
-                 label_smoothing: float = 0.0, data_preprocessor: dict | None = None,
-                 init_cfg: dict | None = None) -> None:
+    def __init__(
+        self,
+        arch: str | dict = 'base',
+        num_classes: int = 1000,
+        img_size: int = 224,
+        pool: str = 'avg',
+        drop_path_rate: float = 0.1,
+        head_bn: bool = False,
+        head_init_std: float = 2e-5,
+        trainable_blocks: int | None = None,
+        label_smoothing: float = 0.0,
+        data_preprocessor: dict | None = None,
+        init_cfg: dict | None = None,
+    ) -> None:
         preprocessor = dict(type='MAEClsDataPreprocessor', **(data_preprocessor or {}))
         preprocessor.setdefault('num_classes', num_classes)
         super().__init__(data_preprocessor=preprocessor, init_cfg=init_cfg)
         self.classifier = ViTClassifier(
-            num_classes, img_size=img_size, pool=pool, drop_path_rate=drop_path_rate,
-            head_bn=head_bn, head_init_std=head_init_std, trainable_blocks=trainable_blocks,
-            **vit_size(arch))
+            num_classes,
+            img_size=img_size,
+            pool=pool,
+            drop_path_rate=drop_path_rate,
+            head_bn=head_bn,
+            head_init_std=head_init_std,
+            trainable_blocks=trainable_blocks,
+            **vit_size(arch),
+        )
         self.label_smoothing = label_smoothing
         self.soft_target_loss = SoftTargetCrossEntropy()
 
@@ -100,8 +126,9 @@ class MAEClassifier(FiniteLossModel):
         """Load the pretrained encoder named by ``init_cfg``."""
         init_encoder_from_cfg(self, self.classifier)
 
-    def forward(self, inputs: torch.Tensor, data_samples: dict | None = None,
-                mode: str = 'tensor') -> Any:
+    def forward(
+        self, inputs: torch.Tensor, data_samples: dict | None = None, mode: str = 'tensor'
+    ) -> Any:
         logits = self.classifier(inputs)
         if mode == 'tensor':
             return logits
@@ -114,6 +141,7 @@ class MAEClassifier(FiniteLossModel):
             return dict(loss=loss)
         if mode == 'predict':
             scores = logits.float().softmax(dim=1)
-            return [dict(pred_score=s, gt_label=int(g))
-                    for s, g in zip(scores, labels, strict=True)]
+            return [
+                dict(pred_score=s, gt_label=int(g)) for s, g in zip(scores, labels, strict=True)
+            ]
         raise ValueError(f"mode must be 'loss', 'tensor' or 'predict', got {mode!r}")

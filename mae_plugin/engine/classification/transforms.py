@@ -5,6 +5,7 @@ RandomResizedCrop(224, (0.08, 1), bicubic) -> flip -> RandAugment 'rand-m9-mstd0
 random erasing and mixup/cutmix follow on the batch in ``MAEClsDataPreprocessor``.
 Evaluation: resize the shorter side to 256 (bicubic) -> centre crop 224 -> pack.
 """
+
 from __future__ import annotations
 
 from typing import Any
@@ -56,16 +57,24 @@ class MAERandAugment:
         interpolation: of geometric ops.
     """
 
-    def __init__(self, config_str: str = 'rand-m9-mstd0.5-inc1', input_size: int = 224,
-                 mean: tuple[float, ...] = IMAGENET_MEAN, interpolation: str = 'bicubic') -> None:
+    def __init__(
+        self,
+        config_str: str = 'rand-m9-mstd0.5-inc1',
+        input_size: int = 224,
+        mean: tuple[float, ...] = IMAGENET_MEAN,
+        interpolation: str = 'bicubic',
+    ) -> None:
         if not config_str.startswith('rand'):
             raise ValueError(f"RandAugment policy strings start with 'rand', got {config_str!r}")
-        hparams = dict(translate_const=int(input_size * 0.45),
-                       img_mean=tuple(min(255, round(m)) for m in mean),
-                       interpolation=str_to_pil_interp(interpolation))
+        hparams = dict(
+            translate_const=int(input_size * 0.45),
+            img_mean=tuple(min(255, round(m)) for m in mean),
+            interpolation=str_to_pil_interp(interpolation),
+        )
         parsed = rand_augment_transform(config_str, hparams)
-        ops = [PillowSafePosterize(op) if op.name == 'PosterizeIncreasing' else op
-               for op in parsed.ops]
+        ops = [
+            PillowSafePosterize(op) if op.name == 'PosterizeIncreasing' else op for op in parsed.ops
+        ]
         self.augment = RandAugment(ops, parsed.num_layers, parsed.choice_weights)
 
     def __call__(self, results: dict[str, Any]) -> dict[str, Any]:

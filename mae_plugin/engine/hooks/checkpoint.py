@@ -12,6 +12,7 @@ the stock hook and changes the order and the writes:
 2. then ``last_checkpoint`` is replaced atomically;
 3. only then are the checkpoints that ``max_keep_ckpts`` (or a new best) drops deleted.
 """
+
 from __future__ import annotations
 
 import os.path as osp
@@ -39,11 +40,15 @@ class FiniteWeightsHook(Hook):
 
     def before_save_checkpoint(self, runner, checkpoint: dict) -> None:
         for key, value in checkpoint.get('state_dict', {}).items():
-            if torch.is_tensor(value) and value.is_floating_point() \
-                    and not bool(torch.isfinite(value).all()):
+            if (
+                torch.is_tensor(value)
+                and value.is_floating_point()
+                and not bool(torch.isfinite(value).all())
+            ):
                 raise FloatingPointError(
                     f'checkpoint not written at iteration {runner.iter}: weight {key!r} holds '
-                    'non-finite values')
+                    'non-finite values'
+                )
 
 
 @register_backend(ATOMIC_BACKEND)
@@ -100,8 +105,7 @@ class AtomicCheckpointHook(CheckpointHook):
     def _save_checkpoint_with_step(self, runner, step: int, meta: dict) -> None:
         # The stock bookkeeping, reordered: save, then name it in last_checkpoint, then delete.
         dropped = []
-        if self.max_keep_ckpts > 0 and not (self.keep_ckpt_ids
-                                            and self.keep_ckpt_ids[-1] == step):
+        if self.max_keep_ckpts > 0 and not (self.keep_ckpt_ids and self.keep_ckpt_ids[-1] == step):
             if len(self.keep_ckpt_ids) == self.max_keep_ckpts:
                 dropped.append(self.keep_ckpt_ids.popleft())
             self.keep_ckpt_ids.append(step)
@@ -110,11 +114,17 @@ class AtomicCheckpointHook(CheckpointHook):
         filename = self.filename_tmpl.format(step)
         self.last_ckpt = self.file_backend.join_path(self.out_dir, filename)
         runner.message_hub.update_info('last_ckpt', self.last_ckpt)
-        runner.save_checkpoint(self.out_dir, filename, self.file_client_args,
-                               save_optimizer=self.save_optimizer,
-                               save_param_scheduler=self.save_param_scheduler, meta=meta,
-                               by_epoch=self.by_epoch, backend_args=self.backend_args,
-                               **self.args)
+        runner.save_checkpoint(
+            self.out_dir,
+            filename,
+            self.file_client_args,
+            save_optimizer=self.save_optimizer,
+            save_param_scheduler=self.save_param_scheduler,
+            meta=meta,
+            by_epoch=self.by_epoch,
+            backend_args=self.backend_args,
+            **self.args,
+        )
         if not is_main_process():
             return
         atomic_write_text(self.last_ckpt, osp.join(runner.work_dir, 'last_checkpoint'))
@@ -135,6 +145,9 @@ class AtomicCheckpointHook(CheckpointHook):
         finally:
             self.file_backend = backend
         if is_main_process():
-            written = {self.last_ckpt, getattr(self, 'best_ckpt_path', None),
-                       *getattr(self, 'best_ckpt_path_dict', {}).values()}
+            written = {
+                self.last_ckpt,
+                getattr(self, 'best_ckpt_path', None),
+                *getattr(self, 'best_ckpt_path_dict', {}).values(),
+            }
             deferred.flush(keep={p for p in written if p})

@@ -1,4 +1,5 @@
 """Data health in the training log: images skipped as unreadable, counted over all ranks."""
+
 from __future__ import annotations
 
 import torch
@@ -37,8 +38,9 @@ class CorruptImageCounterHook(Hook):
         if self._logger is None:
             return False
         # the LoggerHook's own test for writing a line, without its ignore_last narrowing
-        return self.every_n_inner_iters(batch_idx, self._logger.interval) \
-            or self.end_of_epoch(runner.train_dataloader, batch_idx)
+        return self.every_n_inner_iters(batch_idx, self._logger.interval) or self.end_of_epoch(
+            runner.train_dataloader, batch_idx
+        )
 
     def _publish(self, runner) -> None:
         total = torch.tensor(self.local, dtype=torch.int64)

@@ -1,4 +1,5 @@
 """Representation monitor: weighted kNN top-1 of encoder features during pretraining."""
+
 from __future__ import annotations
 
 import os
@@ -8,10 +9,10 @@ from mmengine.hooks import Hook
 from mmengine.logging import print_log
 from mmengine.model import is_model_wrapper
 
-from ...models.encoder import pool_tokens
-from ...models.knn import weighted_knn_top1
 from ...data.folder import scan_image_folder
 from ...data.image import read_center_crop
+from ...models.encoder import pool_tokens
+from ...models.knn import weighted_knn_top1
 from ..pretrain.dataset import log_warning
 from ..registry import HOOKS
 
@@ -30,9 +31,18 @@ class KNNMonitorHook(Hook):
 
     priority = 'LOW'
 
-    def __init__(self, data_root: str, interval: int = 10, by_epoch: bool = True, k: int = 20,
-                 temperature: float = 0.07, pool: str = 'cls', batch_size: int = 64,
-                 train_prefix: str = 'train', val_prefix: str = 'val') -> None:
+    def __init__(
+        self,
+        data_root: str,
+        interval: int = 10,
+        by_epoch: bool = True,
+        k: int = 20,
+        temperature: float = 0.07,
+        pool: str = 'cls',
+        batch_size: int = 64,
+        train_prefix: str = 'train',
+        val_prefix: str = 'val',
+    ) -> None:
         if pool not in ('cls', 'avg'):
             raise ValueError(f"pool must be 'cls' or 'avg', got {pool!r}")
         self.data_root = data_root
@@ -43,8 +53,9 @@ class KNNMonitorHook(Hook):
         self._images: dict[str, tuple[torch.Tensor, torch.Tensor, list[str]]] = {}
         self._last_step = -1
 
-    def _split(self, prefix: str, size: int, classes: list[str] | None = None
-               ) -> tuple[torch.Tensor, torch.Tensor, list[str]]:
+    def _split(
+        self, prefix: str, size: int, classes: list[str] | None = None
+    ) -> tuple[torch.Tensor, torch.Tensor, list[str]]:
         """(images (N, 3, size, size) uint8, labels (N,), class list) of one split, read once;
         labels index ``classes`` (the training split's) or, when None, this split's own."""
         if prefix not in self._images:
@@ -52,8 +63,10 @@ class KNNMonitorHook(Hook):
             samples, classes = scan_image_folder(folder, classes=classes, warn=log_warning)
             unlabelled = [path for path, label in samples if label < 0]
             if unlabelled:
-                raise ValueError(f'kNN monitor: {unlabelled[0]!r} is outside the class '
-                                 f'sub-folders of {folder!r}; every image needs a label')
+                raise ValueError(
+                    f'kNN monitor: {unlabelled[0]!r} is outside the class '
+                    f'sub-folders of {folder!r}; every image needs a label'
+                )
             images = torch.stack([read_center_crop(path, size) for path, _ in samples])
             labels = torch.tensor([label for _, label in samples])
             self._images[prefix] = (images, labels, classes)
@@ -63,7 +76,7 @@ class KNNMonitorHook(Hook):
     def _features(self, model, images: torch.Tensor) -> torch.Tensor:
         feats = []
         for start in range(0, len(images), self.batch_size):
-            batch = dict(inputs=images[start:start + self.batch_size], data_samples=None)
+            batch = dict(inputs=images[start : start + self.batch_size], data_samples=None)
             tokens = model.mae.encoder(model.data_preprocessor(batch, False)['inputs'])
             feats.append(pool_tokens(tokens, self.pool))
         return torch.cat(feats).float().cpu()
@@ -75,9 +88,14 @@ class KNNMonitorHook(Hook):
         model.eval()
         train_x, train_y, classes = self._split(self.prefixes[0], size)
         val_x, val_y, _ = self._split(self.prefixes[1], size, classes)
-        accuracy = weighted_knn_top1(self._features(model, train_x), train_y,
-                                     self._features(model, val_x), val_y, self.k,
-                                     self.temperature)
+        accuracy = weighted_knn_top1(
+            self._features(model, train_x),
+            train_y,
+            self._features(model, val_x),
+            val_y,
+            self.k,
+            self.temperature,
+        )
         model.train(was_training)
         return accuracy
 
@@ -89,8 +107,11 @@ class KNNMonitorHook(Hook):
         # one row at the step it was measured (through the message hub the logger would repeat
         # the last value in every later training row, as if measured there)
         runner.visualizer.add_scalars({'knn_top1': accuracy}, step=step)
-        print_log(f'kNN top-1 (k={self.k}, T={self.temperature}, {self.pool}) on '
-                  f'{self.data_root!r}: {accuracy:.2f}% at iteration {step}', logger='current')
+        print_log(
+            f'kNN top-1 (k={self.k}, T={self.temperature}, {self.pool}) on '
+            f'{self.data_root!r}: {accuracy:.2f}% at iteration {step}',
+            logger='current',
+        )
 
     def after_train_epoch(self, runner) -> None:
         if self.by_epoch and self.every_n_epochs(runner, self.interval):

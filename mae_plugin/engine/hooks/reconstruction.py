@@ -1,4 +1,5 @@
 """Reconstruction pictures: a function for tools and the API, a hook for training runs."""
+
 from __future__ import annotations
 
 import numpy as np
@@ -57,8 +58,9 @@ class ReconstructionVisHook(Hook):
             grid = model.mae.encoder.grid_size
             size = grid[0] * model.mae.patch_size
             count = min(self.num_images, len(dataset))
-            images = torch.stack([read_center_crop(dataset.get_data_info(i)['img_path'], size)
-                                  for i in range(count)])
+            images = torch.stack(
+                [read_center_crop(dataset.get_data_info(i)['img_path'], size) for i in range(count)]
+            )
             masks = fixed_masks(grid, count, model.mae.mask_ratio, 'random', self.seed)
             self._batch = (images, masks)
         return self._batch

@@ -7,6 +7,7 @@ its checkpoints pickle the message hub's ``HistoryBuffer`` objects (numpy arrays
 tensors and Python builtins, and rebuilds the buffers when the checkpoint is read back: the
 checkpoint then needs no type beyond torch's own allow-list.
 """
+
 from __future__ import annotations
 
 import json
@@ -40,11 +41,17 @@ def message_hub_to_plain(state: dict) -> dict:
     """MessageHub state dict -> the same content in tensors and builtins."""
     scalars = {}
     for key, buffer in state.get('log_scalars', {}).items():
-        scalars[key] = dict(log=torch.as_tensor(np.asarray(buffer._log_history, np.float64)),
-                            count=torch.as_tensor(np.asarray(buffer._count_history, np.int64)),
-                            max_length=int(buffer.max_length))
-    return dict(state, log_scalars=scalars, runtime_info=_plain(state.get('runtime_info', {})),
-                **{_MARK: True})
+        scalars[key] = dict(
+            log=torch.as_tensor(np.asarray(buffer._log_history, np.float64)),
+            count=torch.as_tensor(np.asarray(buffer._count_history, np.int64)),
+            max_length=int(buffer.max_length),
+        )
+    return dict(
+        state,
+        log_scalars=scalars,
+        runtime_info=_plain(state.get('runtime_info', {})),
+        **{_MARK: True},
+    )
 
 
 def message_hub_from_plain(state: dict) -> dict:
@@ -53,7 +60,8 @@ def message_hub_from_plain(state: dict) -> dict:
     state.pop(_MARK)
     state['log_scalars'] = {
         key: HistoryBuffer(value['log'].tolist(), value['count'].tolist(), value['max_length'])
-        for key, value in state['log_scalars'].items()}
+        for key, value in state['log_scalars'].items()
+    }
     return state
 
 
@@ -80,14 +88,18 @@ SCHEDULE_META = 'schedule'  # checkpoint['meta'][SCHEDULE_META]: plain data, nev
 def plain_schedule(cfg: Any) -> dict:
     """The schedule settings of ``cfg`` as JSON data (dicts, lists, numbers, strings): what a
     checkpoint records, and compares on resume, without ever parsing config text."""
-    return json.loads(json.dumps({key: cfg.get(key) for key in SCHEDULE_KEYS},
-                                 sort_keys=True, default=repr))
+    return json.loads(
+        json.dumps({key: cfg.get(key) for key in SCHEDULE_KEYS}, sort_keys=True, default=repr)
+    )
 
 
 def schedule_mismatch(saved: dict, current: dict) -> list[str]:
     """Keys of :data:`SCHEDULE_KEYS` whose values differ, each as 'key: saved -> current'."""
-    return [f'{key}: {saved.get(key)} -> {current.get(key)}' for key in SCHEDULE_KEYS
-            if saved.get(key) != current.get(key)]
+    return [
+        f'{key}: {saved.get(key)} -> {current.get(key)}'
+        for key in SCHEDULE_KEYS
+        if saved.get(key) != current.get(key)
+    ]
 
 
 @HOOKS.register_module()
@@ -111,14 +123,20 @@ class ResumeScheduleGuardHook(Hook):
             return
         saved = checkpoint.get('meta', {}).get(SCHEDULE_META)
         if not isinstance(saved, dict):
-            print_log('the checkpoint being resumed records no schedule (an older mae_plugin '
-                      'or another tool wrote it): cannot check that it continues the '
-                      'configured train_cfg and param_scheduler', logger='current',
-                      level=logging.WARNING)
+            print_log(
+                'the checkpoint being resumed records no schedule (an older mae_plugin '
+                'or another tool wrote it): cannot check that it continues the '
+                'configured train_cfg and param_scheduler',
+                logger='current',
+                level=logging.WARNING,
+            )
             return
         diffs = schedule_mismatch(saved, plain_schedule(runner.cfg))
         if diffs:
-            raise ValueError('the checkpoint being resumed was trained with another schedule, '
-                             'so resuming would not continue it: ' + '; '.join(diffs)
-                             + '. Start a new --work-dir, or match the settings with '
-                             '--cfg-options.')
+            raise ValueError(
+                'the checkpoint being resumed was trained with another schedule, '
+                'so resuming would not continue it: '
+                + '; '.join(diffs)
+                + '. Start a new --work-dir, or match the settings with '
+                '--cfg-options.'
+            )

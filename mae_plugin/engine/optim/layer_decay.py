@@ -1,4 +1,5 @@
 """The layer-decay optimizer constructor of fine-tuning, detection and segmentation."""
+
 from __future__ import annotations
 
 from typing import Any
@@ -24,14 +25,21 @@ class MAELayerDecayOptimWrapperConstructor(DefaultOptimWrapperConstructor):
         paramwise_cfg = dict(paramwise_cfg or {})
         unknown = set(paramwise_cfg) - {'layer_decay_rate'}
         if unknown or 'layer_decay_rate' not in paramwise_cfg:
-            raise ValueError('MAELayerDecayOptimWrapperConstructor takes paramwise_cfg='
-                             f'dict(layer_decay_rate=...) only, got {paramwise_cfg!r}')
+            raise ValueError(
+                'MAELayerDecayOptimWrapperConstructor takes paramwise_cfg='
+                f'dict(layer_decay_rate=...) only, got {paramwise_cfg!r}'
+            )
         rate = paramwise_cfg['layer_decay_rate']
         if not 0 < rate <= 1:
             raise ValueError(f'layer_decay_rate must be in (0, 1], got {rate}')
         super().__init__(optim_wrapper_cfg, paramwise_cfg)
 
     def add_params(self, params: list[dict], module: nn.Module, **kwargs: Any) -> None:
-        params.extend(layer_decay_param_groups(
-            module, lr=self.base_lr, weight_decay=self.base_wd or 0.0,
-            decay_rate=self.paramwise_cfg['layer_decay_rate']))
+        params.extend(
+            layer_decay_param_groups(
+                module,
+                lr=self.base_lr,
+                weight_decay=self.base_wd or 0.0,
+                decay_rate=self.paramwise_cfg['layer_decay_rate'],
+            )
+        )

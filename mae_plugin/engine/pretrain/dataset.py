@@ -1,6 +1,7 @@
 """``MAEImageFolder``: MMEngine's ``BaseDataset`` over ``mae_plugin.data``'s image-folder scan
 (ImageNet layout ``root/train/<class>/*.JPEG``, classes optional, the training split's class list
 for every split), skipping and counting unreadable images."""
+
 from __future__ import annotations
 
 import logging
@@ -39,29 +40,46 @@ class MAEImageFolder(BaseDataset):
         Others: as MMEngine's ``BaseDataset``.
     """
 
-    def __init__(self, data_root: str = '', data_prefix: dict | None = None,
-                 pipeline: Sequence[Any] = (), classes: str | Sequence[str] | None = None,
-                 on_corrupt: str = 'skip', extensions: Sequence[str] = IMAGE_EXTENSIONS,
-                 metainfo: dict | None = None, **kwargs: Any) -> None:
+    def __init__(
+        self,
+        data_root: str = '',
+        data_prefix: dict | None = None,
+        pipeline: Sequence[Any] = (),
+        classes: str | Sequence[str] | None = None,
+        on_corrupt: str = 'skip',
+        extensions: Sequence[str] = IMAGE_EXTENSIONS,
+        metainfo: dict | None = None,
+        **kwargs: Any,
+    ) -> None:
         if on_corrupt not in ('skip', 'error'):
             raise ValueError(f"on_corrupt must be 'skip' or 'error', got {on_corrupt!r}")
         metainfo = dict(metainfo or {})
         if 'classes' in metainfo:
             if classes is not None:
-                raise ValueError('give the class list once: classes=... or '
-                                 'metainfo=dict(classes=...), not both')
+                raise ValueError(
+                    'give the class list once: classes=... or metainfo=dict(classes=...), not both'
+                )
             classes = metainfo.pop('classes')
         self.classes_source = classes
         self.on_corrupt = on_corrupt
         self.extensions = tuple(extensions)
-        super().__init__(data_root=data_root, data_prefix=data_prefix or dict(img_path=''),
-                         pipeline=list(pipeline), metainfo=metainfo, **kwargs)
+        super().__init__(
+            data_root=data_root,
+            data_prefix=data_prefix or dict(img_path=''),
+            pipeline=list(pipeline),
+            metainfo=metainfo,
+            **kwargs,
+        )
 
     def load_data_list(self) -> list[dict]:
-        classes = None if self.classes_source is None \
+        classes = (
+            None
+            if self.classes_source is None
             else read_classes(self.classes_source, self.data_root)
-        samples, classes = scan_image_folder(self.data_prefix['img_path'], self.extensions,
-                                             classes, warn=log_warning)
+        )
+        samples, classes = scan_image_folder(
+            self.data_prefix['img_path'], self.extensions, classes, warn=log_warning
+        )
         self._metainfo['classes'] = tuple(classes)
         return [dict(img_path=path, gt_label=label) for path, label in samples]
 
@@ -82,5 +100,6 @@ class MAEImageFolder(BaseDataset):
             if isinstance(data, dict) and isinstance(data.get('data_samples'), dict):
                 data['data_samples']['num_skipped'] = skipped
             return data
-        raise RuntimeError(f'no decodable image after {self.max_refetch} tries in '
-                           f'{self.data_prefix["img_path"]!r}')
+        raise RuntimeError(
+            f'no decodable image after {self.max_refetch} tries in {self.data_prefix["img_path"]!r}'
+        )

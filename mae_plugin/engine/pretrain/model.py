@@ -1,4 +1,5 @@
 """MMEngine adapter of the core MAE: ``MAEPretrainModel`` + ``MAEDataPreprocessor``."""
+
 from __future__ import annotations
 
 from typing import Any
@@ -24,8 +25,12 @@ class MAEDataPreprocessor(ImgDataPreprocessor):
     """MMEngine's image preprocessor with ImageNet mean/std (RGB, 0-255 scale) as defaults:
     uint8 (B, 3, H, W) in, float normalised out, on the training device."""
 
-    def __init__(self, mean: tuple[float, ...] = IMAGENET_MEAN,
-                 std: tuple[float, ...] = IMAGENET_STD, **kwargs: Any) -> None:
+    def __init__(
+        self,
+        mean: tuple[float, ...] = IMAGENET_MEAN,
+        std: tuple[float, ...] = IMAGENET_STD,
+        **kwargs: Any,
+    ) -> None:
         super().__init__(mean=mean, std=std, **kwargs)
 
 
@@ -42,19 +47,30 @@ class MAEPretrainModel(FiniteLossModel):
     mode 'loss' -> ``dict(loss=...)``; 'tensor' and 'predict' -> ``MAEOutput``.
     """
 
-    def __init__(self, encoder: dict, decoder: dict | None = None,
-                 loss: dict | None = None, mask_ratio: float = 0.75,
-                 data_preprocessor: dict | None = None, init_cfg: dict | None = None) -> None:
-        super().__init__(data_preprocessor=data_preprocessor or dict(type='MAEDataPreprocessor'),
-                         init_cfg=init_cfg)
+    def __init__(
+        self,
+        encoder: dict,
+        decoder: dict | None = None,
+        loss: dict | None = None,
+        mask_ratio: float = 0.75,
+        data_preprocessor: dict | None = None,
+        init_cfg: dict | None = None,
+    ) -> None:
+        super().__init__(
+            data_preprocessor=data_preprocessor or dict(type='MAEDataPreprocessor'),
+            init_cfg=init_cfg,
+        )
         enc = MODELS.build(encoder)
         dec_cfg = dict(type='MAEPixelDecoder', **(decoder or {}))
         dec_cfg.setdefault('grid_size', enc.grid_size)
         dec_cfg.setdefault('patch_size', enc.patch_size)
         dec_cfg.setdefault('encoder_dim', enc.embed_dim)
-        self.mae = MaskedAutoencoder(enc, MODELS.build(dec_cfg),
-                                     MODELS.build(loss or dict(type='NormalizedPixelLoss')),
-                                     mask_ratio)
+        self.mae = MaskedAutoencoder(
+            enc,
+            MODELS.build(dec_cfg),
+            MODELS.build(loss or dict(type='NormalizedPixelLoss')),
+            mask_ratio,
+        )
 
     def init_weights(self) -> None:
         """The core initialises itself when built; ``init_cfg=dict(type='Pretrained',
@@ -65,14 +81,17 @@ class MAEPretrainModel(FiniteLossModel):
         if not init_cfg:
             return super().init_weights()
         if init_cfg.get('type') != 'Pretrained' or not init_cfg.get('checkpoint'):
-            raise ValueError("MAEPretrainModel.init_cfg supports dict(type='Pretrained', "
-                             f'checkpoint=PATH[, format=NAME]) only, got {init_cfg!r}')
+            raise ValueError(
+                "MAEPretrainModel.init_cfg supports dict(type='Pretrained', "
+                f'checkpoint=PATH[, format=NAME]) only, got {init_cfg!r}'
+            )
         report = load_mae_weights(self.mae, init_cfg['checkpoint'], fmt=init_cfg.get('format'))
         print_log(f'MAEPretrainModel: {report.summary()}', logger='current')
         self._is_init = True
 
-    def forward(self, inputs: torch.Tensor, data_samples: dict | None = None,
-                mode: str = 'tensor') -> Any:
+    def forward(
+        self, inputs: torch.Tensor, data_samples: dict | None = None, mode: str = 'tensor'
+    ) -> Any:
         mask = data_samples.get('mask') if isinstance(data_samples, dict) else None
         output = self.mae(inputs, mask)
         if mode == 'loss':

@@ -5,6 +5,7 @@
 - ``distributed.py``: DDP on CPU-only machines (MMEngine's launcher assumes CUDA);
 - ``amp.py``: bf16 autocast on the CPU (MMEngine's ``AmpOptimWrapper`` asserts a GPU).
 """
+
 from .amp import CPUAmpOptimWrapper
 from .distributed import CPUDistributedDataParallel
 from .runner import MAERunner

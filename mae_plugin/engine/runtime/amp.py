@@ -1,8 +1,10 @@
 """Mixed precision on the CPU: MMEngine's ``AmpOptimWrapper`` asserts a CUDA/NPU/MLU device."""
+
 from __future__ import annotations
 
+from collections.abc import Iterator, Sequence
 from contextlib import ExitStack, contextmanager
-from typing import Any, Iterator, Sequence
+from typing import Any
 
 import torch
 from mmengine.model import is_model_wrapper
@@ -23,8 +25,7 @@ def _to_float32(value: Any) -> Any:
 
 
 @contextmanager
-def _autocast_regions(model: nn.Module, names: Sequence[str], dtype: torch.dtype
-                      ) -> Iterator[None]:
+def _autocast_regions(model: nn.Module, names: Sequence[str], dtype: torch.dtype) -> Iterator[None]:
     """Run the forward of each named submodule under CPU autocast and hand its outputs on in
     fp32, for as long as the context is open."""
     module = model.module if is_model_wrapper(model) else model
@@ -61,8 +62,13 @@ class CPUAmpOptimWrapper(OptimWrapper):
             Detectors need it: mmcv's CPU kernels (NMS, RoIAlign) take fp32 only.
     """
 
-    def __init__(self, *args: Any, dtype: str = 'bfloat16',
-                 autocast_modules: Sequence[str] | None = None, **kwargs: Any) -> None:
+    def __init__(
+        self,
+        *args: Any,
+        dtype: str = 'bfloat16',
+        autocast_modules: Sequence[str] | None = None,
+        **kwargs: Any,
+    ) -> None:
         super().__init__(*args, **kwargs)
         self.cast_dtype = getattr(torch, dtype)
         self.autocast_modules = list(autocast_modules) if autocast_modules else None

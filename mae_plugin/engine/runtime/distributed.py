@@ -5,6 +5,7 @@ passes ``device_ids=[LOCAL_RANK]`` to DDP, so a CPU-only launch fails ("Found no
 even with gloo. Where no GPU exists we initialise the gloo group ourselves (MMEngine then skips
 its own init) and wrap with a DDP that drops ``device_ids``; GPU launches are left untouched.
 """
+
 from __future__ import annotations
 
 import datetime

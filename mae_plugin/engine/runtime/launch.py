@@ -1,4 +1,5 @@
 """What ``tools/train.py`` does, importable and testable."""
+
 from __future__ import annotations
 
 import os.path as osp
@@ -11,9 +12,14 @@ from mmengine.runner import Runner
 from .distributed import setup_cpu_distributed
 
 
-def build_train_config(config: str, work_dir: str | None = None, resume: str | None = None,
-                       amp: bool = False, cfg_options: dict | None = None,
-                       launcher: str = 'none') -> Config:
+def build_train_config(
+    config: str,
+    work_dir: str | None = None,
+    resume: str | None = None,
+    amp: bool = False,
+    cfg_options: dict | None = None,
+    launcher: str = 'none',
+) -> Config:
     """Load ``config`` and apply the command-line options, OpenMMLab style."""
     if not osp.isfile(config):
         raise FileNotFoundError(f'config file {config!r} does not exist')
@@ -49,8 +55,9 @@ def enable_amp(cfg: Config) -> None:
         if cfg.get('cpu_autocast_modules'):
             wrapper.autocast_modules = list(cfg.cpu_autocast_modules)
         if wrapper.get('dtype') not in (None, 'bfloat16'):
-            raise ValueError(f"CPU autocast runs bfloat16, not optim_wrapper.dtype="
-                             f"{wrapper.get('dtype')!r}")
+            raise ValueError(
+                f'CPU autocast runs bfloat16, not optim_wrapper.dtype={wrapper.get("dtype")!r}'
+            )
 
 
 def build_runner(cfg: Config) -> Runner:

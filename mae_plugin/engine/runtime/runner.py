@@ -14,11 +14,12 @@ own tools do. What it changes, each a silent failure of the stock runner:
   ``meta['config']`` text (which the stock ``resume`` hands to ``Config.fromstring``, executing
   it) is dropped unread.
 """
+
 from __future__ import annotations
 
 import os
-from typing import Any
 from collections.abc import Callable
+from typing import Any
 
 from mmengine.model import is_model_wrapper
 from mmengine.optim import OptimWrapper, OptimWrapperDict
@@ -58,14 +59,21 @@ class MAERunner(Runner):
         if 'base_batch_size' not in auto_scale_lr:
             raise KeyError(f'auto_scale_lr={auto_scale_lr} needs base_batch_size')
         if _built(self.param_schedulers):
-            raise RuntimeError('scale_lr must run before the parameter schedulers are built: '
-                               'they record the initial lr')
-        wrappers = (list(optim_wrapper.values()) if isinstance(optim_wrapper, OptimWrapperDict)
-                    else [optim_wrapper])
+            raise RuntimeError(
+                'scale_lr must run before the parameter schedulers are built: '
+                'they record the initial lr'
+            )
+        wrappers = (
+            list(optim_wrapper.values())
+            if isinstance(optim_wrapper, OptimWrapperDict)
+            else [optim_wrapper]
+        )
         counts = {w._accumulative_counts for w in wrappers}
         if len(counts) != 1:
-            raise ValueError(f'optimizer wrappers accumulate over different counts {counts}: '
-                             'one effective batch size is needed to scale the lr')
+            raise ValueError(
+                f'optimizer wrappers accumulate over different counts {counts}: '
+                'one effective batch size is needed to scale the lr'
+            )
         loader = self._train_dataloader
         batch = loader.batch_size if isinstance(loader, DataLoader) else loader['batch_size']
         accumulation = counts.pop()
@@ -79,8 +87,9 @@ class MAERunner(Runner):
         self.logger.info(
             f'lr scaled by effective batch / base batch = (batch {batch} x {self.world_size} '
             f'processes x {accumulation} accumulation) / {base} = {effective} / {base} = '
-            f'{ratio:g}; lr now {lrs[-1]:.6g}' + (f' (lowest group {lrs[0]:.6g})'
-                                                  if len(lrs) > 1 else ''))
+            f'{ratio:g}; lr now {lrs[-1]:.6g}'
+            + (f' (lowest group {lrs[0]:.6g})' if len(lrs) > 1 else '')
+        )
 
     def resume(self, filename: str, *args: Any, **kwargs: Any) -> None:
         self._resuming = True
@@ -89,8 +98,13 @@ class MAERunner(Runner):
         finally:
             self._resuming = False
 
-    def load_checkpoint(self, filename: str, map_location: str | Callable = 'cpu',
-                        strict: bool = False, revise_keys: list | None = None) -> dict:
+    def load_checkpoint(
+        self,
+        filename: str,
+        map_location: str | Callable = 'cpu',
+        strict: bool = False,
+        revise_keys: list | None = None,
+    ) -> dict:
         """Read ``filename`` code-free and load it into the model, refusing any misfit.
 
         ``strict`` is accepted for MMEngine's callers and ignored: loading is always checked.
@@ -112,13 +126,18 @@ class MAERunner(Runner):
             self.logger.info(f'load_from: {report.summary()}')
         else:
             try:
-                _load_checkpoint_to_model(model, checkpoint, strict=True,
-                                          revise_keys=revise_keys)
+                _load_checkpoint_to_model(model, checkpoint, strict=True, revise_keys=revise_keys)
             except RuntimeError as err:
-                hint = ('' if self._resuming else ' To start from pretrained MAE weights, set '
-                        "model.init_cfg=dict(type='Pretrained', checkpoint=...) instead.")
-                raise ValueError(f'checkpoint {os.fspath(filename)!r} does not fit '
-                                 f'{type(model).__name__}: {err}.{hint}') from None
+                hint = (
+                    ''
+                    if self._resuming
+                    else ' To start from pretrained MAE weights, set '
+                    "model.init_cfg=dict(type='Pretrained', checkpoint=...) instead."
+                )
+                raise ValueError(
+                    f'checkpoint {os.fspath(filename)!r} does not fit '
+                    f'{type(model).__name__}: {err}.{hint}'
+                ) from None
             self.logger.info(f'loaded every weight of {filename} ({type(model).__name__})')
         self._has_loaded = True
         return checkpoint
