@@ -20,6 +20,7 @@ RULES = {
     'models': ({'torch', 'timm', 'lightly', 'numpy'}, {'models'}),
     'data': ({'torch', 'torchvision', 'PIL', 'numpy'}, {'data', 'models'}),
     'checkpoints': ({'torch', 'timm', 'numpy', 'safetensors'}, {'checkpoints', 'models'}),
+    'analysis': ({'matplotlib', 'numpy'}, {'analysis', 'checkpoints'}),
     'engine': (ANY, {'engine', 'data', 'models', 'checkpoints'}),
     'lightning': (ANY, {'lightning', 'data', 'models', 'checkpoints'}),
     'det': (ANY, {'det', 'engine', 'data', 'models', 'checkpoints'}),
