@@ -12,7 +12,8 @@ from mmengine.registry import DefaultScope
 from torch import Tensor
 
 from .checkpoints import load_mae_weights
-from .engine.model import MAEPretrainModel
+from .data.constants import IMAGENET_MEAN, IMAGENET_STD
+from .engine.pretrain.model import MAEPretrainModel
 from .engine.registry import MODELS, SCOPE
 from .models import MaskedAutoencoder
 from .models.encoder import pool_tokens
@@ -71,7 +72,6 @@ def _mean_std(model: Any, like: Tensor) -> tuple[Tensor, Tensor]:
     prep = getattr(model, 'data_preprocessor', None)
     if prep is not None and getattr(prep, '_enable_normalize', False):
         return prep.mean.to(like), prep.std.to(like)
-    from .engine.model import IMAGENET_MEAN, IMAGENET_STD
     return (torch.tensor(IMAGENET_MEAN).view(-1, 1, 1).to(like),
             torch.tensor(IMAGENET_STD).view(-1, 1, 1).to(like))
 

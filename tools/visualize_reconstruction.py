@@ -32,8 +32,9 @@ def main(argv=None) -> None:
     from PIL import Image
 
     from mae_plugin.apis import init_model
-    from mae_plugin.engine.transforms import read_center_crop
-    from mae_plugin.engine.visualization import fixed_masks, reconstruction_grid
+    from mae_plugin.data import read_center_crop
+    from mae_plugin.engine.hooks.reconstruction import reconstruction_grid
+    from mae_plugin.models.masking import fixed_masks
 
     model = init_model(args.config, args.checkpoint, device=args.device,
                        norm_pix=False if args.no_norm_pix else None)

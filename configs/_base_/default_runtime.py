@@ -1,6 +1,6 @@
 default_scope = 'mae_plugin'
 custom_imports = dict(imports=['mae_plugin'], allow_failed_imports=False)
-# lr = base x batch x processes x accumulation / 256; strict, code-free loading (engine/runner.py)
+# lr = base x batch x processes x accumulation / 256; strict, code-free loading (engine/runtime/runner.py)
 runner_type = 'mae_plugin.MAERunner'
 
 default_hooks = dict(

@@ -7,7 +7,7 @@ from mmengine.model import BaseModule
 from timm.layers import LayerNorm2d
 from torch import Tensor
 
-from ..engine.pretrained import load_pretrained_encoder
+from ..engine.pretrained import init_encoder_from_cfg
 from ..engine.registry import MODELS
 from ..models.det_vit import SimpleFeaturePyramid, ViTDetBackbone
 from ..models.factory import vit_size
@@ -42,10 +42,7 @@ class MAEViTDet(BaseModule):
             grad_checkpointing=grad_checkpointing, **vit_size(arch))
 
     def init_weights(self) -> None:
-        enc = self.encoder
-        if load_pretrained_encoder('MAEViTDet', self.init_cfg, enc.vit, enc.grid_size,
-                                   enc.new_keys, enc.unused_keys):
-            self._is_init = True
+        init_encoder_from_cfg(self, self.encoder)
 
     def forward(self, images: Tensor) -> tuple[Tensor]:
         """(B, 3, H, W) -> ((B, D, H/p, W/p),)"""

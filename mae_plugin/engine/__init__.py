@@ -1,8 +1,12 @@
-"""MMEngine adapters: importing this registers the plugin's pretraining and classification
-components."""
-from . import (checkpoint_hook, classifier, cls_transforms, dataset, distributed,  # noqa
-               hooks, knn, metrics, model, optim, optimizers, resume, runner, transforms,
-               visualization)
+"""MMEngine adapter: importing this registers the plugin's components in the ``mae_plugin`` scope.
+
+``pretrain/`` (MAE model, data preprocessor, transforms, image-folder dataset), ``classification/``
+(classifier, its transforms and metric), ``hooks/`` (checkpoint safety, data health,
+monitoring), ``runtime/`` (``MAERunner`` and the MMEngine 0.10.7 shims), ``optim/`` (layer-wise
+lr decay, LARS); ``registry.py`` the scope, ``pretrained.py`` the encoder loading of every model
+built on an MAE encoder. See docs/architecture.md.
+"""
+from . import classification, hooks, optim, pretrain, runtime  # noqa: F401  (registers)
 from .registry import SCOPE
 
 __all__ = ['SCOPE']

@@ -6,9 +6,10 @@ instead (any format, weights only, position tables resampled, a report in the lo
 """
 from __future__ import annotations
 
-from typing import Sequence
+from collections.abc import Sequence
 
 from mmengine.logging import print_log
+from mmengine.model import BaseModule
 from torch import nn
 
 from ..checkpoints.load import LoadReport, load_encoder_weights
@@ -30,3 +31,13 @@ def load_pretrained_encoder(owner: str, init_cfg: dict | None, vit: nn.Module,
                                   new_ok=new_ok, unused_ok=unused_ok)
     print_log(f'{owner}: {report.summary()}', logger='current')
     return report
+
+
+def init_encoder_from_cfg(model: BaseModule, encoder: nn.Module) -> None:
+    """``init_weights`` of a model built on a pure-torch encoder (``encoder.vit``,
+    ``grid_size``, ``new_keys``, ``unused_keys``): load what ``model.init_cfg`` names. The ViT's
+    own init is done at construction; children are not re-initialised, which would overwrite it.
+    """
+    if load_pretrained_encoder(type(model).__name__, model.init_cfg, encoder.vit,
+                               encoder.grid_size, encoder.new_keys, encoder.unused_keys):
+        model._is_init = True

@@ -28,13 +28,11 @@ def vit_size(arch: str | dict[str, Any]) -> dict[str, Any]:
     return dict(ENCODER_SIZES[arch])
 
 
-def build_mae(arch: str = 'base', img_size: int = 224, norm_pix: bool = True,
+def build_mae(arch: str | dict[str, Any] = 'base', img_size: int = 224, norm_pix: bool = True,
               mask_ratio: float = 0.75, decoder: dict[str, Any] | None = None,
               **encoder_overrides: Any) -> MaskedAutoencoder:
-    """A MaskedAutoencoder of a named size, e.g. ``build_mae('large')``."""
-    if arch not in ENCODER_SIZES:
-        raise ValueError(f'unknown MAE size {arch!r}; choose one of {sorted(ENCODER_SIZES)}')
-    enc_cfg = {**ENCODER_SIZES[arch], **encoder_overrides}
+    """A MaskedAutoencoder of a named size, e.g. ``build_mae('large')``, or of a dict of sizes."""
+    enc_cfg = {**vit_size(arch), **encoder_overrides}
     encoder = MaskedViTEncoder(img_size=img_size, **enc_cfg)
     dec_cfg = {**DECODER_DEFAULT, **(decoder or {})}
     dec = MAEPixelDecoder(grid_size=encoder.grid_size, patch_size=encoder.patch_size,

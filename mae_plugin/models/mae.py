@@ -97,20 +97,24 @@ class MaskedAutoencoder(nn.Module):
         input (for display only: the masked patches' statistics come from the hidden pixels).
         The official demo does not do this: it shows the ``mae_visualize_*`` releases, which
         were trained on raw pixels, as they are; load those with ``norm_pix=False``.
-        """
-        return self._to_pixels(pred, self.patchify(images).float())
 
-    def _to_pixels(self, pred: Tensor, patches: Tensor) -> Tensor:
+        Returns:
+            (B, L, p*p*C) float.
+        """
         if not self.loss.norm_pix:
             return pred.float()
+        patches = self.patchify(images).float()
         mean = patches.mean(dim=-1, keepdim=True)
         std = (patches.var(dim=-1, keepdim=True) + self.loss.eps).sqrt()
         return pred.float() * std + mean
 
     def composite(self, pred: Tensor, images: Tensor, mask: Tensor) -> Tensor:
-        """(B, C, H, W): visible patches of ``images``, reconstructed pixels where masked."""
+        """(B, C, H, W): visible patches of ``images``, reconstructed pixels where masked.
+
+        Args: pred (B, L, p*p*C); images (B, C, H, W); mask (B, L) bool, True = masked.
+        """
         patches = self.patchify(images).float()
-        mixed = patches.where(~mask.unsqueeze(-1), self._to_pixels(pred, patches))
+        mixed = patches.where(~mask.unsqueeze(-1), self.pred_to_pixels(pred, images))
         return self.unpatchify(mixed)
 
     def target(self, images: Tensor) -> Tensor:

@@ -100,6 +100,13 @@ def make_mask(strategy: MaskStrategy, grid_size: tuple[int, int], mask_ratio: fl
     return _MASKERS[strategy](grid_size, mask_ratio, rng=rng)
 
 
+def fixed_masks(grid_size: tuple[int, int], count: int, mask_ratio: float,
+                strategy: MaskStrategy, seed: int) -> Tensor:
+    """(count, L) bool masks of ``strategy``, the same for the same seed (pictures, tools)."""
+    rng = np.random.default_rng(seed)
+    return torch.stack([make_mask(strategy, grid_size, mask_ratio, rng) for _ in range(count)])
+
+
 def random_masks(batch_size: int, num_patches: int, mask_ratio: float,
                  device: torch.device | str | None = None) -> Tensor:
     """Batched random masking as the official code draws it (argsort of uniform noise).

@@ -9,12 +9,14 @@ the patch: the position table and the bias tables are resampled to the grid (tim
 """
 from __future__ import annotations
 
-from typing import Sequence
+from collections.abc import Sequence
+from functools import partial
+from typing import Any
 
 import torch
-from timm.layers import resample_abs_pos_embed, resize_rel_pos_bias_table
+from timm.layers import resample_abs_pos_embed, resize_rel_pos_bias_table, to_2tuple
 from timm.models.beit import gen_relative_position_index
-from timm.models.vision_transformer import VisionTransformer
+from timm.models.vision_transformer import Block, VisionTransformer
 from torch import Tensor, nn
 from torch.utils.checkpoint import checkpoint
 
@@ -50,6 +52,20 @@ class RelativePositionBias(nn.Module):
         return table[index.view(-1)].view(tokens, tokens, -1).permute(2, 0, 1)
 
 
+class RelPosBiasBlock(Block):
+    """timm's ``Block`` that owns its relative position bias (``rel_pos_bias``); the forward is
+    ``Block``'s: the backbone passes ``rel_pos_bias(grid)`` as SDPA's additive ``attn_mask``.
+
+    Args:
+        grid_size: patch grid (h, w) the bias table is built for.
+        Others: as timm's ``Block`` (``VisionTransformer`` passes them as ``block_fn``).
+    """
+
+    def __init__(self, *args: Any, grid_size: tuple[int, int], **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self.rel_pos_bias = RelativePositionBias(grid_size, self.attn.num_heads)
+
+
 class RelPosViTBackbone(nn.Module):
     """timm ViT with per-block relative position bias; returns multi-block feature maps.
 
@@ -70,14 +86,14 @@ class RelPosViTBackbone(nn.Module):
         super().__init__()
         if any(not 0 <= i < depth for i in out_indices):
             raise ValueError(f'out_indices {tuple(out_indices)} must lie in [0, {depth})')
+        grid_size = tuple(s // patch_size for s in to_2tuple(img_size))
         self.vit = VisionTransformer(
             img_size=img_size, patch_size=patch_size, num_classes=0, global_pool='',
             embed_dim=embed_dim, depth=depth, num_heads=num_heads, mlp_ratio=mlp_ratio,
             qkv_bias=True, init_values=layer_scale_init, drop_path_rate=drop_path_rate,
-            final_norm=False, dynamic_img_size=True)
-        if rel_pos_bias:
-            for block in self.vit.blocks:
-                block.rel_pos_bias = RelativePositionBias(self.grid_size, num_heads)
+            final_norm=False, dynamic_img_size=True,
+            block_fn=partial(RelPosBiasBlock, grid_size=grid_size) if rel_pos_bias else Block)
+        self.use_rel_pos_bias = rel_pos_bias
         self.out_indices = tuple(out_indices)
         self.grad_checkpointing = grad_checkpointing
 
@@ -108,7 +124,7 @@ class RelPosViTBackbone(nn.Module):
                        patches.flatten(1, 2) + pos[:, 1:]], dim=1)
         feats: dict[int, Tensor] = {}
         for i, block in enumerate(vit.blocks[:max(self.out_indices) + 1]):
-            bias = block.rel_pos_bias((h, w))[None] if hasattr(block, 'rel_pos_bias') else None
+            bias = block.rel_pos_bias((h, w))[None] if self.use_rel_pos_bias else None
             if self.grad_checkpointing and torch.is_grad_enabled():
                 x = checkpoint(block, x, bias, use_reentrant=False)
             else:

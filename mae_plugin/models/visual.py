@@ -22,13 +22,9 @@ def reconstruction_panels(mae: MaskedAutoencoder, images: Tensor, pred: Tensor, 
         reconstruction of every patch (norm-pix undone per patch), reconstruction with the
         visible patches pasted back.
     """
-    patches = mae.patchify(images).float()
-    recon = mae.pred_to_pixels(pred, images)
-    keep = ~mask.unsqueeze(-1)
-    masked = mae.unpatchify(patches * keep)
-    full = mae.unpatchify(recon)
-    pasted = mae.unpatchify(patches.where(keep, recon))
-    return torch.stack([images.float(), masked, full, pasted], dim=1)
+    masked = mae.unpatchify(mae.patchify(images).float() * ~mask.unsqueeze(-1))
+    full = mae.unpatchify(mae.pred_to_pixels(pred, images))
+    return torch.stack([images.float(), masked, full, mae.composite(pred, images, mask)], dim=1)
 
 
 def to_uint8_grid(panels: Tensor, mean: Sequence[float], std: Sequence[float]) -> Tensor:

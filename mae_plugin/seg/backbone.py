@@ -6,7 +6,7 @@ from typing import Sequence
 from mmengine.model import BaseModule
 from torch import Tensor
 
-from ..engine.pretrained import load_pretrained_encoder
+from ..engine.pretrained import init_encoder_from_cfg
 from ..engine.registry import MODELS
 from ..models.factory import vit_size
 from ..models.seg_vit import RelPosViTBackbone
@@ -38,10 +38,7 @@ class MAESegViT(BaseModule):
             grad_checkpointing=grad_checkpointing, **vit_size(arch))
 
     def init_weights(self) -> None:
-        enc = self.encoder
-        if load_pretrained_encoder('MAESegViT', self.init_cfg, enc.vit, enc.grid_size,
-                                   enc.new_keys, enc.unused_keys):
-            self._is_init = True
+        init_encoder_from_cfg(self, self.encoder)
 
     def forward(self, images: Tensor) -> tuple[Tensor, ...]:
         """(B, 3, H, W) -> one (B, D, H/p, W/p) map per ``out_indices`` entry."""

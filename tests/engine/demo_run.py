@@ -5,7 +5,7 @@ import os
 import subprocess
 import uuid
 
-from mae_plugin.engine.launch import build_train_config
+from mae_plugin.engine.runtime.launch import build_train_config
 from tests.conftest import ROOT
 
 DEMO = os.path.join(ROOT, 'configs', 'mae_vit-t_demo.py')
@@ -72,7 +72,7 @@ def tiny_core_mae(img_size=64, norm_pix=True):
 
 def tiny_runner(tmp_path, demo_root, **options):
     """An ``MAERunner`` of the demo config with the ``TINY`` model, 1 iteration by default."""
-    from mae_plugin.engine.launch import build_runner
+    from mae_plugin.engine.runtime.launch import build_runner
     cfg = build_train_config(DEMO, work_dir=str(tmp_path / 'run'),
                              cfg_options=demo_options(demo_root, 1, 1, **{**TINY, **options}))
     cfg.experiment_name = f'test_{uuid.uuid4().hex[:8]}'

@@ -7,8 +7,8 @@ from mmengine.registry import DefaultScope
 from PIL import Image
 
 import mae_plugin  # noqa: F401
-from mae_plugin.engine.cls_transforms import MAECenterCrop, MAERandAugment, MAEResize
-from mae_plugin.engine.metrics import MAEAccuracy
+from mae_plugin.engine.classification.transforms import MAECenterCrop, MAERandAugment, MAEResize
+from mae_plugin.engine.classification.metric import MAEAccuracy
 from mae_plugin.engine.registry import MODELS, OPTIMIZERS
 
 TINY = dict(arch=dict(patch_size=8, embed_dim=48, depth=2, num_heads=3), num_classes=10,

@@ -8,9 +8,9 @@ from mmengine.dataset import default_collate
 from mmengine.registry import DefaultScope
 
 import mae_plugin  # noqa: F401
-from mae_plugin.engine.dataset import MAEImageFolder
+from mae_plugin.engine.pretrain.dataset import MAEImageFolder
 from mae_plugin.engine.registry import TRANSFORMS
-from mae_plugin.engine.transforms import CorruptImageError, MAEMaskGenerator
+from mae_plugin.data import CorruptImageError, MAEMaskGenerator
 
 PIPELINE = [
     dict(type='MAELoadImage'),

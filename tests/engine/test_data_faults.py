@@ -11,7 +11,7 @@ import pytest
 from mmengine.dataset import default_collate
 from torch.utils.data import DataLoader
 
-from mae_plugin.engine.transforms import CorruptImageError
+from mae_plugin.data import CorruptImageError
 from tests.engine.test_data import dataset, make_folder
 from tests.engine.demo_run import DEMO, TRAIN, cli, demo_options, run_cli
 

@@ -8,9 +8,9 @@ from mmengine.config import Config
 from mmengine.registry import DefaultScope
 
 import mae_plugin  # noqa: F401
-from mae_plugin.engine.dataset import MAEImageFolder
-from mae_plugin.engine.knn import KNNMonitorHook
-from mae_plugin.engine.launch import run_training
+from mae_plugin.engine.pretrain.dataset import MAEImageFolder
+from mae_plugin.engine.hooks.knn import KNNMonitorHook
+from mae_plugin.engine.runtime.launch import run_training
 from mae_plugin.engine.registry import DATASETS
 from tests.conftest import ROOT
 from tests.engine.demo_run import in_process_cfg

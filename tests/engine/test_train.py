@@ -9,7 +9,7 @@ import pytest
 import torch
 from PIL import Image
 
-from mae_plugin.engine.launch import build_train_config, run_training
+from mae_plugin.engine.runtime.launch import build_train_config, run_training
 from tests.engine.demo_run import (DEMO, TINY, TRAIN, cli, demo_options, in_process_cfg,
                                    logged_losses, run_cli)
 
@@ -86,8 +86,8 @@ def test_non_finite_loss_stops_training_without_bad_weights(tmp_path, demo_root)
 def test_amp_trains_the_mae_in_bfloat16_on_cpu(tmp_path, demo_root):
     """``--amp`` on the CPU: the MAE's matmuls run in bf16 inside a real training step, while
     weights, gradients and optimizer state stay fp32."""
-    from mae_plugin.engine.launch import build_runner
-    from mae_plugin.engine.optim import CPUAmpOptimWrapper
+    from mae_plugin.engine.runtime.launch import build_runner
+    from mae_plugin.engine.runtime.amp import CPUAmpOptimWrapper
     cfg = build_train_config(DEMO, work_dir=str(tmp_path / 'amp'), amp=True,
                              cfg_options=demo_options(demo_root, 2, 2, **TINY))
     cfg.experiment_name = f'test_{uuid.uuid4().hex[:8]}'

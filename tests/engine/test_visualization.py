@@ -6,7 +6,8 @@ import torch
 from PIL import Image
 
 from mae_plugin.apis import init_model
-from mae_plugin.engine.visualization import fixed_masks, reconstruction_grid
+from mae_plugin.engine.hooks.reconstruction import reconstruction_grid
+from mae_plugin.models.masking import fixed_masks
 from tests.conftest import ROOT
 
 DEMO_CFG = os.path.join(ROOT, 'configs', 'mae_vit-t_demo.py')

@@ -26,9 +26,9 @@ from mmengine.runner import Runner
 from mmengine.runner.checkpoint import _load_checkpoint_to_model
 from torch.utils.data import DataLoader
 
-from ..checkpoints import load_checkpoint_file, load_mae_weights
-from .model import MAEPretrainModel
-from .registry import RUNNERS
+from ...checkpoints import load_checkpoint_file, load_mae_weights
+from ..pretrain.model import MAEPretrainModel
+from ..registry import RUNNERS
 
 
 def effective_batch_size(batch_size: int, world_size: int, accumulation: int) -> int:

@@ -9,7 +9,7 @@ from mmengine.model import is_model_wrapper
 from mmengine.optim import OptimWrapper
 from torch import nn
 
-from .registry import OPTIM_WRAPPERS
+from ..registry import OPTIM_WRAPPERS
 
 
 def _to_float32(value: Any) -> Any:

@@ -5,16 +5,17 @@ from typing import Any
 
 import torch
 import torch.nn.functional as F
-from mmengine.model import BaseModel, ImgDataPreprocessor
+from mmengine.model import ImgDataPreprocessor
 from timm.data import Mixup
 from timm.data.random_erasing import RandomErasing
 from timm.loss import SoftTargetCrossEntropy
 
-from ..models.classifier import ViTClassifier
-from ..models.factory import vit_size
-from .model import IMAGENET_MEAN, IMAGENET_STD, check_finite
-from .pretrained import load_pretrained_encoder
-from .registry import MODELS
+from ...data.constants import IMAGENET_MEAN, IMAGENET_STD
+from ...models.classifier import ViTClassifier
+from ...models.factory import vit_size
+from ..finite_loss import FiniteLossModel
+from ..pretrained import init_encoder_from_cfg
+from ..registry import MODELS
 
 
 @MODELS.register_module()
@@ -64,7 +65,7 @@ class MAEClsDataPreprocessor(ImgDataPreprocessor):
 
 
 @MODELS.register_module()
-class MAEClassifier(BaseModel):
+class MAEClassifier(FiniteLossModel):
     """Fine-tuning, partial fine-tuning and linear probing of an MAE encoder.
 
     Holds the pure-torch ``ViTClassifier`` (checkpoint keys ``classifier.vit.*``, timm names).
@@ -96,12 +97,8 @@ class MAEClassifier(BaseModel):
         self.soft_target_loss = SoftTargetCrossEntropy()
 
     def init_weights(self) -> None:
-        """Load the pretrained encoder named by ``init_cfg`` (the ViT's own init is done at
-        construction; children are not re-initialised, which would overwrite it)."""
-        clf = self.classifier
-        if load_pretrained_encoder('MAEClassifier', self.init_cfg, clf.vit, clf.grid_size,
-                                   clf.new_keys, clf.unused_keys):
-            self._is_init = True
+        """Load the pretrained encoder named by ``init_cfg``."""
+        init_encoder_from_cfg(self, self.classifier)
 
     def forward(self, inputs: torch.Tensor, data_samples: dict | None = None,
                 mode: str = 'tensor') -> Any:
@@ -119,8 +116,3 @@ class MAEClassifier(BaseModel):
             scores = logits.float().softmax(dim=1)
             return [dict(pred_score=s, gt_label=int(g)) for s, g in zip(scores, labels)]
         raise ValueError(f"mode must be 'loss', 'tensor' or 'predict', got {mode!r}")
-
-    def parse_losses(self, losses: dict) -> tuple[torch.Tensor, dict]:
-        loss, log_vars = super().parse_losses(losses)
-        check_finite(loss)
-        return loss, log_vars

@@ -18,7 +18,7 @@ import torch
 from mmengine.hooks import Hook
 from mmengine.logging import HistoryBuffer, print_log
 
-from .registry import HOOKS
+from ..registry import HOOKS
 
 _MARK = 'weights_only_safe'
 

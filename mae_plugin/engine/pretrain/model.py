@@ -4,21 +4,19 @@ from __future__ import annotations
 from typing import Any
 
 import torch
-import torch.distributed as dist
-from mmengine.logging import MessageHub, print_log
-from mmengine.model import BaseModel, ImgDataPreprocessor
+from mmengine.logging import print_log
+from mmengine.model import ImgDataPreprocessor
 
-from ..checkpoints import load_mae_weights
-from ..models import MAEPixelDecoder, MaskedAutoencoder, MaskedViTEncoder, NormalizedPixelLoss
-from .registry import MODELS
+from ...checkpoints import load_mae_weights
+from ...data.constants import IMAGENET_MEAN, IMAGENET_STD
+from ...models import MAEPixelDecoder, MaskedAutoencoder, MaskedViTEncoder, NormalizedPixelLoss
+from ..finite_loss import FiniteLossModel
+from ..registry import MODELS
 
 # The pure-torch components, registered as they are: configs build them by name.
 MODELS.register_module(module=MaskedViTEncoder)
 MODELS.register_module(module=MAEPixelDecoder)
 MODELS.register_module(module=NormalizedPixelLoss)
-
-IMAGENET_MEAN = (123.675, 116.28, 103.53)  # 255 x (0.485, 0.456, 0.406)
-IMAGENET_STD = (58.395, 57.12, 57.375)  # 255 x (0.229, 0.224, 0.225)
 
 
 @MODELS.register_module()
@@ -31,25 +29,9 @@ class MAEDataPreprocessor(ImgDataPreprocessor):
         super().__init__(mean=mean, std=std, **kwargs)
 
 
-def check_finite(loss: torch.Tensor) -> None:
-    """Raise on a non-finite loss on any rank (all ranks raise together: no DDP hang).
-
-    Costs one host-device synchronisation per step, before backward; MMEngine's logging reads
-    the loss with ``.item()`` every step anyway.
-    """
-    bad = (~torch.isfinite(loss.detach())).float().reshape(1)
-    if dist.is_available() and dist.is_initialized():
-        dist.all_reduce(bad)
-    if bad.item() > 0:
-        it = MessageHub.get_current_instance().get_info('iter', None)
-        where = f' at iteration {it + 1}' if it is not None else ''
-        raise FloatingPointError(f'non-finite loss ({loss.item()}){where}: training stopped '
-                                 'before the optimizer step, no weights were changed or saved')
-
-
 @MODELS.register_module()
-class MAEPretrainModel(BaseModel):
-    """MAE pretraining model for MMEngine's runner.
+class MAEPretrainModel(FiniteLossModel):
+    """MAE pretraining model for MMEngine's runner (stops on a non-finite loss).
 
     Builds the encoder, decoder and loss from configs and holds the pure-torch
     ``MaskedAutoencoder`` as ``self.mae`` (checkpoint keys: ``mae.encoder.vit.*`` in timm names,
@@ -98,10 +80,3 @@ class MAEPretrainModel(BaseModel):
         if mode in ('tensor', 'predict'):
             return output
         raise ValueError(f"mode must be 'loss', 'tensor' or 'predict', got {mode!r}")
-
-    def parse_losses(self, losses: dict) -> tuple[torch.Tensor, dict]:
-        # parse_losses is the one place both BaseModel.train_step and MMEngine's DDP wrapper
-        # pass through before backward, so the non-finite check lives here.
-        loss, log_vars = super().parse_losses(losses)
-        check_finite(loss)
-        return loss, log_vars

@@ -1,4 +1,5 @@
-"""Checkpoints that are never lost: atomic writes, old files deleted only after the new one.
+"""Checkpoints that are never lost or bad: atomic writes, old files deleted only after the new
+one, no non-finite weight written (``FiniteWeightsHook``).
 
 MMEngine 0.10.7's ``CheckpointHook`` deletes the oldest kept checkpoint (and the previous best)
 *before* writing the new one, and writes in place: a NaN refused at save time, or a kill during
@@ -16,14 +17,33 @@ from __future__ import annotations
 import os.path as osp
 from typing import Any
 
+import torch
 from mmengine.dist import is_main_process
 from mmengine.fileio import LocalBackend, register_backend
-from mmengine.hooks import CheckpointHook
+from mmengine.hooks import CheckpointHook, Hook
 
-from ..checkpoints.atomic import atomic_write_bytes, atomic_write_text
-from .registry import HOOKS
+from ...checkpoints.atomic import atomic_write_bytes, atomic_write_text
+from ..registry import HOOKS
 
 ATOMIC_BACKEND = 'mae_atomic_local'
+
+
+@HOOKS.register_module()
+class FiniteWeightsHook(Hook):
+    """Refuse to write a checkpoint whose model weights hold NaN or Inf.
+
+    The model already stops on a non-finite loss; this is the last guard before disk.
+    """
+
+    priority = 'VERY_HIGH'
+
+    def before_save_checkpoint(self, runner, checkpoint: dict) -> None:
+        for key, value in checkpoint.get('state_dict', {}).items():
+            if torch.is_tensor(value) and value.is_floating_point() \
+                    and not bool(torch.isfinite(value).all()):
+                raise FloatingPointError(
+                    f'checkpoint not written at iteration {runner.iter}: weight {key!r} holds '
+                    'non-finite values')
 
 
 @register_backend(ATOMIC_BACKEND)

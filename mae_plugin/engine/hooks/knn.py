@@ -8,11 +8,12 @@ from mmengine.hooks import Hook
 from mmengine.logging import print_log
 from mmengine.model import is_model_wrapper
 
-from ..models.encoder import pool_tokens
-from ..models.knn import weighted_knn_top1
-from .dataset import scan_image_folder
-from .registry import HOOKS
-from .transforms import read_center_crop
+from ...models.encoder import pool_tokens
+from ...models.knn import weighted_knn_top1
+from ...data.folder import scan_image_folder
+from ...data.image import read_center_crop
+from ..pretrain.dataset import log_warning
+from ..registry import HOOKS
 
 
 @HOOKS.register_module()
@@ -48,7 +49,7 @@ class KNNMonitorHook(Hook):
         labels index ``classes`` (the training split's) or, when None, this split's own."""
         if prefix not in self._images:
             folder = os.path.join(self.data_root, prefix)
-            samples, classes = scan_image_folder(folder, classes=classes)
+            samples, classes = scan_image_folder(folder, classes=classes, warn=log_warning)
             unlabelled = [path for path, label in samples if label < 0]
             if unlabelled:
                 raise ValueError(f'kNN monitor: {unlabelled[0]!r} is outside the class '

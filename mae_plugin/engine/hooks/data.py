@@ -1,29 +1,11 @@
-"""Hooks that keep a pretraining run honest: no bad weights on disk, skipped images counted."""
+"""Data health in the training log: images skipped as unreadable, counted over all ranks."""
 from __future__ import annotations
 
 import torch
 from mmengine.dist import all_reduce
 from mmengine.hooks import Hook, LoggerHook
 
-from .registry import HOOKS
-
-
-@HOOKS.register_module()
-class FiniteWeightsHook(Hook):
-    """Refuse to write a checkpoint whose model weights hold NaN or Inf.
-
-    The model already stops on a non-finite loss; this is the last guard before disk.
-    """
-
-    priority = 'VERY_HIGH'
-
-    def before_save_checkpoint(self, runner, checkpoint: dict) -> None:
-        for key, value in checkpoint.get('state_dict', {}).items():
-            if torch.is_tensor(value) and value.is_floating_point() \
-                    and not bool(torch.isfinite(value).all()):
-                raise FloatingPointError(
-                    f'checkpoint not written at iteration {runner.iter}: weight {key!r} holds '
-                    'non-finite values')
+from ..registry import HOOKS
 
 
 @HOOKS.register_module()

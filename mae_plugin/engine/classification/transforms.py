@@ -11,12 +11,13 @@ from typing import Any
 
 from PIL import Image, ImageOps
 from timm.data import rand_augment_transform
+from timm.data.auto_augment import AugmentOp, RandAugment
 from timm.data.transforms import str_to_pil_interp
 from torchvision.transforms import InterpolationMode
 from torchvision.transforms import functional as F
 
-from .model import IMAGENET_MEAN
-from .registry import TRANSFORMS
+from ...data.constants import IMAGENET_MEAN
+from ..registry import TRANSFORMS
 
 
 @TRANSFORMS.register_module()
@@ -62,19 +63,30 @@ class MAERandAugment:
         hparams = dict(translate_const=int(input_size * 0.45),
                        img_mean=tuple(min(255, round(m)) for m in mean),
                        interpolation=str_to_pil_interp(interpolation))
-        self.augment = rand_augment_transform(config_str, hparams)
-        for op in self.augment.ops:
-            if op.name == 'PosterizeIncreasing':
-                op.aug_fn = _posterize
+        parsed = rand_augment_transform(config_str, hparams)
+        ops = [PillowSafePosterize(op) if op.name == 'PosterizeIncreasing' else op
+               for op in parsed.ops]
+        self.augment = RandAugment(ops, parsed.num_layers, parsed.choice_weights)
 
     def __call__(self, results: dict[str, Any]) -> dict[str, Any]:
         results['img'] = self.augment(results['img'])
         return results
 
 
+class PillowSafePosterize(AugmentOp):
+    """timm's posterize op (same name, probability, magnitude and its randomisation) whose
+    function works on every Pillow: at magnitude 10 ('inc1', reached with mstd 0.5) timm asks
+    for 0 bits, which Pillow < 13 turned into a black image (what the official runs saw) and
+    Pillow 13 refuses. timm picks an op's function by name in ``AugmentOp.__init__``, so this
+    subclass sets its own there; timm offers no other way to give one op another function."""
+
+    def __init__(self, op: AugmentOp) -> None:
+        super().__init__(op.name, op.prob, op.magnitude, op.hparams)
+        self.aug_fn = _posterize
+
+
 def _posterize(img: Image.Image, bits_to_keep: int, **_: object) -> Image.Image:
-    """timm's posterize for every Pillow: at magnitude 10 ('inc1', reached with mstd 0.5) timm
-    asks for 0 bits, which Pillow < 13 turned into a black image and Pillow 13 refuses."""
+    """``bits_to_keep`` bits per channel; 0 bits is black, as Pillow < 13 made it."""
     if bits_to_keep >= 8:
         return img
     if bits_to_keep <= 0:

@@ -15,7 +15,7 @@ import torch.distributed as dist
 from mmengine.config import Config
 from mmengine.model import MMDistributedDataParallel
 
-from .registry import MODEL_WRAPPERS
+from ..registry import MODEL_WRAPPERS
 
 
 @MODEL_WRAPPERS.register_module()

@@ -6,7 +6,7 @@ from typing import Any, Sequence
 import torch
 from mmengine.evaluator import BaseMetric
 
-from .registry import METRICS
+from ..registry import METRICS
 
 
 @METRICS.register_module()

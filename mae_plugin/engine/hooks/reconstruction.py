@@ -6,10 +6,10 @@ import torch
 from mmengine.hooks import Hook
 from mmengine.model import is_model_wrapper
 
-from ..models.masking import make_mask
-from ..models.visual import reconstruction_panels, to_uint8_grid
-from .registry import HOOKS
-from .transforms import read_center_crop
+from ...data.image import read_center_crop
+from ...models.masking import fixed_masks
+from ...models.visual import reconstruction_panels, to_uint8_grid
+from ..registry import HOOKS
 
 
 @torch.no_grad()
@@ -33,13 +33,6 @@ def reconstruction_grid(model, images: torch.Tensor, masks: torch.Tensor) -> np.
     model.train(was_training)
     prep = model.data_preprocessor
     return to_uint8_grid(panels, prep.mean.flatten().tolist(), prep.std.flatten().tolist()).numpy()
-
-
-def fixed_masks(grid_size: tuple[int, int], count: int, mask_ratio: float, strategy: str,
-                seed: int) -> torch.Tensor:
-    """(count, L) bool masks, the same for the same seed."""
-    rng = np.random.default_rng(seed)
-    return torch.stack([make_mask(strategy, grid_size, mask_ratio, rng) for _ in range(count)])
 
 
 @HOOKS.register_module()

@@ -1,0 +1,16 @@
+"""The plugin's MMEngine hooks, by concern.
+
+- checkpoint safety: ``AtomicCheckpointHook`` and ``FiniteWeightsHook`` (``checkpoint.py``),
+  ``WeightsOnlyResumeHook`` and ``ResumeScheduleGuardHook`` (``resume.py``);
+- data: ``CorruptImageCounterHook`` (``data.py``);
+- monitoring: ``ReconstructionVisHook`` (``reconstruction.py``), ``KNNMonitorHook`` (``knn.py``).
+"""
+from .checkpoint import AtomicCheckpointHook, FiniteWeightsHook
+from .data import CorruptImageCounterHook
+from .knn import KNNMonitorHook
+from .reconstruction import ReconstructionVisHook
+from .resume import ResumeScheduleGuardHook, WeightsOnlyResumeHook
+
+__all__ = ['AtomicCheckpointHook', 'FiniteWeightsHook', 'CorruptImageCounterHook',
+           'KNNMonitorHook', 'ReconstructionVisHook', 'ResumeScheduleGuardHook',
+           'WeightsOnlyResumeHook']
