@@ -118,10 +118,9 @@ class MAELightningModule(pl.LightningModule):
 
     def configure_optimizers(self) -> dict[str, Any]:
         hp, trainer = self.hparams, self.trainer
+        if trainer.train_dataloader is None:  # Lightning loads it after this hook otherwise
+            trainer.fit_loop.setup_data()
         loader = trainer.train_dataloader
-        if loader is None:  # not loaded yet: estimated_stepping_batches loads it
-            _ = trainer.estimated_stepping_batches
-            loader = trainer.train_dataloader
         batch = getattr(loader, 'batch_size', None)
         if not isinstance(batch, int):
             raise ValueError('the lr rule needs the batch size per process: the training '
