@@ -3,7 +3,8 @@
 A Lightning checkpoint (``pytorch-lightning_version``, ``state_dict``, ``optimizer_states``,
 ``loops``, ``hyper_parameters``, ...) whose ``state_dict`` holds the core MAE under ``mae.``.
 Detected before ``plugin``, whose MMEngine checkpoints share the ``mae.`` prefix. The grid of the
-position tables is ``hyper_parameters['img_size']`` over the patch size of the weights.
+position tables is ``hyper_parameters['img_size']`` over the patch size of the weights; the head
+counts, mask ratio and norm-pix setting of ``hyper_parameters`` fill a ``--to hf`` config.
 """
 from __future__ import annotations
 
@@ -42,4 +43,10 @@ def to_core(ckpt: dict[str, Any]) -> Conversion:
             conv.drop(key, 'training state')
             conv.extras[key] = value
     conv.grid = _grid(ckpt)
+    # what a Hugging Face config.json would say and the weights do not hold (--to hf)
+    hparams = ckpt.get('hyper_parameters') or {}
+    said = {'num_attention_heads': hparams.get('num_heads'),
+            'decoder_num_attention_heads': hparams.get('decoder_num_heads'),
+            'mask_ratio': hparams.get('mask_ratio'), 'norm_pix_loss': hparams.get('norm_pix')}
+    conv.extras['hf_config'] = {k: v for k, v in said.items() if v is not None}
     return conv

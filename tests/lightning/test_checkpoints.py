@@ -46,12 +46,14 @@ def test_ckpt_converts_to_timm_and_loads_strictly_into_timm_create_model(trained
         torch.testing.assert_close(vit.eval().forward_features(images), mae.encoder(images))
 
 
-@pytest.mark.parametrize('fmt', ['plugin', 'official'])
+@pytest.mark.parametrize('fmt', ['plugin', 'official', 'lightly', 'hf'])
 def test_ckpt_converts_for_mmengine_and_init_model_reads_it_as_is(trained, tmp_path, fmt):
+    """Every writable format (hf: a folder whose head counts come from the .ckpt's
+    hyper-parameters), read back by init_model; and the .ckpt itself."""
     from mae_plugin.apis import init_model
     from tools.convert_checkpoint import main as convert
     cli, path = trained
-    out = tmp_path / f'{fmt}.pth'
+    out = tmp_path / (fmt if fmt == 'hf' else f'{fmt}.pth')
     convert([path, str(out), '--to', fmt])
     options = {'model.encoder.embed_dim': 48, 'model.encoder.depth': 2,
                'model.encoder.num_heads': 3, 'model.decoder.embed_dim': 32,
@@ -63,6 +65,18 @@ def test_ckpt_converts_for_mmengine_and_init_model_reads_it_as_is(trained, tmp_p
         assert model.load_report.format == name and not model.load_report.left_new
         for key, value in model.mae.state_dict().items():
             assert torch.equal(value, expected[key]), (source, key)
+
+
+def test_encoder_consumers_load_the_ckpt(trained):
+    """The one encoder loader (classification, ViTDet and segmentation init_cfg) reads it."""
+    from mae_plugin.checkpoints import load_encoder_weights
+    cli, path = trained
+    vit = timm.create_model('vit_tiny_patch16_224', pretrained=False, num_classes=0,
+                            img_size=64, patch_size=8, embed_dim=48, depth=2, num_heads=3)
+    report = load_encoder_weights(vit, path, (8, 8))
+    assert report.format == 'lightning' and len(report.loaded) == len(vit.state_dict())
+    for key, value in vit.state_dict().items():
+        assert torch.equal(value, cli.model.mae.encoder.vit.state_dict()[key]), key
 
 
 def test_resuming_a_ckpt_of_another_model_size_is_an_error_naming_it(trained, tmp_path,
