@@ -2,6 +2,7 @@
 the official lr rule and schedule, the same data pipeline."""
 import math
 import os
+import shutil
 
 import numpy as np
 import pytest
@@ -14,6 +15,7 @@ from torch.utils.data import DataLoader, default_collate
 import mae_plugin  # noqa: F401  (registers the MMEngine components)
 from mae_plugin.engine.registry import DATASETS, MODELS
 from mae_plugin.engine.runtime.runner import effective_batch_size
+from mae_plugin.models.masking import fixed_masks
 from tests.conftest import ROOT
 from tests.lightning.helpers import tiny_cli
 
@@ -182,3 +184,33 @@ def test_datamodule_draws_the_mmengine_pipeline_samples(tmp_path, demo_root):
         assert torch.equal(mine['data_samples']['mask'], theirs['data_samples']['mask'])
         assert mine['data_samples']['mask'].shape == (64,)
         assert int((~mine['data_samples']['mask']).sum()) == 16  # 75 % of 8 x 8 masked
+
+
+def test_knn_monitor_and_pictures_give_the_mmengine_hooks_numbers(tmp_path, demo_root):
+    """Same weights: the kNN top-1 of KNNMonitor is KNNMonitorHook's, and the reconstruction
+    grid of ReconstructionCallback is the MMEngine hook's, pixel for pixel."""
+    from types import SimpleNamespace
+
+    from mae_plugin.engine.hooks import KNNMonitorHook
+    from mae_plugin.engine.hooks.reconstruction import reconstruction_grid
+    from mae_plugin.lightning import KNNMonitor, ReconstructionCallback
+    _, mm = mmengine_demo(demo_root)
+    cli = tiny_cli(tmp_path, demo_root)
+    lit = cli.model
+    lit.mae.load_state_dict(mm.mae.state_dict())
+    # a validation split without the first class: labels must follow the training split's
+    knn_root = tmp_path / 'knn'
+    shutil.copytree(os.path.join(demo_root, 'knn'), knn_root)
+    shutil.rmtree(knn_root / 'val' / sorted(os.listdir(knn_root / 'val'))[0])
+    expected = KNNMonitorHook(str(knn_root)).evaluate(SimpleNamespace(model=mm))
+    assert KNNMonitor(str(knn_root)).evaluate(lit) == expected
+    assert 5 < expected <= 100  # chance is 5 % (20 classes)
+
+    cli.datamodule.setup('fit')
+    trainer = SimpleNamespace(datamodule=cli.datamodule)
+    callback = ReconstructionCallback(num_images=3, seed=4)
+    images, masks = callback.fixed_batch(trainer, lit)
+    assert torch.equal(masks, fixed_masks((8, 8), 3, 0.75, 'random', 4))
+    grid = callback.picture(trainer, lit)
+    assert np.array_equal(grid.numpy(), reconstruction_grid(mm, images, masks))
+    assert grid.shape == (3 * 64, 4 * 64, 3)
