@@ -7,8 +7,9 @@ their configs' own hooks / callbacks, logging, optimizer wrapper and scheduler. 
 step is the interval between consecutive batch starts (``before_train_iter`` /
 ``on_train_batch_start``): it holds the data fetch, forward, backward, optimizer and scheduler
 steps and every per-step hook. The fastest step of a run is its cost (noise on a shared machine
-only adds time); the median is reported beside it. Checkpoint writing and reconstruction pictures are switched off
-(they happen after the measured steps anyway). Each run is a fresh process.
+only adds time); the median is reported beside it. Checkpoint writing and reconstruction
+pictures are switched off (they happen after the measured steps anyway). Each run is a fresh
+process.
 """
 from __future__ import annotations
 
@@ -120,7 +121,7 @@ def measure_runner(spec: dict[str, Any]) -> dict[str, Any]:
         starts = timer(spec, steps * spec['batch_size'], os.path.join(work, 'run'))
     if len(starts) != steps:
         raise RuntimeError(f'{spec["runner"]}: {len(starts)} steps ran, {steps} expected')
-    times = [b - a for a, b in zip(starts, starts[1:])][spec['warmup']:]
+    times = [b - a for a, b in zip(starts[:-1], starts[1:], strict=True)][spec['warmup']:]
     # the fastest step is the runner's own cost: on a shared machine noise only adds time
     return dict(runner=spec['runner'], min_s=min(times), median_s=statistics.median(times),
                 img_per_s=spec['batch_size'] / min(times), times=times)

@@ -14,7 +14,8 @@ so explicitly):
 from __future__ import annotations
 
 import os
-from typing import Any, Callable
+from collections.abc import Callable
+from typing import Any
 
 import torch
 from pytorch_lightning.plugins.io import TorchCheckpointIO

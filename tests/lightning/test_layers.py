@@ -1,4 +1,5 @@
-"""mae_plugin/lightning/ is a runner adapter beside engine/: it never imports engine/ or MMEngine."""
+"""mae_plugin/lightning/ is a runner adapter beside engine/: it never imports engine/ or
+MMEngine."""
 import ast
 import os
 import subprocess
