@@ -56,7 +56,9 @@ class MAELightningModule(pl.LightningModule):
             decoder=dict(embed_dim=decoder_embed_dim, depth=decoder_depth,
                          num_heads=decoder_num_heads),
             grad_checkpointing=grad_checkpointing, **overrides)
-        self._no_decay = no_decay_names(self)  # before any wrapper reshapes the parameters
+        # read before any wrapper (FSDP) flattens or shards the parameters
+        self._no_decay = no_decay_names(self)
+        self._shapes = {k: tuple(v.shape) for k, v in self.state_dict().items()}
         self.register_buffer('pixel_mean', torch.tensor(IMAGENET_MEAN).view(-1, 1, 1),
                              persistent=False)
         self.register_buffer('pixel_std', torch.tensor(IMAGENET_STD).view(-1, 1, 1),
@@ -165,10 +167,11 @@ class MAELightningModule(pl.LightningModule):
         attached = self._trainer is not None
         path = getattr(self.trainer, 'ckpt_path', None) if attached else None
         where = f'checkpoint {path!r}' if path else 'the checkpoint'
-        mine = self.state_dict()
-        theirs = checkpoint.get('state_dict', {})
-        wrong = [f'{k}: file {tuple(v.shape)} vs model {tuple(mine[k].shape)}'
-                 for k, v in theirs.items() if k in mine and v.shape != mine[k].shape]
+        mine = self._shapes
+        theirs = checkpoint.get('state_dict')  # FSDP has loaded (and removed) it already
+        theirs = {k: tuple(v.shape) for k, v in theirs.items()} if theirs is not None else mine
+        wrong = [f'{k}: file {v} vs model {mine[k]}' for k, v in theirs.items()
+                 if k in mine and v != mine[k]]
         missing = sorted(set(mine) - set(theirs))
         unexpected = sorted(set(theirs) - set(mine))
         if wrong or missing or unexpected:
