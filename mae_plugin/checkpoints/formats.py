@@ -5,11 +5,12 @@ from __future__ import annotations
 from types import ModuleType
 from typing import Any
 
-from . import hf_format, lightly_format, mmpretrain, official, plugin, timm_format
+from . import hf_format, lightly_format, lightning_ckpt, mmpretrain, official, plugin, timm_format
 from .core import Conversion
 
 FORMATS: dict[str, ModuleType] = {
-    m.NAME: m for m in (plugin, mmpretrain, lightly_format, official, hf_format, timm_format)
+    m.NAME: m
+    for m in (lightning_ckpt, plugin, mmpretrain, lightly_format, official, hf_format, timm_format)
 }
 WRITABLE = tuple(name for name, m in FORMATS.items() if hasattr(m, 'from_core'))
 

@@ -1,0 +1,133 @@
+"""Runner overhead: the same MAE training step through MMEngine's runner (``tools/train.py``'s
+path) and through Lightning's Trainer (``tools/train_lightning.py``'s path).
+
+Both train the model of their config on the same in-memory batches (uint8 images + masks, as
+the pipelines produce them; no decoding, so the runners themselves are what differs), with
+their configs' own hooks / callbacks, logging, optimizer wrapper and scheduler. The time of one
+step is the interval between consecutive batch starts (``before_train_iter`` /
+``on_train_batch_start``): it holds the data fetch, forward, backward, optimizer and scheduler
+steps and every per-step hook. The fastest step of a run is its cost (noise on a shared machine
+only adds time); the median is reported beside it. Checkpoint writing and reconstruction
+pictures are switched off (they happen after the measured steps anyway). Each run is a fresh
+process.
+"""
+from __future__ import annotations
+
+import os
+import statistics
+import sys
+import tempfile
+import time
+from typing import Any
+from unittest import mock
+
+import torch
+from torch.utils.data import Dataset
+
+RUNNERS = ('mmengine', 'lightning')
+
+
+class SyntheticSamples(Dataset):
+    """``length`` pipeline outputs cycling over ``distinct`` fixed random images and masks."""
+
+    def __init__(self, length: int, img_size: int, patch_size: int, mask_ratio: float = 0.75,
+                 distinct: int = 16, pipeline: Any = None, **_: Any) -> None:
+        from ..models.masking import make_mask
+        gen = torch.Generator().manual_seed(0)
+        grid = (img_size // patch_size, img_size // patch_size)
+        self.images = torch.randint(0, 256, (distinct, 3, img_size, img_size), generator=gen,
+                                    dtype=torch.uint8)
+        self.masks = torch.stack([make_mask('random', grid, mask_ratio) for _ in
+                                  range(distinct)])
+        self.length = length
+
+    def __len__(self) -> int:
+        return self.length
+
+    def __getitem__(self, index: int) -> dict[str, Any]:
+        i = index % len(self.images)
+        return {'inputs': self.images[i], 'data_samples': {
+            'mask': self.masks[i], 'label': torch.tensor(-1), 'num_skipped': 0}}
+
+
+def _mmengine_step_times(spec: dict[str, Any], length: int, work: str) -> list[float]:
+    from mmengine.hooks import Hook
+
+    from ..engine.registry import DATASETS, HOOKS
+    from ..engine.runtime.launch import build_runner, build_train_config
+
+    starts: list[float] = []
+
+    class StepStarts(Hook):
+        def before_train_iter(self, runner, batch_idx: int, data_batch: Any = None) -> None:
+            starts.append(time.perf_counter())
+
+    DATASETS.register_module(module=SyntheticSamples, force=True)
+    HOOKS.register_module(module=StepStarts, force=True)
+    cfg = build_train_config(spec['config'], work_dir=work, amp=spec['amp'])
+    enc = cfg.model.encoder
+    cfg.train_dataloader.update(batch_size=spec['batch_size'], num_workers=0,
+                                persistent_workers=False,
+                                sampler=dict(type='DefaultSampler', shuffle=False))
+    cfg.train_dataloader.dataset = dict(type='SyntheticSamples', length=length,
+                                        img_size=enc.img_size, patch_size=enc.patch_size,
+                                        mask_ratio=cfg.model.mask_ratio)
+    cfg.train_cfg = dict(type='EpochBasedTrainLoop', max_epochs=1)
+    cfg.default_hooks.checkpoint = None  # MMEngine's own hook names take None
+    for name in ('visualization', 'knn'):  # the plugin's are removed
+        cfg.default_hooks.pop(name, None)
+    cfg.custom_hooks = [dict(type='StepStarts')]
+    build_runner(cfg).train()
+    return starts
+
+
+def _lightning_step_times(spec: dict[str, Any], length: int, work: str) -> list[float]:
+    import pytorch_lightning as pl
+    from torch.utils.data import DataLoader, default_collate
+
+    from ..lightning.cli import MAELightningCLI
+
+    starts: list[float] = []
+
+    class StepStarts(pl.Callback):
+        def on_train_batch_start(self, trainer, pl_module, batch, batch_idx) -> None:
+            starts.append(time.perf_counter())
+
+    args = ['--config', spec['lightning_config'], '--trainer.default_root_dir', work,
+            '--trainer.max_epochs', '1', '--model.warmup_epochs', '0',
+            '--trainer.callbacks', '[]', '--trainer.enable_checkpointing', 'false',
+            '--trainer.accelerator', 'gpu' if spec['device'].startswith('cuda') else 'cpu',
+            '--trainer.devices', '1']
+    if spec['amp']:
+        args += ['--trainer.precision', 'bf16-mixed']
+    with mock.patch.object(sys, 'argv', sys.argv[:1]):  # the CLI reads only ``args``
+        cli = MAELightningCLI(args=args, run=False)
+    cli.trainer.callbacks.append(StepStarts())
+    mae = cli.model.mae
+    samples = SyntheticSamples(length, mae.encoder.grid_size[0] * mae.patch_size,
+                               mae.patch_size, mae.mask_ratio)
+    cli.trainer.fit(cli.model, DataLoader(samples, batch_size=spec['batch_size'],
+                                          collate_fn=default_collate))
+    return starts
+
+
+def measure_runner(spec: dict[str, Any]) -> dict[str, Any]:
+    """Time ``spec['iters']`` steps after ``spec['warmup']`` of runner ``spec['runner']``."""
+    torch.set_num_threads(spec['threads'])
+    torch.manual_seed(0)
+    steps = spec['warmup'] + spec['iters'] + 1  # + 1: the last interval needs a next start
+    with tempfile.TemporaryDirectory() as work:
+        timer = _mmengine_step_times if spec['runner'] == 'mmengine' else _lightning_step_times
+        starts = timer(spec, steps * spec['batch_size'], os.path.join(work, 'run'))
+    if len(starts) != steps:
+        raise RuntimeError(f'{spec["runner"]}: {len(starts)} steps ran, {steps} expected')
+    times = [b - a for a, b in zip(starts[:-1], starts[1:], strict=True)][spec['warmup']:]
+    # the fastest step is the runner's own cost: on a shared machine noise only adds time
+    return dict(runner=spec['runner'], min_s=min(times), median_s=statistics.median(times),
+                img_per_s=spec['batch_size'] / min(times), times=times)
+
+
+def measure_runner_in_fresh_process(spec: dict[str, Any]) -> dict[str, Any]:
+    import multiprocessing as mp
+    with mp.get_context('spawn').Pool(1) as pool:
+        return pool.apply(measure_runner, (spec,))

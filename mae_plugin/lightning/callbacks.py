@@ -1,0 +1,164 @@
+"""Side work of a pretraining run: reconstruction pictures and the kNN monitor.
+
+Both compute on every rank (a few images; under FSDP every rank must take part in a forward)
+and write or log on rank 0 only.
+"""
+from __future__ import annotations
+
+import io
+import os
+from typing import Any
+
+import pytorch_lightning as pl
+import torch
+from PIL import Image
+from pytorch_lightning.loggers import TensorBoardLogger
+from pytorch_lightning.utilities import rank_zero_info
+
+from ..checkpoints.atomic import atomic_write_bytes
+from ..data.constants import IMAGENET_MEAN, IMAGENET_STD
+from ..data.image import read_center_crop
+from ..data.labelled import read_labelled_split
+from ..models.encoder import pool_tokens
+from ..models.knn import weighted_knn_top1
+from ..models.masking import fixed_masks
+from ..models.visual import reconstruction_panels, to_uint8_grid
+
+
+class _EveryNSteps(pl.Callback):
+    """Runs ``_run`` every ``every_n_steps`` optimizer steps and once after training."""
+
+    def __init__(self, every_n_steps: int) -> None:
+        if every_n_steps < 1:
+            raise ValueError(f'every_n_steps must be a positive integer, got {every_n_steps}')
+        self.every_n_steps = every_n_steps
+        self._last_step = -1
+
+    def _maybe_run(self, trainer: pl.Trainer, pl_module: pl.LightningModule) -> None:
+        step = trainer.global_step
+        if step != self._last_step:  # with accumulation, several batches share a step
+            self._last_step = step
+            self._run(trainer, pl_module, step)
+
+    def on_train_batch_end(self, trainer: pl.Trainer, pl_module: pl.LightningModule,
+                           outputs: Any, batch: Any, batch_idx: int) -> None:
+        if trainer.global_step > 0 and trainer.global_step % self.every_n_steps == 0:
+            self._maybe_run(trainer, pl_module)
+
+    def on_train_end(self, trainer: pl.Trainer, pl_module: pl.LightningModule) -> None:
+        self._maybe_run(trainer, pl_module)
+
+    def _run(self, trainer: pl.Trainer, pl_module: pl.LightningModule, step: int) -> None:
+        raise NotImplementedError
+
+
+class ReconstructionCallback(_EveryNSteps):
+    """Every ``every_n_steps`` optimizer steps and after training, reconstruct the first
+    ``num_images`` training images (resize + centre crop, fixed masks from ``seed``): one row
+    per image, original | masked | reconstruction | reconstruction + visible. Written as
+    ``<dirpath>/reconstruction_<step>.png`` (default ``<log dir>/reconstructions``), and to
+    the logger when it is TensorBoard."""
+
+    def __init__(self, every_n_steps: int = 5000, num_images: int = 4, seed: int = 0,
+                 dirpath: str | None = None) -> None:
+        super().__init__(every_n_steps)
+        self.num_images, self.seed, self.dirpath = num_images, seed, dirpath
+        self._batch: tuple[torch.Tensor, torch.Tensor] | None = None
+
+    def fixed_batch(self, trainer: pl.Trainer, pl_module: pl.LightningModule
+                    ) -> tuple[torch.Tensor, torch.Tensor]:
+        """(uint8 images (N, 3, H, W), masks (N, L)) of the first training images, read once."""
+        if self._batch is None:
+            samples = getattr(trainer.datamodule, 'train_set', None)
+            if samples is None:
+                raise ValueError('ReconstructionCallback draws the training images of '
+                                 'MAEDataModule; this run has no MAEDataModule')
+            mae = pl_module.mae
+            size = mae.encoder.grid_size[0] * mae.patch_size
+            paths = [path for path, _ in samples.samples[:self.num_images]]
+            images = torch.stack([read_center_crop(path, size) for path in paths])
+            masks = fixed_masks(mae.encoder.grid_size, len(paths), mae.mask_ratio, 'random',
+                                self.seed)
+            self._batch = (images, masks)
+        return self._batch
+
+    @torch.no_grad()
+    def picture(self, trainer: pl.Trainer, pl_module: pl.LightningModule) -> torch.Tensor:
+        """(N*H, 4*W, 3) uint8 grid of the fixed batch."""
+        images, masks = self.fixed_batch(trainer, pl_module)
+        was_training = pl_module.training
+        pl_module.eval()
+        inputs = pl_module.normalize(images.to(pl_module.device))
+        output = pl_module.mae(inputs, masks.to(pl_module.device))
+        panels = reconstruction_panels(pl_module.mae, inputs, output.pred, output.mask)
+        pl_module.train(was_training)
+        return to_uint8_grid(panels, IMAGENET_MEAN, IMAGENET_STD)
+
+    def _run(self, trainer: pl.Trainer, pl_module: pl.LightningModule, step: int) -> None:
+        grid = self.picture(trainer, pl_module)
+        # trainer.log_dir is a broadcast under DDP: every rank asks
+        folder = self.dirpath or os.path.join(trainer.log_dir or trainer.default_root_dir,
+                                              'reconstructions')
+        if not trainer.is_global_zero:
+            return
+        buffer = io.BytesIO()
+        Image.fromarray(grid.numpy()).save(buffer, format='PNG')
+        atomic_write_bytes(buffer.getvalue(), os.path.join(folder,
+                                                           f'reconstruction_{step}.png'))
+        for logger in trainer.loggers:
+            if isinstance(logger, TensorBoardLogger):
+                logger.experiment.add_image('reconstruction', grid.numpy(), step,
+                                            dataformats='HWC')
+
+
+class KNNMonitor(_EveryNSteps):
+    """Every ``every_n_steps`` optimizer steps and after training, weighted kNN top-1 (k = 20,
+    temperature 0.07, cosine similarity) of unmasked encoder features on a small labelled
+    folder (``data_root/train/<class>/*``, ``data_root/val/<class>/*``; resize + centre crop),
+    logged as ``knn_top1``. Validation labels follow the training split's class list."""
+
+    def __init__(self, data_root: str, every_n_steps: int = 5000, k: int = 20,
+                 temperature: float = 0.07, pool: str = 'cls', batch_size: int = 64,
+                 train_prefix: str = 'train', val_prefix: str = 'val') -> None:
+        super().__init__(every_n_steps)
+        if pool not in ('cls', 'avg'):
+            raise ValueError(f"pool must be 'cls' or 'avg', got {pool!r}")
+        self.data_root, self.k, self.temperature, self.pool = data_root, k, temperature, pool
+        self.batch_size, self.prefixes = batch_size, (train_prefix, val_prefix)
+        self._splits: tuple[Any, ...] | None = None
+        self.history: list[tuple[int, float]] = []
+
+    @torch.no_grad()
+    def _features(self, pl_module: pl.LightningModule, images: torch.Tensor) -> torch.Tensor:
+        feats = [pool_tokens(pl_module.mae.encoder(pl_module.normalize(
+            images[i:i + self.batch_size].to(pl_module.device))), self.pool)
+            for i in range(0, len(images), self.batch_size)]
+        return torch.cat(feats).float().cpu()
+
+    def evaluate(self, pl_module: pl.LightningModule) -> float:
+        """kNN top-1 in % of the current encoder."""
+        if self._splits is None:
+            mae = pl_module.mae
+            size = mae.encoder.grid_size[0] * mae.patch_size
+            train, val = (os.path.join(self.data_root, p) for p in self.prefixes)
+            train_x, train_y, classes = read_labelled_split(train, size)
+            val_x, val_y, _ = read_labelled_split(val, size, classes)
+            self._splits = (train_x, train_y, val_x, val_y)
+        train_x, train_y, val_x, val_y = self._splits
+        was_training = pl_module.training
+        pl_module.eval()
+        accuracy = weighted_knn_top1(self._features(pl_module, train_x), train_y,
+                                     self._features(pl_module, val_x), val_y, self.k,
+                                     self.temperature)
+        pl_module.train(was_training)
+        return accuracy
+
+    def _run(self, trainer: pl.Trainer, pl_module: pl.LightningModule, step: int) -> None:
+        accuracy = self.evaluate(pl_module)
+        if not trainer.is_global_zero:
+            return
+        self.history.append((step, accuracy))
+        for logger in trainer.loggers:
+            logger.log_metrics({'knn_top1': accuracy}, step=step)
+        rank_zero_info(f'kNN top-1 (k={self.k}, T={self.temperature}, {self.pool}) on '
+                       f'{self.data_root!r}: {accuracy:.2f}% at step {step}')

@@ -1,0 +1,17 @@
+"""Pretrain MAE with PyTorch Lightning (LightningCLI conventions).
+
+    python tools/train_lightning.py fit --config configs/lightning/mae_vit-b_800e.yaml \
+        [--data.data_root /data/imagenet] [--trainer.devices 8 --trainer.strategy ddp] \
+        [--trainer.precision bf16-mixed] [--ckpt_path last]
+    python tools/train_lightning.py fit --config configs/lightning/mae_vit-t_demo.yaml
+    python tools/train_lightning.py fit --help
+"""
+import os
+import sys
+
+sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
+
+from mae_plugin.lightning.cli import main  # noqa: E402
+
+if __name__ == '__main__':
+    main()
