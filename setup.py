@@ -33,8 +33,14 @@ setup(
     extras_require={
         'demo': ['scikit-image>=0.22'],  # the demo photographs ship inside scikit-image
         # the Hugging Face and TensorBoard tests compare with the libraries themselves
-        'tests': ['pytest>=8', 'scikit-image>=0.22', 'transformers>=4.40', 'tensorboard',
-                  'pytorch-lightning>=2.6,<3', 'jsonargparse[signatures]>=4.39'],
+        'tests': [
+            'pytest>=8',
+            'scikit-image>=0.22',
+            'transformers>=4.40',
+            'tensorboard',
+            'pytorch-lightning>=2.6,<3',
+            'jsonargparse[signatures]>=4.39',
+        ],
         # mae_plugin.lightning and tools/train_lightning.py (LightningCLI needs jsonargparse);
         # lightly already pulls in pytorch-lightning; tested with 2.6.6 and jsonargparse 4.53
         'lightning': ['pytorch-lightning>=2.6,<3', 'jsonargparse[signatures]>=4.39'],

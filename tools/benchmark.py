@@ -48,8 +48,11 @@ def main() -> None:
     parser.add_argument('--peers', nargs='+', default=list(PEERS), choices=PEERS)
     parser.add_argument('--device', default='cuda' if torch.cuda.is_available() else 'cpu')
     parser.add_argument('--threads', type=int, default=torch.get_num_threads())
-    parser.add_argument('--runners', action='store_true',
-                        help='compare the MMEngine runner and the Lightning Trainer')
+    parser.add_argument(
+        '--runners',
+        action='store_true',
+        help='compare the MMEngine runner and the Lightning Trainer',
+    )
     parser.add_argument('--lightning-config', help='the Lightning YAML of --runners')
     args = parser.parse_args()
     if args.runners:
@@ -112,31 +115,53 @@ def compare_runners(args: argparse.Namespace) -> None:
     from mae_plugin.benchmark.runners import RUNNERS, measure_runner_in_fresh_process
 
     yaml = args.lightning_config or os.path.join(
-        os.path.dirname(os.path.dirname(os.path.abspath(__file__))), 'configs', 'lightning',
-        os.path.splitext(os.path.basename(args.config))[0] + '.yaml')
-    print(f'device {args.device}, {args.threads} threads, batch {args.batch_size}, '
-          f'{"bf16 autocast" if args.amp else "fp32"}; {args.config} vs {yaml}', flush=True)
+        os.path.dirname(os.path.dirname(os.path.abspath(__file__))),
+        'configs',
+        'lightning',
+        os.path.splitext(os.path.basename(args.config))[0] + '.yaml',
+    )
+    print(
+        f'device {args.device}, {args.threads} threads, batch {args.batch_size}, '
+        f'{"bf16 autocast" if args.amp else "fp32"}; {args.config} vs {yaml}',
+        flush=True,
+    )
     best: dict[str, dict] = {}
     for round_idx in range(args.rounds):
         for runner in RUNNERS:
-            spec = dict(runner=runner, config=args.config, lightning_config=yaml,
-                        device=args.device, threads=args.threads, batch_size=args.batch_size,
-                        iters=args.iters, warmup=args.warmup, amp=args.amp)
+            spec = dict(
+                runner=runner,
+                config=args.config,
+                lightning_config=yaml,
+                device=args.device,
+                threads=args.threads,
+                batch_size=args.batch_size,
+                iters=args.iters,
+                warmup=args.warmup,
+                amp=args.amp,
+            )
             result = measure_runner_in_fresh_process(spec)
             steps = ' '.join(f'{t:.3f}' for t in result['times'])
-            print(f'  round {round_idx + 1} {runner}: fastest {result["min_s"]:.3f}, median '
-                  f'{result["median_s"]:.3f} s/step (steps: {steps})', flush=True)
+            print(
+                f'  round {round_idx + 1} {runner}: fastest {result["min_s"]:.3f}, median '
+                f'{result["median_s"]:.3f} s/step (steps: {steps})',
+                flush=True,
+            )
             for key in ('min_s', 'median_s'):
-                best.setdefault(runner, {})[key] = min(best.get(runner, {}).get(key, 1e9),
-                                                       result[key])
+                best.setdefault(runner, {})[key] = min(
+                    best.get(runner, {}).get(key, 1e9), result[key]
+                )
     print(f'{"runner":<12}{"fastest s/step":>16}{"img/s":>9}{"median s/step":>15}')
     for runner, result in best.items():
-        print(f'{runner:<12}{result["min_s"]:>16.3f}{args.batch_size / result["min_s"]:>9.2f}'
-              f'{result["median_s"]:>15.3f}')
+        print(
+            f'{runner:<12}{result["min_s"]:>16.3f}{args.batch_size / result["min_s"]:>9.2f}'
+            f'{result["median_s"]:>15.3f}'
+        )
     for key, what in (('min_s', 'fastest step'), ('median_s', 'median step')):
-        print(f'lightning / mmengine, {what}: '
-              f'{best["lightning"][key] / best["mmengine"][key]:.3f} (best round of each; '
-              'above 1: Lightning slower)')
+        print(
+            f'lightning / mmengine, {what}: '
+            f'{best["lightning"][key] / best["mmengine"][key]:.3f} (best round of each; '
+            'above 1: Lightning slower)'
+        )
 
 
 if __name__ == '__main__':

@@ -6,6 +6,7 @@
     python tools/train_lightning.py fit --config configs/lightning/mae_vit-t_demo.yaml
     python tools/train_lightning.py fit --help
 """
+
 import os
 import sys
 

@@ -11,6 +11,7 @@ only adds time); the median is reported beside it. Checkpoint writing and recons
 pictures are switched off (they happen after the measured steps anyway). Each run is a fresh
 process.
 """
+
 from __future__ import annotations
 
 import os
@@ -30,15 +31,24 @@ RUNNERS = ('mmengine', 'lightning')
 class SyntheticSamples(Dataset):
     """``length`` pipeline outputs cycling over ``distinct`` fixed random images and masks."""
 
-    def __init__(self, length: int, img_size: int, patch_size: int, mask_ratio: float = 0.75,
-                 distinct: int = 16, pipeline: Any = None, **_: Any) -> None:
+    def __init__(
+        self,
+        length: int,
+        img_size: int,
+        patch_size: int,
+        mask_ratio: float = 0.75,
+        distinct: int = 16,
+        pipeline: Any = None,
+        **_: Any,
+    ) -> None:
         from ..models.masking import make_mask
+
         gen = torch.Generator().manual_seed(0)
         grid = (img_size // patch_size, img_size // patch_size)
-        self.images = torch.randint(0, 256, (distinct, 3, img_size, img_size), generator=gen,
-                                    dtype=torch.uint8)
-        self.masks = torch.stack([make_mask('random', grid, mask_ratio) for _ in
-                                  range(distinct)])
+        self.images = torch.randint(
+            0, 256, (distinct, 3, img_size, img_size), generator=gen, dtype=torch.uint8
+        )
+        self.masks = torch.stack([make_mask('random', grid, mask_ratio) for _ in range(distinct)])
         self.length = length
 
     def __len__(self) -> int:
@@ -46,8 +56,10 @@ class SyntheticSamples(Dataset):
 
     def __getitem__(self, index: int) -> dict[str, Any]:
         i = index % len(self.images)
-        return {'inputs': self.images[i], 'data_samples': {
-            'mask': self.masks[i], 'label': torch.tensor(-1), 'num_skipped': 0}}
+        return {
+            'inputs': self.images[i],
+            'data_samples': {'mask': self.masks[i], 'label': torch.tensor(-1), 'num_skipped': 0},
+        }
 
 
 def _mmengine_step_times(spec: dict[str, Any], length: int, work: str) -> list[float]:
@@ -66,12 +78,19 @@ def _mmengine_step_times(spec: dict[str, Any], length: int, work: str) -> list[f
     HOOKS.register_module(module=StepStarts, force=True)
     cfg = build_train_config(spec['config'], work_dir=work, amp=spec['amp'])
     enc = cfg.model.encoder
-    cfg.train_dataloader.update(batch_size=spec['batch_size'], num_workers=0,
-                                persistent_workers=False,
-                                sampler=dict(type='DefaultSampler', shuffle=False))
-    cfg.train_dataloader.dataset = dict(type='SyntheticSamples', length=length,
-                                        img_size=enc.img_size, patch_size=enc.patch_size,
-                                        mask_ratio=cfg.model.mask_ratio)
+    cfg.train_dataloader.update(
+        batch_size=spec['batch_size'],
+        num_workers=0,
+        persistent_workers=False,
+        sampler=dict(type='DefaultSampler', shuffle=False),
+    )
+    cfg.train_dataloader.dataset = dict(
+        type='SyntheticSamples',
+        length=length,
+        img_size=enc.img_size,
+        patch_size=enc.patch_size,
+        mask_ratio=cfg.model.mask_ratio,
+    )
     cfg.train_cfg = dict(type='EpochBasedTrainLoop', max_epochs=1)
     cfg.default_hooks.checkpoint = None  # MMEngine's own hook names take None
     for name in ('visualization', 'knn'):  # the plugin's are removed
@@ -93,21 +112,36 @@ def _lightning_step_times(spec: dict[str, Any], length: int, work: str) -> list[
         def on_train_batch_start(self, trainer, pl_module, batch, batch_idx) -> None:
             starts.append(time.perf_counter())
 
-    args = ['--config', spec['lightning_config'], '--trainer.default_root_dir', work,
-            '--trainer.max_epochs', '1', '--model.warmup_epochs', '0',
-            '--trainer.callbacks', '[]', '--trainer.enable_checkpointing', 'false',
-            '--trainer.accelerator', 'gpu' if spec['device'].startswith('cuda') else 'cpu',
-            '--trainer.devices', '1']
+    args = [
+        '--config',
+        spec['lightning_config'],
+        '--trainer.default_root_dir',
+        work,
+        '--trainer.max_epochs',
+        '1',
+        '--model.warmup_epochs',
+        '0',
+        '--trainer.callbacks',
+        '[]',
+        '--trainer.enable_checkpointing',
+        'false',
+        '--trainer.accelerator',
+        'gpu' if spec['device'].startswith('cuda') else 'cpu',
+        '--trainer.devices',
+        '1',
+    ]
     if spec['amp']:
         args += ['--trainer.precision', 'bf16-mixed']
     with mock.patch.object(sys, 'argv', sys.argv[:1]):  # the CLI reads only ``args``
         cli = MAELightningCLI(args=args, run=False)
     cli.trainer.callbacks.append(StepStarts())
     mae = cli.model.mae
-    samples = SyntheticSamples(length, mae.encoder.grid_size[0] * mae.patch_size,
-                               mae.patch_size, mae.mask_ratio)
-    cli.trainer.fit(cli.model, DataLoader(samples, batch_size=spec['batch_size'],
-                                          collate_fn=default_collate))
+    samples = SyntheticSamples(
+        length, mae.encoder.grid_size[0] * mae.patch_size, mae.patch_size, mae.mask_ratio
+    )
+    cli.trainer.fit(
+        cli.model, DataLoader(samples, batch_size=spec['batch_size'], collate_fn=default_collate)
+    )
     return starts
 
 
@@ -121,13 +155,19 @@ def measure_runner(spec: dict[str, Any]) -> dict[str, Any]:
         starts = timer(spec, steps * spec['batch_size'], os.path.join(work, 'run'))
     if len(starts) != steps:
         raise RuntimeError(f'{spec["runner"]}: {len(starts)} steps ran, {steps} expected')
-    times = [b - a for a, b in zip(starts[:-1], starts[1:], strict=True)][spec['warmup']:]
+    times = [b - a for a, b in zip(starts[:-1], starts[1:], strict=True)][spec['warmup'] :]
     # the fastest step is the runner's own cost: on a shared machine noise only adds time
-    return dict(runner=spec['runner'], min_s=min(times), median_s=statistics.median(times),
-                img_per_s=spec['batch_size'] / min(times), times=times)
+    return dict(
+        runner=spec['runner'],
+        min_s=min(times),
+        median_s=statistics.median(times),
+        img_per_s=spec['batch_size'] / min(times),
+        times=times,
+    )
 
 
 def measure_runner_in_fresh_process(spec: dict[str, Any]) -> dict[str, Any]:
     import multiprocessing as mp
+
     with mp.get_context('spawn').Pool(1) as pool:
         return pool.apply(measure_runner, (spec,))

@@ -6,6 +6,7 @@ Detected before ``plugin``, whose MMEngine checkpoints share the ``mae.`` prefix
 position tables is ``hyper_parameters['img_size']`` over the patch size of the weights; the head
 counts, mask ratio and norm-pix setting of ``hyper_parameters`` fill a ``--to hf`` config.
 """
+
 from __future__ import annotations
 
 from typing import Any
@@ -35,9 +36,11 @@ def to_core(ckpt: dict[str, Any]) -> Conversion:
     conv = Conversion(NAME)
     for key, value in ckpt['state_dict'].items():
         if not key.startswith(PREFIX):
-            raise UnknownKeyError(f'Lightning checkpoint: no place for key {key!r} in an MAE '
-                                  f'(the MAE weights are under {PREFIX!r})')
-        conv.take(key, key[len(PREFIX):], value)
+            raise UnknownKeyError(
+                f'Lightning checkpoint: no place for key {key!r} in an MAE '
+                f'(the MAE weights are under {PREFIX!r})'
+            )
+        conv.take(key, key[len(PREFIX) :], value)
     for key, value in ckpt.items():
         if key != 'state_dict':
             conv.drop(key, 'training state')
@@ -45,8 +48,11 @@ def to_core(ckpt: dict[str, Any]) -> Conversion:
     conv.grid = _grid(ckpt)
     # what a Hugging Face config.json would say and the weights do not hold (--to hf)
     hparams = ckpt.get('hyper_parameters') or {}
-    said = {'num_attention_heads': hparams.get('num_heads'),
-            'decoder_num_attention_heads': hparams.get('decoder_num_heads'),
-            'mask_ratio': hparams.get('mask_ratio'), 'norm_pix_loss': hparams.get('norm_pix')}
+    said = {
+        'num_attention_heads': hparams.get('num_heads'),
+        'decoder_num_attention_heads': hparams.get('decoder_num_heads'),
+        'mask_ratio': hparams.get('mask_ratio'),
+        'norm_pix_loss': hparams.get('norm_pix'),
+    }
     conv.extras['hf_config'] = {k: v for k, v in said.items() if v is not None}
     return conv

@@ -1,4 +1,5 @@
 """A small labelled image folder read whole, as evaluation views (the kNN monitor's splits)."""
+
 from __future__ import annotations
 
 from collections.abc import Callable, Sequence
@@ -9,9 +10,12 @@ from .folder import scan_image_folder
 from .image import read_center_crop
 
 
-def read_labelled_split(folder: str, size: int, classes: Sequence[str] | None = None,
-                        warn: Callable[[str], None] | None = None
-                        ) -> tuple[torch.Tensor, torch.Tensor, list[str]]:
+def read_labelled_split(
+    folder: str,
+    size: int,
+    classes: Sequence[str] | None = None,
+    warn: Callable[[str], None] | None = None,
+) -> tuple[torch.Tensor, torch.Tensor, list[str]]:
     """Every image of ``folder/<class>/*``, resized (bicubic) and centre-cropped to ``size``.
 
     Args:
@@ -24,8 +28,10 @@ def read_labelled_split(folder: str, size: int, classes: Sequence[str] | None = 
     samples, classes = scan_image_folder(folder, classes=classes, warn=warn)
     unlabelled = [path for path, label in samples if label < 0]
     if unlabelled:
-        raise ValueError(f'{unlabelled[0]!r} is outside the class sub-folders of {folder!r}; '
-                         'every image of a labelled split needs a class folder')
+        raise ValueError(
+            f'{unlabelled[0]!r} is outside the class sub-folders of {folder!r}; '
+            'every image of a labelled split needs a class folder'
+        )
     images = torch.stack([read_center_crop(path, size) for path, _ in samples])
     labels = torch.tensor([label for _, label in samples], dtype=torch.int64)
     return images, labels, list(classes)

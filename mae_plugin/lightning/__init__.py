@@ -7,11 +7,19 @@ and the kNN monitor, ``MAECheckpointIO`` (atomic, finite, ``weights_only`` check
 ``MAEFSDPStrategy`` (FSDP wrapping each transformer block) and the ``LightningCLI`` entry point
 ``MAELightningCLI`` (``tools/train_lightning.py``).
 """
+
 from .callbacks import KNNMonitor, ReconstructionCallback
 from .checkpoint_io import MAECheckpointIO
 from .data import MAEDataModule, MAEImageDataset
 from .module import MAELightningModule
 from .strategies import MAEFSDPStrategy
 
-__all__ = ['KNNMonitor', 'ReconstructionCallback', 'MAECheckpointIO', 'MAEDataModule',
-           'MAEImageDataset', 'MAELightningModule', 'MAEFSDPStrategy']
+__all__ = [
+    'KNNMonitor',
+    'ReconstructionCallback',
+    'MAECheckpointIO',
+    'MAEDataModule',
+    'MAEImageDataset',
+    'MAELightningModule',
+    'MAEFSDPStrategy',
+]

@@ -3,6 +3,7 @@
 Both compute on every rank (a few images; under FSDP every rank must take part in a forward)
 and write or log on rank 0 only.
 """
+
 from __future__ import annotations
 
 import io
@@ -40,8 +41,14 @@ class _EveryNSteps(pl.Callback):
             self._last_step = step
             self._run(trainer, pl_module, step)
 
-    def on_train_batch_end(self, trainer: pl.Trainer, pl_module: pl.LightningModule,
-                           outputs: Any, batch: Any, batch_idx: int) -> None:
+    def on_train_batch_end(
+        self,
+        trainer: pl.Trainer,
+        pl_module: pl.LightningModule,
+        outputs: Any,
+        batch: Any,
+        batch_idx: int,
+    ) -> None:
         if trainer.global_step > 0 and trainer.global_step % self.every_n_steps == 0:
             self._maybe_run(trainer, pl_module)
 
@@ -59,26 +66,35 @@ class ReconstructionCallback(_EveryNSteps):
     ``<dirpath>/reconstruction_<step>.png`` (default ``<log dir>/reconstructions``), and to
     the logger when it is TensorBoard."""
 
-    def __init__(self, every_n_steps: int = 5000, num_images: int = 4, seed: int = 0,
-                 dirpath: str | None = None) -> None:
+    def __init__(
+        self,
+        every_n_steps: int = 5000,
+        num_images: int = 4,
+        seed: int = 0,
+        dirpath: str | None = None,
+    ) -> None:
         super().__init__(every_n_steps)
         self.num_images, self.seed, self.dirpath = num_images, seed, dirpath
         self._batch: tuple[torch.Tensor, torch.Tensor] | None = None
 
-    def fixed_batch(self, trainer: pl.Trainer, pl_module: pl.LightningModule
-                    ) -> tuple[torch.Tensor, torch.Tensor]:
+    def fixed_batch(
+        self, trainer: pl.Trainer, pl_module: pl.LightningModule
+    ) -> tuple[torch.Tensor, torch.Tensor]:
         """(uint8 images (N, 3, H, W), masks (N, L)) of the first training images, read once."""
         if self._batch is None:
             samples = getattr(trainer.datamodule, 'train_set', None)
             if samples is None:
-                raise ValueError('ReconstructionCallback draws the training images of '
-                                 'MAEDataModule; this run has no MAEDataModule')
+                raise ValueError(
+                    'ReconstructionCallback draws the training images of '
+                    'MAEDataModule; this run has no MAEDataModule'
+                )
             mae = pl_module.mae
             size = mae.encoder.grid_size[0] * mae.patch_size
-            paths = [path for path, _ in samples.samples[:self.num_images]]
+            paths = [path for path, _ in samples.samples[: self.num_images]]
             images = torch.stack([read_center_crop(path, size) for path in paths])
-            masks = fixed_masks(mae.encoder.grid_size, len(paths), mae.mask_ratio, 'random',
-                                self.seed)
+            masks = fixed_masks(
+                mae.encoder.grid_size, len(paths), mae.mask_ratio, 'random', self.seed
+            )
             self._batch = (images, masks)
         return self._batch
 
@@ -97,18 +113,17 @@ class ReconstructionCallback(_EveryNSteps):
     def _run(self, trainer: pl.Trainer, pl_module: pl.LightningModule, step: int) -> None:
         grid = self.picture(trainer, pl_module)
         # trainer.log_dir is a broadcast under DDP: every rank asks
-        folder = self.dirpath or os.path.join(trainer.log_dir or trainer.default_root_dir,
-                                              'reconstructions')
+        folder = self.dirpath or os.path.join(
+            trainer.log_dir or trainer.default_root_dir, 'reconstructions'
+        )
         if not trainer.is_global_zero:
             return
         buffer = io.BytesIO()
         Image.fromarray(grid.numpy()).save(buffer, format='PNG')
-        atomic_write_bytes(buffer.getvalue(), os.path.join(folder,
-                                                           f'reconstruction_{step}.png'))
+        atomic_write_bytes(buffer.getvalue(), os.path.join(folder, f'reconstruction_{step}.png'))
         for logger in trainer.loggers:
             if isinstance(logger, TensorBoardLogger):
-                logger.experiment.add_image('reconstruction', grid.numpy(), step,
-                                            dataformats='HWC')
+                logger.experiment.add_image('reconstruction', grid.numpy(), step, dataformats='HWC')
 
 
 class KNNMonitor(_EveryNSteps):
@@ -117,9 +132,17 @@ class KNNMonitor(_EveryNSteps):
     folder (``data_root/train/<class>/*``, ``data_root/val/<class>/*``; resize + centre crop),
     logged as ``knn_top1``. Validation labels follow the training split's class list."""
 
-    def __init__(self, data_root: str, every_n_steps: int = 5000, k: int = 20,
-                 temperature: float = 0.07, pool: str = 'cls', batch_size: int = 64,
-                 train_prefix: str = 'train', val_prefix: str = 'val') -> None:
+    def __init__(
+        self,
+        data_root: str,
+        every_n_steps: int = 5000,
+        k: int = 20,
+        temperature: float = 0.07,
+        pool: str = 'cls',
+        batch_size: int = 64,
+        train_prefix: str = 'train',
+        val_prefix: str = 'val',
+    ) -> None:
         super().__init__(every_n_steps)
         if pool not in ('cls', 'avg'):
             raise ValueError(f"pool must be 'cls' or 'avg', got {pool!r}")
@@ -130,9 +153,15 @@ class KNNMonitor(_EveryNSteps):
 
     @torch.no_grad()
     def _features(self, pl_module: pl.LightningModule, images: torch.Tensor) -> torch.Tensor:
-        feats = [pool_tokens(pl_module.mae.encoder(pl_module.normalize(
-            images[i:i + self.batch_size].to(pl_module.device))), self.pool)
-            for i in range(0, len(images), self.batch_size)]
+        feats = [
+            pool_tokens(
+                pl_module.mae.encoder(
+                    pl_module.normalize(images[i : i + self.batch_size].to(pl_module.device))
+                ),
+                self.pool,
+            )
+            for i in range(0, len(images), self.batch_size)
+        ]
         return torch.cat(feats).float().cpu()
 
     def evaluate(self, pl_module: pl.LightningModule) -> float:
@@ -147,9 +176,14 @@ class KNNMonitor(_EveryNSteps):
         train_x, train_y, val_x, val_y = self._splits
         was_training = pl_module.training
         pl_module.eval()
-        accuracy = weighted_knn_top1(self._features(pl_module, train_x), train_y,
-                                     self._features(pl_module, val_x), val_y, self.k,
-                                     self.temperature)
+        accuracy = weighted_knn_top1(
+            self._features(pl_module, train_x),
+            train_y,
+            self._features(pl_module, val_x),
+            val_y,
+            self.k,
+            self.temperature,
+        )
         pl_module.train(was_training)
         return accuracy
 
@@ -160,5 +194,7 @@ class KNNMonitor(_EveryNSteps):
         self.history.append((step, accuracy))
         for logger in trainer.loggers:
             logger.log_metrics({'knn_top1': accuracy}, step=step)
-        rank_zero_info(f'kNN top-1 (k={self.k}, T={self.temperature}, {self.pool}) on '
-                       f'{self.data_root!r}: {accuracy:.2f}% at step {step}')
+        rank_zero_info(
+            f'kNN top-1 (k={self.k}, T={self.temperature}, {self.pool}) on '
+            f'{self.data_root!r}: {accuracy:.2f}% at step {step}'
+        )

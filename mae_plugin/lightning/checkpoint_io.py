@@ -11,6 +11,7 @@ so explicitly):
   after a structural check; a pickle asking for anything beyond tensors and builtins is refused
   before one object of it is built, a truncated file is named as corrupt.
 """
+
 from __future__ import annotations
 
 import os
@@ -27,8 +28,11 @@ from ..checkpoints.safe_load import load_checkpoint_file
 def first_non_finite(state: dict[str, Any]) -> str | None:
     """Name of the first floating-point tensor of ``state`` holding NaN or Inf, else None."""
     for key, value in state.items():
-        if torch.is_tensor(value) and value.is_floating_point() \
-                and not bool(torch.isfinite(value).all()):
+        if (
+            torch.is_tensor(value)
+            and value.is_floating_point()
+            and not bool(torch.isfinite(value).all())
+        ):
             return key
     return None
 
@@ -36,21 +40,35 @@ def first_non_finite(state: dict[str, Any]) -> str | None:
 class MAECheckpointIO(TorchCheckpointIO):
     """Atomic, finite-only writes; ``weights_only`` reads (see the module docstring)."""
 
-    def save_checkpoint(self, checkpoint: dict[str, Any], path: str | os.PathLike,
-                        storage_options: Any | None = None) -> None:
+    def save_checkpoint(
+        self,
+        checkpoint: dict[str, Any],
+        path: str | os.PathLike,
+        storage_options: Any | None = None,
+    ) -> None:
         if storage_options is not None:
-            raise TypeError(f'{type(self).__name__} writes local files and takes no '
-                            f'storage_options, got {storage_options!r}')
+            raise TypeError(
+                f'{type(self).__name__} writes local files and takes no '
+                f'storage_options, got {storage_options!r}'
+            )
         bad = first_non_finite(checkpoint.get('state_dict', {}))
         if bad is not None:
-            raise FloatingPointError(f'checkpoint {os.fspath(path)!r} not written: weight '
-                                     f'{bad!r} holds non-finite values')
+            raise FloatingPointError(
+                f'checkpoint {os.fspath(path)!r} not written: weight '
+                f'{bad!r} holds non-finite values'
+            )
         atomic_torch_save(checkpoint, path)
 
-    def load_checkpoint(self, path: str | os.PathLike, map_location: Callable | None = None,
-                        weights_only: bool | None = None) -> dict[str, Any]:
+    def load_checkpoint(
+        self,
+        path: str | os.PathLike,
+        map_location: Callable | None = None,
+        weights_only: bool | None = None,
+    ) -> dict[str, Any]:
         """The checkpoint at ``path``, on the CPU (Lightning moves states where they belong)."""
         if weights_only is False:
-            raise ValueError(f'{type(self).__name__} reads checkpoints with weights_only=True '
-                             f'only; refusing weights_only=False for {os.fspath(path)!r}')
+            raise ValueError(
+                f'{type(self).__name__} reads checkpoints with weights_only=True '
+                f'only; refusing weights_only=False for {os.fspath(path)!r}'
+            )
         return load_checkpoint_file(path)

@@ -10,6 +10,7 @@ What it adds to the stock CLI:
   ``--ckpt_path last`` finds ``checkpoints/last.ckpt`` of the same folder on every resume) and
   ``reconstructions/`` of one run stay together, as an MMEngine work dir does.
 """
+
 from __future__ import annotations
 
 import importlib.util
@@ -43,14 +44,21 @@ class MAELightningCLI(LightningCLI):
     def __init__(self, args: Any = None, run: bool = True, **kwargs: Any) -> None:
         kwargs.setdefault('seed_everything_default', 0)
         kwargs.setdefault('save_config_kwargs', {'overwrite': True})  # a resume rewrites it
-        super().__init__(MAELightningModule, MAEDataModule, args=args, run=run,
-                         auto_configure_optimizers=False, **kwargs)
+        super().__init__(
+            MAELightningModule,
+            MAEDataModule,
+            args=args,
+            run=run,
+            auto_configure_optimizers=False,
+            **kwargs,
+        )
 
     def add_arguments_to_parser(self, parser: LightningArgumentParser) -> None:
         parser.link_arguments('model.img_size', 'data.img_size')
         parser.link_arguments('model.mask_ratio', 'data.mask_ratio')
-        parser.link_arguments(('model.arch', 'model.patch_size'), 'data.patch_size',
-                              compute_fn=patch_size_of)
+        parser.link_arguments(
+            ('model.arch', 'model.patch_size'), 'data.patch_size', compute_fn=patch_size_of
+        )
 
     def instantiate_trainer(self, **kwargs: Any) -> Trainer:
         trainer = self._get(self.config_init, 'trainer', default={})

@@ -1,5 +1,6 @@
 """``MAEDataModule``: image folders or a lightly ``LightlyDataset`` through the pretraining
 transforms of ``mae_plugin.data`` (the very objects the MMEngine pipeline registers)."""
+
 from __future__ import annotations
 
 import logging
@@ -15,8 +16,13 @@ from torch.utils.data import DataLoader, Dataset, default_collate
 
 from ..data.folder import IMAGE_EXTENSIONS, scan_image_folder
 from ..data.image import CorruptImageError
-from ..data.transforms import (MAELoadImage, MAEMaskGenerator, MAEPackInputs, MAERandomFlip,
-                               MAERandomResizedCrop)
+from ..data.transforms import (
+    MAELoadImage,
+    MAEMaskGenerator,
+    MAEPackInputs,
+    MAERandomFlip,
+    MAERandomResizedCrop,
+)
 from ..models import MaskedAutoencoder
 
 _log = logging.getLogger(__name__)
@@ -27,9 +33,14 @@ class MAEImageDataset(Dataset):
     one is drawn) and counted in ``data_samples['num_skipped']``, or raises with
     ``on_corrupt='error'``. ``repeat`` > 1 lists every sample that many times per epoch."""
 
-    def __init__(self, samples: Sequence[tuple[str, int]], transforms: Sequence[Callable],
-                 on_corrupt: Literal['skip', 'error'] = 'skip', repeat: int = 1,
-                 max_refetch: int = 100) -> None:
+    def __init__(
+        self,
+        samples: Sequence[tuple[str, int]],
+        transforms: Sequence[Callable],
+        on_corrupt: Literal['skip', 'error'] = 'skip',
+        repeat: int = 1,
+        max_refetch: int = 100,
+    ) -> None:
         if on_corrupt not in ('skip', 'error'):
             raise ValueError(f"on_corrupt must be 'skip' or 'error', got {on_corrupt!r}")
         if repeat < 1:
@@ -67,9 +78,11 @@ def lightly_samples(dataset: Any) -> list[tuple[str, int]]:
     inner = getattr(dataset, 'dataset', None)
     samples = getattr(inner, 'samples', None)
     if not isinstance(samples, list) or not all(os.path.isfile(p) for p, _ in samples[:1]):
-        raise ValueError('MAEDataModule reads LightlyDataset(input_dir=...) of image files; '
-                         f'this one wraps a {type(inner).__name__} without a file per sample '
-                         '(videos, or LightlyDataset.from_torch_dataset)')
+        raise ValueError(
+            'MAEDataModule reads LightlyDataset(input_dir=...) of image files; '
+            f'this one wraps a {type(inner).__name__} without a file per sample '
+            '(videos, or LightlyDataset.from_torch_dataset)'
+        )
     return [(path, int(label)) for path, label in samples]
 
 
@@ -86,15 +99,25 @@ class MAEDataModule(pl.LightningDataModule):
     Loader workers (and, without workers, each rank) draw from their own seeds.
     """
 
-    def __init__(self, data_root: str, split: str = 'train',
-                 source: Literal['folder', 'lightly'] = 'folder', img_size: int = 224,
-                 patch_size: int = 16, mask_ratio: float = 0.75,
-                 mask_strategy: Literal['random', 'block', 'grid'] = 'random',
-                 crop_scale: tuple[float, float] = (0.2, 1.0), flip_prob: float = 0.5,
-                 batch_size: int = 64, num_workers: int = 8, pin_memory: bool | None = None,
-                 persistent_workers: bool = True, repeat: int = 1,
-                 on_corrupt: Literal['skip', 'error'] = 'skip',
-                 extensions: Sequence[str] = IMAGE_EXTENSIONS) -> None:
+    def __init__(
+        self,
+        data_root: str,
+        split: str = 'train',
+        source: Literal['folder', 'lightly'] = 'folder',
+        img_size: int = 224,
+        patch_size: int = 16,
+        mask_ratio: float = 0.75,
+        mask_strategy: Literal['random', 'block', 'grid'] = 'random',
+        crop_scale: tuple[float, float] = (0.2, 1.0),
+        flip_prob: float = 0.5,
+        batch_size: int = 64,
+        num_workers: int = 8,
+        pin_memory: bool | None = None,
+        persistent_workers: bool = True,
+        repeat: int = 1,
+        on_corrupt: Literal['skip', 'error'] = 'skip',
+        extensions: Sequence[str] = IMAGE_EXTENSIONS,
+    ) -> None:
         super().__init__()
         self.data_root, self.split, self.source = data_root, split, source
         self.img_size, self.patch_size, self.mask_ratio = img_size, patch_size, mask_ratio
@@ -106,15 +129,17 @@ class MAEDataModule(pl.LightningDataModule):
             MAERandomResizedCrop(img_size, tuple(crop_scale), interpolation='bicubic'),
             MAERandomFlip(flip_prob),
             MAEMaskGenerator(img_size, patch_size, mask_ratio, mask_strategy),
-            MAEPackInputs()]
+            MAEPackInputs(),
+        ]
         self._lightly: Any = None
         self.train_set: MAEImageDataset | None = None
 
     @classmethod
     def from_lightly(cls, dataset: Any, **kwargs: Any) -> MAEDataModule:
         """The images of a ``LightlyDataset(input_dir=...)`` you built (Python API)."""
-        module = cls(data_root=str(getattr(dataset, 'input_dir', '')), split='',
-                     source='lightly', **kwargs)
+        module = cls(
+            data_root=str(getattr(dataset, 'input_dir', '')), split='', source='lightly', **kwargs
+        )
         module._lightly = dataset
         return module
 
@@ -132,17 +157,20 @@ class MAEDataModule(pl.LightningDataModule):
         if not os.path.isdir(self.folder):
             raise FileNotFoundError(f'image folder {self.folder!r} does not exist')
         from lightly.data import LightlyDataset
+
         try:
             dataset = LightlyDataset(input_dir=self.folder)
         except RuntimeError as err:  # lightly: "Found 0 files in folder"
-            raise ValueError(f'image folder {self.folder!r} holds no images lightly reads '
-                             f'({err})') from None
+            raise ValueError(
+                f'image folder {self.folder!r} holds no images lightly reads ({err})'
+            ) from None
         return lightly_samples(dataset)
 
     def setup(self, stage: str) -> None:
         if self.train_set is None:
-            self.train_set = MAEImageDataset(self.scan(), self.transforms, self.on_corrupt,
-                                             self.repeat)
+            self.train_set = MAEImageDataset(
+                self.scan(), self.transforms, self.on_corrupt, self.repeat
+            )
         trainer = self.trainer
         if trainer is not None and trainer.world_size > 1 and self.num_workers == 0:
             # the transforms draw from the global generators: give every rank its own
@@ -153,9 +181,11 @@ class MAEDataModule(pl.LightningDataModule):
         model = (mae.encoder.grid_size[0] * mae.patch_size, mae.patch_size, mae.mask_ratio)
         data = (self.img_size, self.patch_size, self.mask_ratio)
         if model != data:
-            raise ValueError(f'data (img_size, patch_size, mask_ratio) = {data} differ from the '
-                             f"model's {model}: set data.img_size, data.patch_size and "
-                             'data.mask_ratio to the model\'s')
+            raise ValueError(
+                f'data (img_size, patch_size, mask_ratio) = {data} differ from the '
+                f"model's {model}: set data.img_size, data.patch_size and "
+                "data.mask_ratio to the model's"
+            )
 
     def train_dataloader(self) -> DataLoader:
         if self.train_set is None:
@@ -164,8 +194,13 @@ class MAEDataModule(pl.LightningDataModule):
         on_gpu = trainer is not None and trainer.strategy.root_device.type == 'cuda'
         rank = trainer.global_rank if trainer is not None else 0
         return DataLoader(
-            self.train_set, batch_size=self.batch_size, shuffle=True, drop_last=True,
-            num_workers=self.num_workers, collate_fn=default_collate,
+            self.train_set,
+            batch_size=self.batch_size,
+            shuffle=True,
+            drop_last=True,
+            num_workers=self.num_workers,
+            collate_fn=default_collate,
             pin_memory=on_gpu if self.pin_memory is None else self.pin_memory,
             persistent_workers=self.persistent_workers and self.num_workers > 0,
-            worker_init_fn=partial(pl_worker_init_function, rank=rank))
+            worker_init_fn=partial(pl_worker_init_function, rank=rank),
+        )

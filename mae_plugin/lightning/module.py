@@ -1,4 +1,5 @@
 """``MAELightningModule``: the pure-torch ``MaskedAutoencoder`` trained by Lightning's Trainer."""
+
 from __future__ import annotations
 
 from typing import Any, Literal
@@ -37,32 +38,56 @@ class MAELightningModule(pl.LightningModule):
     format the converters read (a new run, not a resume).
     """
 
-    def __init__(self, arch: Literal['tiny', 'base', 'large', 'huge'] = 'base',
-                 img_size: int = 224, patch_size: int | None = None,
-                 embed_dim: int | None = None, depth: int | None = None,
-                 num_heads: int | None = None, decoder_embed_dim: int = 512,
-                 decoder_depth: int = 8, decoder_num_heads: int = 16, mask_ratio: float = 0.75,
-                 norm_pix: bool = True, grad_checkpointing: bool = False,
-                 base_lr: float = 1.5e-4, weight_decay: float = 0.05,
-                 betas: tuple[float, float] = (0.9, 0.95), warmup_epochs: float = 40,
-                 flush_denormal: bool = True, pretrained: str | None = None) -> None:
+    def __init__(
+        self,
+        arch: Literal['tiny', 'base', 'large', 'huge'] = 'base',
+        img_size: int = 224,
+        patch_size: int | None = None,
+        embed_dim: int | None = None,
+        depth: int | None = None,
+        num_heads: int | None = None,
+        decoder_embed_dim: int = 512,
+        decoder_depth: int = 8,
+        decoder_num_heads: int = 16,
+        mask_ratio: float = 0.75,
+        norm_pix: bool = True,
+        grad_checkpointing: bool = False,
+        base_lr: float = 1.5e-4,
+        weight_decay: float = 0.05,
+        betas: tuple[float, float] = (0.9, 0.95),
+        warmup_epochs: float = 40,
+        flush_denormal: bool = True,
+        pretrained: str | None = None,
+    ) -> None:
         super().__init__()
         self.save_hyperparameters()
-        overrides = {k: v for k, v in dict(patch_size=patch_size, embed_dim=embed_dim,
-                                           depth=depth, num_heads=num_heads).items()
-                     if v is not None}
+        overrides = {
+            k: v
+            for k, v in dict(
+                patch_size=patch_size, embed_dim=embed_dim, depth=depth, num_heads=num_heads
+            ).items()
+            if v is not None
+        }
         self.mae: MaskedAutoencoder = build_mae(
-            arch, img_size=img_size, norm_pix=norm_pix, mask_ratio=mask_ratio,
-            decoder=dict(embed_dim=decoder_embed_dim, depth=decoder_depth,
-                         num_heads=decoder_num_heads),
-            grad_checkpointing=grad_checkpointing, **overrides)
+            arch,
+            img_size=img_size,
+            norm_pix=norm_pix,
+            mask_ratio=mask_ratio,
+            decoder=dict(
+                embed_dim=decoder_embed_dim, depth=decoder_depth, num_heads=decoder_num_heads
+            ),
+            grad_checkpointing=grad_checkpointing,
+            **overrides,
+        )
         # read before any wrapper (FSDP) flattens or shards the parameters
         self._no_decay = no_decay_names(self)
         self._shapes = {k: tuple(v.shape) for k, v in self.state_dict().items()}
-        self.register_buffer('pixel_mean', torch.tensor(IMAGENET_MEAN).view(-1, 1, 1),
-                             persistent=False)
-        self.register_buffer('pixel_std', torch.tensor(IMAGENET_STD).view(-1, 1, 1),
-                             persistent=False)
+        self.register_buffer(
+            'pixel_mean', torch.tensor(IMAGENET_MEAN).view(-1, 1, 1), persistent=False
+        )
+        self.register_buffer(
+            'pixel_std', torch.tensor(IMAGENET_STD).view(-1, 1, 1), persistent=False
+        )
         self._corrupt = torch.zeros((), dtype=torch.int64)  # images skipped, this rank
         self._resumed_schedule: dict[str, float] | None = None
         if pretrained:
@@ -75,21 +100,28 @@ class MAELightningModule(pl.LightningModule):
         return (images.float() - self.pixel_mean) / self.pixel_std
 
     def _check_batch(self, batch: Any) -> None:
-        if not (isinstance(batch, dict) and 'inputs' in batch
-                and isinstance(batch.get('data_samples'), dict)):
-            raise TypeError('MAELightningModule trains on MAEDataModule batches (a dict of '
-                            "'inputs' uint8 (B, 3, H, W) and 'data_samples' with the mask "
-                            f'drawn in the pipeline), got a {type(batch).__name__}; wrap your '
-                            'images or LightlyDataset in MAEDataModule')
+        if not (
+            isinstance(batch, dict)
+            and 'inputs' in batch
+            and isinstance(batch.get('data_samples'), dict)
+        ):
+            raise TypeError(
+                'MAELightningModule trains on MAEDataModule batches (a dict of '
+                "'inputs' uint8 (B, 3, H, W) and 'data_samples' with the mask "
+                f'drawn in the pipeline), got a {type(batch).__name__}; wrap your '
+                'images or LightlyDataset in MAEDataModule'
+            )
 
     def setup(self, stage: str) -> None:
         io = self.trainer.strategy.checkpoint_io
         if type(io) is TorchCheckpointIO:  # Lightning's default: atomic, weights_only instead
             self.trainer.strategy.checkpoint_io = MAECheckpointIO()
         elif not isinstance(io, MAECheckpointIO):
-            raise ValueError(f'MAELightningModule writes and reads checkpoints through '
-                             f'MAECheckpointIO (atomic, finite, weights_only); the trainer has '
-                             f'{type(io).__name__}')
+            raise ValueError(
+                f'MAELightningModule writes and reads checkpoints through '
+                f'MAECheckpointIO (atomic, finite, weights_only); the trainer has '
+                f'{type(io).__name__}'
+            )
         if self.hparams.flush_denormal and self.trainer.strategy.root_device.type == 'cpu':
             torch.set_flush_denormal(True)  # CPU kernels only, as the MMEngine runtime does
         data = self.trainer.datamodule
@@ -116,7 +148,8 @@ class MAELightningModule(pl.LightningModule):
             raise FloatingPointError(
                 f'non-finite loss ({loss.item()}) at optimizer step {self.global_step + 1} '
                 f'(epoch {self.current_epoch}, batch {batch_idx}): training stopped before '
-                'backward, no weights were changed or saved')
+                'backward, no weights were changed or saved'
+            )
 
     def configure_optimizers(self) -> dict[str, Any]:
         hp, trainer = self.hparams, self.trainer
@@ -125,30 +158,43 @@ class MAELightningModule(pl.LightningModule):
         loader = trainer.train_dataloader
         batch = getattr(loader, 'batch_size', None)
         if not isinstance(batch, int):
-            raise ValueError('the lr rule needs the batch size per process: the training '
-                             f'DataLoader has batch_size={batch!r}')
+            raise ValueError(
+                'the lr rule needs the batch size per process: the training '
+                f'DataLoader has batch_size={batch!r}'
+            )
         accumulation = trainer.accumulate_grad_batches
         lr = scaled_lr(hp.base_lr, batch, trainer.world_size, accumulation)
         total = trainer.estimated_stepping_batches
         if not isinstance(total, int):
-            raise ValueError('the cosine schedule needs a finite run: set trainer.max_epochs '
-                             '(or max_steps)')
+            raise ValueError(
+                'the cosine schedule needs a finite run: set trainer.max_epochs (or max_steps)'
+            )
         per_epoch = -(-trainer.num_training_batches // accumulation)
-        schedule = dict(base_lr=hp.base_lr, effective_batch=batch * trainer.world_size
-                        * accumulation, lr=lr, steps_per_epoch=per_epoch, total_steps=total,
-                        warmup_steps=hp.warmup_epochs * per_epoch)
+        schedule = dict(
+            base_lr=hp.base_lr,
+            effective_batch=batch * trainer.world_size * accumulation,
+            lr=lr,
+            steps_per_epoch=per_epoch,
+            total_steps=total,
+            warmup_steps=hp.warmup_epochs * per_epoch,
+        )
         self._check_resumed_schedule(schedule)
-        rank_zero_info(f'lr = base_lr {hp.base_lr:g} x (batch {batch} x {trainer.world_size} '
-                       f'processes x {accumulation} accumulation) / 256 = {lr:.6g}; '
-                       f'{hp.warmup_epochs:g} warm-up epochs = {schedule["warmup_steps"]:g} of '
-                       f'{total} optimizer steps ({per_epoch} per epoch), then cosine to 0')
-        optimizer = torch.optim.AdamW(adamw_groups(self, hp.weight_decay, self._no_decay),
-                                      lr=lr, betas=tuple(hp.betas))
+        rank_zero_info(
+            f'lr = base_lr {hp.base_lr:g} x (batch {batch} x {trainer.world_size} '
+            f'processes x {accumulation} accumulation) / 256 = {lr:.6g}; '
+            f'{hp.warmup_epochs:g} warm-up epochs = {schedule["warmup_steps"]:g} of '
+            f'{total} optimizer steps ({per_epoch} per epoch), then cosine to 0'
+        )
+        optimizer = torch.optim.AdamW(
+            adamw_groups(self, hp.weight_decay, self._no_decay), lr=lr, betas=tuple(hp.betas)
+        )
         lam = WarmupCosine(schedule['warmup_steps'], total)
         scheduler = torch.optim.lr_scheduler.LambdaLR(optimizer, lam)
         self._schedule = schedule
-        return dict(optimizer=optimizer,
-                    lr_scheduler=dict(scheduler=scheduler, interval='step', frequency=1))
+        return dict(
+            optimizer=optimizer,
+            lr_scheduler=dict(scheduler=scheduler, interval='step', frequency=1),
+        )
 
     # ---------------------------------------------------------------- checkpoints
     def on_save_checkpoint(self, checkpoint: dict[str, Any]) -> None:
@@ -156,11 +202,12 @@ class MAELightningModule(pl.LightningModule):
         flag = torch.tensor([0.0 if bad is None else 1.0], device=self.device)
         if self.trainer.strategy.reduce(flag, reduce_op='sum').item() > 0:
             what = f'weight {bad!r} holds' if bad else 'a weight on another rank holds'
-            raise FloatingPointError(f'checkpoint not written at optimizer step '
-                                     f'{self.global_step}: {what} non-finite values')
+            raise FloatingPointError(
+                f'checkpoint not written at optimizer step '
+                f'{self.global_step}: {what} non-finite values'
+            )
         checkpoint[SCHEDULE_KEY] = dict(getattr(self, '_schedule', {}))
-        total = self.trainer.strategy.reduce(self._corrupt.to(self.device).clone(),
-                                             reduce_op='sum')
+        total = self.trainer.strategy.reduce(self._corrupt.to(self.device).clone(), reduce_op='sum')
         checkpoint['corrupt_images'] = int(total)
 
     def on_load_checkpoint(self, checkpoint: dict[str, Any]) -> None:
@@ -170,16 +217,23 @@ class MAELightningModule(pl.LightningModule):
         mine = self._shapes
         theirs = checkpoint.get('state_dict')  # FSDP has loaded (and removed) it already
         theirs = {k: tuple(v.shape) for k, v in theirs.items()} if theirs is not None else mine
-        wrong = [f'{k}: file {v} vs model {mine[k]}' for k, v in theirs.items()
-                 if k in mine and v != mine[k]]
+        wrong = [
+            f'{k}: file {v} vs model {mine[k]}'
+            for k, v in theirs.items()
+            if k in mine and v != mine[k]
+        ]
         missing = sorted(set(mine) - set(theirs))
         unexpected = sorted(set(theirs) - set(mine))
         if wrong or missing or unexpected:
-            sizes = {k: checkpoint.get('hyper_parameters', {}).get(k) for k in
-                     ('arch', 'img_size', 'patch_size', 'embed_dim', 'depth')}
-            raise ValueError(f'{where} does not fit this MAE (another model size? it was '
-                             f'trained with {sizes}): shape mismatches {wrong[:4]}, missing '
-                             f'{missing[:4]}, unexpected {unexpected[:4]}')
+            sizes = {
+                k: checkpoint.get('hyper_parameters', {}).get(k)
+                for k in ('arch', 'img_size', 'patch_size', 'embed_dim', 'depth')
+            }
+            raise ValueError(
+                f'{where} does not fit this MAE (another model size? it was '
+                f'trained with {sizes}): shape mismatches {wrong[:4]}, missing '
+                f'{missing[:4]}, unexpected {unexpected[:4]}'
+            )
         self._resumed_schedule = checkpoint.get(SCHEDULE_KEY)
         if not attached or self.trainer.is_global_zero:  # the sum over ranks, counted once
             self._corrupt = torch.tensor(int(checkpoint.get('corrupt_images', 0)))
@@ -188,10 +242,16 @@ class MAELightningModule(pl.LightningModule):
         saved = self._resumed_schedule
         if not saved:
             return
-        diffs = [f'{k}: {saved.get(k)} -> {v}' for k, v in schedule.items()
-                 if k in saved and saved[k] != v]
+        diffs = [
+            f'{k}: {saved.get(k)} -> {v}'
+            for k, v in schedule.items()
+            if k in saved and saved[k] != v
+        ]
         if diffs:
-            raise ValueError('the checkpoint being resumed was trained with another schedule, '
-                             'so resuming would follow neither: ' + '; '.join(diffs)
-                             + '. Resume with the same trainer/data settings, or start a new '
-                             'run (model.pretrained=CKPT for its weights).')
+            raise ValueError(
+                'the checkpoint being resumed was trained with another schedule, '
+                'so resuming would follow neither: '
+                + '; '.join(diffs)
+                + '. Resume with the same trainer/data settings, or start a new '
+                'run (model.pretrained=CKPT for its weights).'
+            )

@@ -4,6 +4,7 @@ Written against plain torch so that the Lightning module only wires them in; the
 official ``main_pretrain.py`` / ``util/lr_sched.py`` ones and those of the MMEngine configs
 (``configs/_base_/schedules/mae_adamw.py``).
 """
+
 from __future__ import annotations
 
 import math
@@ -18,8 +19,10 @@ from ..models.layer_decay import is_no_decay
 BASE_BATCH = 256  # lr = base_lr x effective batch / 256 (the official rule)
 # Names that wrappers insert between a module and its parameters (FSDP, activation checkpointing,
 # torch.compile); stripped so a parameter keeps the name it had before wrapping.
-_WRAPPER_PARTS = re.compile(r'(^|\.)(_fsdp_wrapped_module|_checkpoint_wrapped_module|_orig_mod)'
-                            r'(?=\.)')
+_WRAPPER_PARTS = re.compile(
+    r'(^|\.)(_fsdp_wrapped_module|_checkpoint_wrapped_module|_orig_mod)'
+    r'(?=\.)'
+)
 
 
 def plain_name(name: str) -> str:
@@ -34,16 +37,17 @@ def no_decay_names(model: nn.Module) -> set[str]:
     return {plain_name(n) for n, p in model.named_parameters() if is_no_decay(n, p)}
 
 
-def adamw_groups(model: nn.Module, weight_decay: float, no_decay: set[str]
-                 ) -> list[dict[str, Any]]:
+def adamw_groups(model: nn.Module, weight_decay: float, no_decay: set[str]) -> list[dict[str, Any]]:
     """Two AdamW groups of the trainable parameters: with ``weight_decay``, and with 0 for the
     names in ``no_decay``. Frozen parameters (the sin-cos tables) are left out."""
     decay, other = [], []
     for name, param in model.named_parameters():
         if param.requires_grad:
             (other if plain_name(name) in no_decay else decay).append(param)
-    return [dict(params=decay, weight_decay=weight_decay, name='decay'),
-            dict(params=other, weight_decay=0.0, name='no_decay')]
+    return [
+        dict(params=decay, weight_decay=weight_decay, name='decay'),
+        dict(params=other, weight_decay=0.0, name='no_decay'),
+    ]
 
 
 def scaled_lr(base_lr: float, batch_size: int, world_size: int, accumulation: int) -> float:
@@ -63,8 +67,10 @@ class WarmupCosine:
 
     def __post_init__(self) -> None:
         if not 0 <= self.warmup_steps < self.total_steps:
-            raise ValueError(f'the warm-up ({self.warmup_steps:g} optimizer steps) must be '
-                             f'shorter than the whole schedule ({self.total_steps:g} steps)')
+            raise ValueError(
+                f'the warm-up ({self.warmup_steps:g} optimizer steps) must be '
+                f'shorter than the whole schedule ({self.total_steps:g} steps)'
+            )
 
     def __call__(self, step: int) -> float:
         if step < self.warmup_steps:

@@ -10,6 +10,7 @@ ordinary ``.ckpt`` files that convert and load anywhere. Resuming checks the fil
 does not go through ``CheckpointIO``) reads it: a file needing any global beyond torch's
 ``weights_only`` allow-list is refused unread.
 """
+
 from __future__ import annotations
 
 import os
@@ -32,35 +33,57 @@ class MAEFSDPStrategy(FSDPStrategy):
         kwargs: anything else ``FSDPStrategy`` takes (except ``state_dict_type``).
     """
 
-    def __init__(self, sharding_strategy: Literal['FULL_SHARD', 'SHARD_GRAD_OP',
-                                                  'HYBRID_SHARD', 'NO_SHARD'] = 'FULL_SHARD',
-                 activation_checkpointing: bool = False, cpu_offload: bool = False,
-                 **kwargs: Any) -> None:
+    def __init__(
+        self,
+        sharding_strategy: Literal[
+            'FULL_SHARD', 'SHARD_GRAD_OP', 'HYBRID_SHARD', 'NO_SHARD'
+        ] = 'FULL_SHARD',
+        activation_checkpointing: bool = False,
+        cpu_offload: bool = False,
+        **kwargs: Any,
+    ) -> None:
         if kwargs.pop('state_dict_type', 'full') != 'full':
-            raise ValueError("MAEFSDPStrategy writes whole checkpoints (state_dict_type='full'):"
-                             ' sharded ones bypass the atomic, code-free checkpoint IO')
+            raise ValueError(
+                "MAEFSDPStrategy writes whole checkpoints (state_dict_type='full'):"
+                ' sharded ones bypass the atomic, code-free checkpoint IO'
+            )
         kwargs.setdefault('auto_wrap_policy', {Block})
         if activation_checkpointing:
             kwargs.setdefault('activation_checkpointing_policy', {Block})
-        super().__init__(sharding_strategy=sharding_strategy, cpu_offload=cpu_offload,
-                         state_dict_type='full', **kwargs)
+        super().__init__(
+            sharding_strategy=sharding_strategy,
+            cpu_offload=cpu_offload,
+            state_dict_type='full',
+            **kwargs,
+        )
 
-    def load_checkpoint(self, checkpoint_path: str | os.PathLike,
-                        weights_only: bool | None = None) -> dict[str, Any]:
+    def load_checkpoint(
+        self, checkpoint_path: str | os.PathLike, weights_only: bool | None = None
+    ) -> dict[str, Any]:
         path = os.fspath(checkpoint_path)
         if not os.path.isfile(path):
-            raise FileNotFoundError(f'checkpoint {path!r} does not exist (MAEFSDPStrategy '
-                                    'resumes whole-model .ckpt files)')
+            raise FileNotFoundError(
+                f'checkpoint {path!r} does not exist (MAEFSDPStrategy '
+                'resumes whole-model .ckpt files)'
+            )
         unsafe = torch.serialization.get_unsafe_globals_in_checkpoint(path)
         if unsafe:
-            raise UnsafeCheckpointError(f'refused to load {path!r}: it needs globals beyond '
-                                        f'the weights_only allow-list ({unsafe[:5]}), so it '
-                                        'could run code. Nothing from it was executed.')
+            raise UnsafeCheckpointError(
+                f'refused to load {path!r}: it needs globals beyond '
+                f'the weights_only allow-list ({unsafe[:5]}), so it '
+                'could run code. Nothing from it was executed.'
+            )
         return super().load_checkpoint(checkpoint_path, weights_only=True)
 
 
-for _name, _kwargs in (('mae_fsdp', {}),
-                       ('mae_fsdp_activation_checkpointing', {'activation_checkpointing': True})):
+for _name, _kwargs in (
+    ('mae_fsdp', {}),
+    ('mae_fsdp_activation_checkpointing', {'activation_checkpointing': True}),
+):
     if _name not in StrategyRegistry:
-        StrategyRegistry.register(_name, MAEFSDPStrategy, description='FSDP of the MAE, one unit '
-                                  'per transformer block, whole checkpoints', **_kwargs)
+        StrategyRegistry.register(
+            _name,
+            MAEFSDPStrategy,
+            description='FSDP of the MAE, one unit per transformer block, whole checkpoints',
+            **_kwargs,
+        )

@@ -1,4 +1,5 @@
 """Tiny Lightning runs: the demo YAML shrunk to a depth-2 MAE, in process or through the CLI."""
+
 import json
 import os
 import signal
@@ -13,29 +14,61 @@ DEMO_YAML = os.path.join(LIGHTNING, 'mae_vit-t_demo.yaml')
 TRAIN = os.path.join(ROOT, 'tools', 'train_lightning.py')
 
 # The demo's input (64 px, patch 8) with a depth-2 encoder and a depth-1 decoder: seconds a run.
-TINY = ['--model.embed_dim', '48', '--model.depth', '2', '--model.num_heads', '3',
-        '--model.decoder_embed_dim', '32', '--model.decoder_depth', '1',
-        '--model.decoder_num_heads', '2', '--data.batch_size', '4', '--data.num_workers', '0',
-        '--data.repeat', '1', '--trainer.enable_progress_bar', 'false',
-        '--trainer.enable_model_summary', 'false']
+TINY = [
+    '--model.embed_dim',
+    '48',
+    '--model.depth',
+    '2',
+    '--model.num_heads',
+    '3',
+    '--model.decoder_embed_dim',
+    '32',
+    '--model.decoder_depth',
+    '1',
+    '--model.decoder_num_heads',
+    '2',
+    '--data.batch_size',
+    '4',
+    '--data.num_workers',
+    '0',
+    '--data.repeat',
+    '1',
+    '--trainer.enable_progress_bar',
+    'false',
+    '--trainer.enable_model_summary',
+    'false',
+]
 
 
 def checkpoint_every(steps, **kwargs):
     """A ``ModelCheckpoint`` spec: ``step_<N>.ckpt`` every ``steps`` steps, all kept, and
     ``last.ckpt``."""
-    return {'class_path': 'pytorch_lightning.callbacks.ModelCheckpoint',
-            'init_args': {'filename': 'step_{step}', 'auto_insert_metric_name': False,
-                          'every_n_train_steps': steps, 'save_top_k': -1, 'save_last': True,
-                          **kwargs}}
+    return {
+        'class_path': 'pytorch_lightning.callbacks.ModelCheckpoint',
+        'init_args': {
+            'filename': 'step_{step}',
+            'auto_insert_metric_name': False,
+            'every_n_train_steps': steps,
+            'save_top_k': -1,
+            'save_last': True,
+            **kwargs,
+        },
+    }
 
 
 def demo_callbacks(data_root, every=100):
     """The demo YAML's callbacks, the kNN monitor reading ``data_root/knn``."""
-    return [checkpoint_every(every),
-            {'class_path': 'mae_plugin.lightning.ReconstructionCallback',
-             'init_args': {'every_n_steps': every}},
-            {'class_path': 'mae_plugin.lightning.KNNMonitor',
-             'init_args': {'data_root': os.path.join(data_root, 'knn'), 'every_n_steps': every}}]
+    return [
+        checkpoint_every(every),
+        {
+            'class_path': 'mae_plugin.lightning.ReconstructionCallback',
+            'init_args': {'every_n_steps': every},
+        },
+        {
+            'class_path': 'mae_plugin.lightning.KNNMonitor',
+            'init_args': {'data_root': os.path.join(data_root, 'knn'), 'every_n_steps': every},
+        },
+    ]
 
 
 def tiny_args(root, data_root, *extra, callbacks=None):
@@ -43,12 +76,26 @@ def tiny_args(root, data_root, *extra, callbacks=None):
     on the 20 demo photographs, 2 epochs), then ``extra``. ``callbacks``: trainer callback
     specs (default: the demo's)."""
     callbacks = demo_callbacks(data_root) if callbacks is None else callbacks
-    return ['--config', DEMO_YAML, *TINY, '--data.data_root', data_root,
-            '--trainer.default_root_dir', str(root), '--trainer.max_epochs', '2',
-            '--model.warmup_epochs', '1',
-            # emptied first: jsonargparse merges a list given over one of the same length item
-            # by item (init_args of the same class_path kept)
-            '--trainer.callbacks', '[]', '--trainer.callbacks', json.dumps(callbacks), *extra]
+    return [
+        '--config',
+        DEMO_YAML,
+        *TINY,
+        '--data.data_root',
+        data_root,
+        '--trainer.default_root_dir',
+        str(root),
+        '--trainer.max_epochs',
+        '2',
+        '--model.warmup_epochs',
+        '1',
+        # emptied first: jsonargparse merges a list given over one of the same length item
+        # by item (init_args of the same class_path kept)
+        '--trainer.callbacks',
+        '[]',
+        '--trainer.callbacks',
+        json.dumps(callbacks),
+        *extra,
+    ]
 
 
 def tiny_cli(root, data_root, *extra, callbacks=None):
@@ -59,6 +106,7 @@ def tiny_cli(root, data_root, *extra, callbacks=None):
 def build_cli(args):
     """``MAELightningCLI(args, run=False)``, as if run with nothing else on the command line."""
     from mae_plugin.lightning.cli import MAELightningCLI
+
     with mock.patch.object(sys, 'argv', [TRAIN]):
         return MAELightningCLI(args=[str(a) for a in args], run=False)
 
@@ -67,9 +115,15 @@ def run_cli(args, timeout=600, check=True):
     """``python tools/train_lightning.py ARGS`` in its own process group (DDP's second process
     included), killed whole on timeout. Returns the CompletedProcess-like (code, output)."""
     env = dict(os.environ, PYTHONPATH=ROOT, OMP_NUM_THREADS='1')
-    proc = subprocess.Popen([sys.executable, TRAIN, *map(str, args)], cwd=ROOT, env=env,
-                            stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True,
-                            start_new_session=True)
+    proc = subprocess.Popen(
+        [sys.executable, TRAIN, *map(str, args)],
+        cwd=ROOT,
+        env=env,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT,
+        text=True,
+        start_new_session=True,
+    )
     try:
         out, _ = proc.communicate(timeout=timeout)
     except subprocess.TimeoutExpired:

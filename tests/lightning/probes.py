@@ -1,4 +1,5 @@
 """Test callbacks, given to CLI runs as ``--trainer.callbacks+=tests.lightning.probes.X``."""
+
 import json
 import os
 import signal
@@ -19,6 +20,7 @@ class DDPProbe(pl.Callback):
     def on_train_start(self, trainer, pl_module) -> None:
         def local(param) -> None:  # this rank's gradient, before DDP's all-reduce replaces it
             self.record.setdefault('local', param.grad.detach().clone())
+
         pl_module.mae.decoder.pred.weight.register_post_accumulate_grad_hook(local)
 
     def on_before_optimizer_step(self, trainer, pl_module, optimizer) -> None:
@@ -62,10 +64,15 @@ class StepRecorder(pl.Callback):
         self.out = out
 
     def on_train_start(self, trainer, pl_module) -> None:
-        torch.save({'step': trainer.global_step, 'state': pl_module.state_dict()},
-                   self.out + '.start.pt')
+        torch.save(
+            {'step': trainer.global_step, 'state': pl_module.state_dict()}, self.out + '.start.pt'
+        )
 
     def on_train_batch_start(self, trainer, pl_module, batch, batch_idx) -> None:
         with open(self.out, 'a') as f:
-            f.write(json.dumps({'step': trainer.global_step,
-                                'lr': trainer.optimizers[0].param_groups[0]['lr']}) + '\n')
+            f.write(
+                json.dumps(
+                    {'step': trainer.global_step, 'lr': trainer.optimizers[0].param_groups[0]['lr']}
+                )
+                + '\n'
+            )

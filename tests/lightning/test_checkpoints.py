@@ -1,5 +1,6 @@
 """Lightning .ckpt files: code-free, atomic, finite; converted to timm / plugin / official and
 read by init_model; a misfit or a non-finite weight is an error naming it."""
+
 import os
 
 import pytest
@@ -34,11 +35,20 @@ def test_ckpt_is_weights_only_readable_and_detected(trained):
 
 def test_ckpt_converts_to_timm_and_loads_strictly_into_timm_create_model(trained, tmp_path):
     from tools.convert_checkpoint import main as convert
+
     cli, path = trained
     out = tmp_path / 'vit.pth'
     convert([path, str(out), '--to', 'timm'])
-    vit = timm.create_model('vit_tiny_patch16_224', pretrained=False, num_classes=0,
-                            img_size=64, patch_size=8, embed_dim=48, depth=2, num_heads=3)
+    vit = timm.create_model(
+        'vit_tiny_patch16_224',
+        pretrained=False,
+        num_classes=0,
+        img_size=64,
+        patch_size=8,
+        embed_dim=48,
+        depth=2,
+        num_heads=3,
+    )
     vit.load_state_dict(torch.load(out, weights_only=True), strict=True)
     images = torch.randn(2, 3, 64, 64)
     mae = cli.model.mae.eval()
@@ -52,12 +62,18 @@ def test_ckpt_converts_for_mmengine_and_init_model_reads_it_as_is(trained, tmp_p
     hyper-parameters), read back by init_model; and the .ckpt itself."""
     from mae_plugin.apis import init_model
     from tools.convert_checkpoint import main as convert
+
     cli, path = trained
     out = tmp_path / (fmt if fmt == 'hf' else f'{fmt}.pth')
     convert([path, str(out), '--to', fmt])
-    options = {'model.encoder.embed_dim': 48, 'model.encoder.depth': 2,
-               'model.encoder.num_heads': 3, 'model.decoder.embed_dim': 32,
-               'model.decoder.depth': 1, 'model.decoder.num_heads': 2}
+    options = {
+        'model.encoder.embed_dim': 48,
+        'model.encoder.depth': 2,
+        'model.encoder.num_heads': 3,
+        'model.decoder.embed_dim': 32,
+        'model.decoder.depth': 1,
+        'model.decoder.num_heads': 2,
+    }
     config = os.path.join(ROOT, 'configs', 'mae_vit-t_demo.py')
     expected = cli.model.mae.state_dict()
     for source, name in ((out, fmt), (path, 'lightning')):
@@ -70,21 +86,32 @@ def test_ckpt_converts_for_mmengine_and_init_model_reads_it_as_is(trained, tmp_p
 def test_encoder_consumers_load_the_ckpt(trained):
     """The one encoder loader (classification, ViTDet and segmentation init_cfg) reads it."""
     from mae_plugin.checkpoints import load_encoder_weights
+
     cli, path = trained
-    vit = timm.create_model('vit_tiny_patch16_224', pretrained=False, num_classes=0,
-                            img_size=64, patch_size=8, embed_dim=48, depth=2, num_heads=3)
+    vit = timm.create_model(
+        'vit_tiny_patch16_224',
+        pretrained=False,
+        num_classes=0,
+        img_size=64,
+        patch_size=8,
+        embed_dim=48,
+        depth=2,
+        num_heads=3,
+    )
     report = load_encoder_weights(vit, path, (8, 8))
     assert report.format == 'lightning' and len(report.loaded) == len(vit.state_dict())
     for key, value in vit.state_dict().items():
         assert torch.equal(value, cli.model.mae.encoder.vit.state_dict()[key]), key
 
 
-def test_resuming_a_ckpt_of_another_model_size_is_an_error_naming_it(trained, tmp_path,
-                                                                     demo_root):
+def test_resuming_a_ckpt_of_another_model_size_is_an_error_naming_it(trained, tmp_path, demo_root):
     _, path = trained
     cli = tiny_cli(tmp_path, demo_root, '--model.embed_dim', '96')
-    with pytest.raises(ValueError, match=rf"checkpoint '{path}' does not fit this MAE "
-                                         r"\(another model size\? .*'embed_dim': 48"):
+    with pytest.raises(
+        ValueError,
+        match=rf"checkpoint '{path}' does not fit this MAE "
+        r"\(another model size\? .*'embed_dim': 48",
+    ):
         cli.trainer.fit(cli.model, cli.datamodule, ckpt_path=path)
 
 
@@ -124,6 +151,7 @@ def test_checkpoint_io_refuses_nan_and_a_write_killed_midway_keeps_the_old_file(
     class Boom:
         def __reduce__(self):
             raise OSError('disk full')
+
     with pytest.raises(OSError, match='disk full'):
         io.save_checkpoint({'state_dict': {'w': torch.zeros(2)}, 'x': Boom()}, path)
     assert io.load_checkpoint(path)['step'] == 1
@@ -151,10 +179,20 @@ def test_nan_at_save_time_stops_and_keeps_the_previous_checkpoint(tmp_path, demo
 
 
 def test_non_finite_loss_stops_before_backward_naming_the_step(tmp_path, demo_root):
-    cli = tiny_cli(tmp_path, demo_root, '--model.base_lr', '1e32', '--model.warmup_epochs',
-                   '0', callbacks=[checkpoint_every(1)])
-    with pytest.raises(FloatingPointError, match=r'non-finite loss \(\w+\) at optimizer step '
-                                                 r'\d+ \(epoch \d+, batch \d+\)'):
+    cli = tiny_cli(
+        tmp_path,
+        demo_root,
+        '--model.base_lr',
+        '1e32',
+        '--model.warmup_epochs',
+        '0',
+        callbacks=[checkpoint_every(1)],
+    )
+    with pytest.raises(
+        FloatingPointError,
+        match=r'non-finite loss \(\w+\) at optimizer step '
+        r'\d+ \(epoch \d+, batch \d+\)',
+    ):
         cli.trainer.fit(cli.model, cli.datamodule)
     stepped = cli.trainer.global_step
     assert 1 <= stepped < 10
@@ -165,6 +203,7 @@ def test_non_finite_loss_stops_before_backward_naming_the_step(tmp_path, demo_ro
 
 def test_fsdp_strategy_wraps_transformer_blocks_and_writes_whole_checkpoints():
     from timm.models.vision_transformer import Block
+
     strategy = MAEFSDPStrategy(activation_checkpointing=True)
     policy = strategy.kwargs['auto_wrap_policy']  # torch's ModuleWrapPolicy of the set
     assert policy._module_classes == {Block}
@@ -173,4 +212,5 @@ def test_fsdp_strategy_wraps_transformer_blocks_and_writes_whole_checkpoints():
     with pytest.raises(ValueError, match="state_dict_type='full'"):
         MAEFSDPStrategy(state_dict_type='sharded')
     from pytorch_lightning.strategies import StrategyRegistry
+
     assert StrategyRegistry['mae_fsdp']['strategy'] is MAEFSDPStrategy

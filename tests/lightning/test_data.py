@@ -1,5 +1,6 @@
 """MAEDataModule: image folders and lightly's LightlyDataset through the shared transforms;
 unreadable images skipped and counted in the logged metrics, across ranks and resumes."""
+
 import os
 import shutil
 
@@ -37,8 +38,7 @@ class SkipCounter(pl.Callback):
         self.totals.append(before + int(batch['data_samples']['num_skipped'].sum()))
 
 
-def test_unreadable_images_are_skipped_and_counted_in_the_logged_metrics(tmp_path,
-                                                                         with_corrupt):
+def test_unreadable_images_are_skipped_and_counted_in_the_logged_metrics(tmp_path, with_corrupt):
     run = tmp_path / 'run'
     cli = tiny_cli(run, with_corrupt, callbacks=[checkpoint_every(2)])
     counter = SkipCounter()
@@ -53,18 +53,17 @@ def test_unreadable_images_are_skipped_and_counted_in_the_logged_metrics(tmp_pat
     again = tiny_cli(run, with_corrupt, callbacks=[checkpoint_every(2)])
     more = SkipCounter()
     again.trainer.callbacks.append(more)
-    again.trainer.fit(again.model, again.datamodule, ckpt_path=run / 'checkpoints' /
-                      'step_2.ckpt')
+    again.trainer.fit(again.model, again.datamodule, ckpt_path=run / 'checkpoints' / 'step_2.ckpt')
     assert len(more.totals) == 2
-    assert again.trainer.callback_metrics['corrupt_images'] == counter.totals[1] + \
-        more.totals[-1]
+    assert again.trainer.callback_metrics['corrupt_images'] == counter.totals[1] + more.totals[-1]
 
 
 def test_resuming_with_another_schedule_is_refused(tmp_path, with_corrupt):
     cli = tiny_cli(tmp_path, with_corrupt, callbacks=[checkpoint_every(2)])
     cli.trainer.fit(cli.model, cli.datamodule)
-    longer = tiny_cli(tmp_path, with_corrupt, '--trainer.max_epochs', '3',
-                      callbacks=[checkpoint_every(2)])
+    longer = tiny_cli(
+        tmp_path, with_corrupt, '--trainer.max_epochs', '3', callbacks=[checkpoint_every(2)]
+    )
     with pytest.raises(ValueError, match=r'another schedule.*total_steps: 4 -> 6'):
         longer.trainer.fit(longer.model, longer.datamodule, ckpt_path='last')
 
@@ -79,12 +78,13 @@ def test_on_corrupt_error_raises_naming_the_file(tmp_path, with_corrupt):
 
 def test_lightly_dataset_gives_the_images_and_labels_of_the_folder_scan(tmp_path, demo_root):
     from lightly.data import LightlyDataset
+
     for split in ('train', os.path.join('knn', 'train')):  # flat, and with class folders
         folder = MAEDataModule(demo_root, split=split, img_size=64, patch_size=8)
-        by_name = MAEDataModule(demo_root, split=split, source='lightly', img_size=64,
-                                patch_size=8)
-        built = MAEDataModule.from_lightly(LightlyDataset(os.path.join(demo_root, split)),
-                                           img_size=64, patch_size=8)
+        by_name = MAEDataModule(demo_root, split=split, source='lightly', img_size=64, patch_size=8)
+        built = MAEDataModule.from_lightly(
+            LightlyDataset(os.path.join(demo_root, split)), img_size=64, patch_size=8
+        )
         expected = sorted(folder.scan())
         labels = {label for _, label in expected}
         for module in (by_name, built):
@@ -102,7 +102,7 @@ def test_lightly_dataset_gives_the_images_and_labels_of_the_folder_scan(tmp_path
 
 def test_a_lightly_dataset_without_image_files_is_an_error_naming_it():
     from lightly.data import LightlyDataset
-    wrapped = LightlyDataset.from_torch_dataset(torch.utils.data.TensorDataset(
-        torch.zeros(4, 3)))
+
+    wrapped = LightlyDataset.from_torch_dataset(torch.utils.data.TensorDataset(torch.zeros(4, 3)))
     with pytest.raises(ValueError, match='without a file per sample'):
         MAEDataModule.from_lightly(wrapped).scan()

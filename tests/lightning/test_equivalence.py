@@ -1,5 +1,6 @@
 """The Lightning step is the MMEngine step: same loss, same gradients, same optimizer groups,
 the official lr rule and schedule, the same data pipeline."""
+
 import math
 import os
 import shutil
@@ -20,9 +21,14 @@ from tests.conftest import ROOT
 from tests.lightning.helpers import tiny_cli
 
 MM_DEMO = os.path.join(ROOT, 'configs', 'mae_vit-t_demo.py')
-MM_TINY = {'model.encoder.embed_dim': 48, 'model.encoder.depth': 2,
-           'model.encoder.num_heads': 3, 'model.decoder.embed_dim': 32,
-           'model.decoder.depth': 1, 'model.decoder.num_heads': 2}
+MM_TINY = {
+    'model.encoder.embed_dim': 48,
+    'model.encoder.depth': 2,
+    'model.encoder.num_heads': 3,
+    'model.decoder.embed_dim': 32,
+    'model.decoder.depth': 1,
+    'model.decoder.num_heads': 2,
+}
 
 
 def mmengine_demo(data_root):
@@ -45,8 +51,9 @@ class Capture(pl.Callback):
         self.loss = outputs['loss'].detach().clone()
 
     def on_before_optimizer_step(self, trainer, pl_module, optimizer):
-        self.grads = {n: p.grad.clone() for n, p in pl_module.named_parameters()
-                      if p.grad is not None}
+        self.grads = {
+            n: p.grad.clone() for n, p in pl_module.named_parameters() if p.grad is not None
+        }
         self.optimizer = optimizer
 
 
@@ -54,9 +61,16 @@ def fit(module, samples, batch_size, **trainer_kwargs):
     """Lightning's Trainer on ``samples`` (pipeline outputs, in this order); returns Capture."""
     capture = Capture()
     trainer_kwargs.setdefault('max_steps', 1)
-    trainer = pl.Trainer(accelerator='cpu', devices=1, logger=False, enable_checkpointing=False,
-                         enable_progress_bar=False, enable_model_summary=False,
-                         callbacks=[capture], **trainer_kwargs)
+    trainer = pl.Trainer(
+        accelerator='cpu',
+        devices=1,
+        logger=False,
+        enable_checkpointing=False,
+        enable_progress_bar=False,
+        enable_model_summary=False,
+        callbacks=[capture],
+        **trainer_kwargs,
+    )
     trainer.fit(module, DataLoader(samples, batch_size=batch_size, collate_fn=default_collate))
     return capture, trainer
 
@@ -68,8 +82,7 @@ def pipeline_samples(datamodule, count, seed=0):
     return [datamodule.train_set[i] for i in range(count)]
 
 
-def test_same_weights_images_and_masks_give_the_mmengine_loss_and_gradients(tmp_path,
-                                                                             demo_root):
+def test_same_weights_images_and_masks_give_the_mmengine_loss_and_gradients(tmp_path, demo_root):
     cfg, mm = mmengine_demo(demo_root)
     cli = tiny_cli(tmp_path, demo_root, '--model.warmup_epochs', '0')
     lit = cli.model
@@ -92,17 +105,25 @@ def test_optimizer_groups_are_the_mmengine_ones(tmp_path, demo_root):
     """Weight decay 0.05 on the same parameters as the MMEngine config's paramwise_cfg (0 on
     norms, biases, position tables, cls and mask tokens), AdamW β (0.9, 0.95)."""
     from mmengine.optim import build_optim_wrapper
+
     cfg, mm = mmengine_demo(demo_root)
     with DefaultScope.overwrite_default_scope('mae_plugin'):
         wrapper = build_optim_wrapper(mm, cfg.optim_wrapper)
     names = {id(p): n for n, p in mm.named_parameters()}
-    expected = {names[id(p)]: group['weight_decay'] for group in wrapper.optimizer.param_groups
-                for p in group['params'] if p.requires_grad}
+    expected = {
+        names[id(p)]: group['weight_decay']
+        for group in wrapper.optimizer.param_groups
+        for p in group['params']
+        if p.requires_grad
+    }
     cli = tiny_cli(tmp_path, demo_root, '--model.warmup_epochs', '0')
     capture, _ = fit(cli.model, pipeline_samples(cli.datamodule, 4), batch_size=4)
     lit_names = {id(p): n for n, p in cli.model.named_parameters()}
-    got = {lit_names[id(p)]: group['weight_decay']
-           for group in capture.optimizer.param_groups for p in group['params']}
+    got = {
+        lit_names[id(p)]: group['weight_decay']
+        for group in capture.optimizer.param_groups
+        for p in group['params']
+    }
     assert got == expected
     assert sorted(set(got.values())) == [0.0, 0.05]
     assert 'mae.decoder.mask_token' in got and got['mae.decoder.mask_token'] == 0.0
@@ -110,13 +131,11 @@ def test_optimizer_groups_are_the_mmengine_ones(tmp_path, demo_root):
     assert wrapper.optimizer.defaults['betas'] == (0.9, 0.95)
 
 
-def test_lr_counts_batch_processes_and_accumulation_as_the_mmengine_runner(tmp_path,
-                                                                           demo_root):
+def test_lr_counts_batch_processes_and_accumulation_as_the_mmengine_runner(tmp_path, demo_root):
     """ViT-B recipe: base 1.5e-4 per 256 images; batch 2 x 1 process x accumulation 4."""
     recipe = Config.fromfile(os.path.join(ROOT, 'configs', 'mae_vit-b_800e.py'))
     per_image = recipe.optim_wrapper.optimizer.lr / recipe.auto_scale_lr.base_batch_size
-    cli = tiny_cli(tmp_path, demo_root, '--model.warmup_epochs', '0',
-                   '--model.base_lr', '1.5e-4')
+    cli = tiny_cli(tmp_path, demo_root, '--model.warmup_epochs', '0', '--model.base_lr', '1.5e-4')
     samples = pipeline_samples(cli.datamodule, 8)
     capture, trainer = fit(cli.model, samples, batch_size=2, accumulate_grad_batches=4)
     lr = capture.optimizer.param_groups[0]['initial_lr']
@@ -129,8 +148,7 @@ def official_lr(step, steps_per_epoch, lr, warmup_epochs, epochs):
     epoch = step / steps_per_epoch
     if epoch < warmup_epochs:
         return lr * epoch / warmup_epochs
-    return lr * 0.5 * (1.0 + math.cos(math.pi * (epoch - warmup_epochs)
-                                      / (epochs - warmup_epochs)))
+    return lr * 0.5 * (1.0 + math.cos(math.pi * (epoch - warmup_epochs) / (epochs - warmup_epochs)))
 
 
 class LrRecorder(pl.Callback):
@@ -142,17 +160,24 @@ class LrRecorder(pl.Callback):
 
 
 @pytest.mark.parametrize('accumulation', [1, 2])
-def test_warmup_then_cosine_per_optimizer_step_as_the_official_schedule(tmp_path, demo_root,
-                                                                        accumulation):
+def test_warmup_then_cosine_per_optimizer_step_as_the_official_schedule(
+    tmp_path, demo_root, accumulation
+):
     """5 epochs of 4 batches, 2 warm-up epochs: every batch trains at the official lr of its
     fractional epoch, the schedule moving once per optimizer step."""
     cli = tiny_cli(tmp_path, demo_root, '--model.warmup_epochs', '2')
     samples = pipeline_samples(cli.datamodule, 8)
     recorder = LrRecorder()
-    trainer = pl.Trainer(accelerator='cpu', max_epochs=5, logger=False,
-                         enable_checkpointing=False, enable_progress_bar=False,
-                         enable_model_summary=False, callbacks=[recorder],
-                         accumulate_grad_batches=accumulation)
+    trainer = pl.Trainer(
+        accelerator='cpu',
+        max_epochs=5,
+        logger=False,
+        enable_checkpointing=False,
+        enable_progress_bar=False,
+        enable_model_summary=False,
+        callbacks=[recorder],
+        accumulate_grad_batches=accumulation,
+    )
     trainer.fit(cli.model, DataLoader(samples, batch_size=2, collate_fn=default_collate))
     peak = 0.012 * 2 * accumulation / 256
     per_epoch = 4 // accumulation
@@ -171,8 +196,9 @@ def test_datamodule_draws_the_mmengine_pipeline_samples(tmp_path, demo_root):
     cli = tiny_cli(tmp_path, demo_root)
     cli.datamodule.setup('fit')
     lit_set = cli.datamodule.train_set
-    assert [p for p, _ in lit_set.samples] == [mm_set.get_data_info(i)['img_path']
-                                               for i in range(len(mm_set))]
+    assert [p for p, _ in lit_set.samples] == [
+        mm_set.get_data_info(i)['img_path'] for i in range(len(mm_set))
+    ]
     for index in (0, 7, 19):
         torch.manual_seed(index)
         np.random.seed(index)
@@ -194,6 +220,7 @@ def test_knn_monitor_and_pictures_give_the_mmengine_hooks_numbers(tmp_path, demo
     from mae_plugin.engine.hooks import KNNMonitorHook
     from mae_plugin.engine.hooks.reconstruction import reconstruction_grid
     from mae_plugin.lightning import KNNMonitor, ReconstructionCallback
+
     _, mm = mmengine_demo(demo_root)
     cli = tiny_cli(tmp_path, demo_root)
     lit = cli.model
@@ -222,11 +249,16 @@ def test_weight_decay_groups_survive_wrappers_that_rename_parameters(tmp_path, d
     from torch.distributed.algorithms._checkpoint.checkpoint_wrapper import checkpoint_wrapper
 
     from mae_plugin.lightning.optim import adamw_groups, no_decay_names
+
     module = tiny_cli(tmp_path, demo_root).model
 
     def decay_by_param(model):
-        return {id(p): g['weight_decay'] for g in adamw_groups(model, 0.05, module._no_decay)
-                for p in g['params']}
+        return {
+            id(p): g['weight_decay']
+            for g in adamw_groups(model, 0.05, module._no_decay)
+            for p in g['params']
+        }
+
     bare = decay_by_param(module)
     assert module._no_decay == no_decay_names(module)
     blocks = module.mae.encoder.vit.blocks

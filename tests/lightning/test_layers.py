@@ -1,5 +1,6 @@
 """mae_plugin/lightning/ is a runner adapter beside engine/: it never imports engine/ or
 MMEngine."""
+
 import ast
 import os
 import subprocess
@@ -12,7 +13,7 @@ PACKAGE = os.path.join(ROOT, 'mae_plugin', 'lightning')
 # Loads the mae_plugin package without running its __init__ (which registers the MMEngine
 # components), refuses any import of mmengine or mae_plugin.engine, imports every module of
 # mae_plugin.lightning and prints what got imported.
-PROBE = r'''
+PROBE = r"""
 import importlib, importlib.abc, importlib.util, pkgutil, sys, types
 root = sys.argv[1]
 
@@ -30,12 +31,13 @@ import mae_plugin.lightning
 for info in pkgutil.walk_packages(mae_plugin.lightning.__path__, 'mae_plugin.lightning.'):
     importlib.import_module(info.name)
 print(sorted(m for m in sys.modules if m.startswith('mae_plugin')))
-'''
+"""
 
 
 def test_lightning_adapter_never_imports_engine_or_mmengine():
-    proc = subprocess.run([sys.executable, '-c', PROBE, ROOT], capture_output=True, text=True,
-                          timeout=300, cwd=ROOT)
+    proc = subprocess.run(
+        [sys.executable, '-c', PROBE, ROOT], capture_output=True, text=True, timeout=300, cwd=ROOT
+    )
     assert proc.returncode == 0, proc.stderr[-3000:]
     imported = eval(proc.stdout.strip().splitlines()[-1])  # a list of names we printed
     assert 'mae_plugin.lightning.cli' in imported and 'mae_plugin.models.mae' in imported
@@ -57,7 +59,12 @@ def test_no_module_of_the_adapter_names_engine_or_mmengine():
                 targets = [prefix + (node.module or '')]
             else:
                 continue
-            offenders += [f'{name}: {t}' for t in targets
-                          if t.split('.')[0] == 'mmengine' or t.startswith('mae_plugin.engine')
-                          or t.lstrip('.').startswith('engine') and t.startswith('..')]
+            offenders += [
+                f'{name}: {t}'
+                for t in targets
+                if t.split('.')[0] == 'mmengine'
+                or t.startswith('mae_plugin.engine')
+                or t.lstrip('.').startswith('engine')
+                and t.startswith('..')
+            ]
     assert offenders == []

@@ -1,5 +1,6 @@
 """End to end through tools/train_lightning.py: the demo YAML on CPU, 2-process DDP, kill -9
 then --ckpt_path last, bf16-mixed."""
+
 import glob
 import io
 import json
@@ -13,8 +14,14 @@ from PIL import Image
 from tensorboard.backend.event_processing.event_accumulator import EventAccumulator
 
 from mae_plugin.checkpoints import load_checkpoint_file
-from tests.lightning.helpers import (DEMO_YAML, checkpoint_every, demo_callbacks, run_cli,
-                                     tiny_args, tiny_cli)
+from tests.lightning.helpers import (
+    DEMO_YAML,
+    checkpoint_every,
+    demo_callbacks,
+    run_cli,
+    tiny_args,
+    tiny_cli,
+)
 
 
 @pytest.mark.slow
@@ -23,12 +30,33 @@ def test_demo_yaml_trains_on_cpu_leaving_checkpoints_pictures_and_logs(tmp_path,
     reconstructions, and TensorBoard holding loss, lr, corrupt_images, knn_top1 and the
     same picture as the PNG."""
     root = tmp_path / 'demo'
-    run_cli(['fit', '--config', DEMO_YAML, '--data.data_root', demo_root,
-             '--trainer.default_root_dir', root, '--trainer.max_epochs', '4',
-             '--model.warmup_epochs', '1', '--data.repeat', '8', '--data.num_workers', '1',
-             '--trainer.log_every_n_steps', '1', '--trainer.enable_progress_bar', 'false',
-             '--trainer.callbacks', '[]',
-             '--trainer.callbacks', json.dumps(demo_callbacks(demo_root, every=10))])
+    run_cli(
+        [
+            'fit',
+            '--config',
+            DEMO_YAML,
+            '--data.data_root',
+            demo_root,
+            '--trainer.default_root_dir',
+            root,
+            '--trainer.max_epochs',
+            '4',
+            '--model.warmup_epochs',
+            '1',
+            '--data.repeat',
+            '8',
+            '--data.num_workers',
+            '1',
+            '--trainer.log_every_n_steps',
+            '1',
+            '--trainer.enable_progress_bar',
+            'false',
+            '--trainer.callbacks',
+            '[]',
+            '--trainer.callbacks',
+            json.dumps(demo_callbacks(demo_root, every=10)),
+        ]
+    )
     names = sorted(os.listdir(root / 'checkpoints'))
     assert names == ['last.ckpt', 'step_10.ckpt', 'step_20.ckpt'], names
     last = load_checkpoint_file(root / 'checkpoints' / 'last.ckpt')
@@ -39,8 +67,7 @@ def test_demo_yaml_trains_on_cpu_leaving_checkpoints_pictures_and_logs(tmp_path,
     assert png.shape == (4 * 64, 4 * 64, 3) and png.std() > 0  # 4 panels x 4 images
 
     (events,) = glob.glob(str(root / 'events.out.tfevents.*'))
-    board = EventAccumulator(os.path.dirname(events), size_guidance={'images': 0,
-                                                                     'scalars': 0})
+    board = EventAccumulator(os.path.dirname(events), size_guidance={'images': 0, 'scalars': 0})
     board.Reload()
     assert {'loss', 'lr', 'corrupt_images', 'knn_top1'} <= set(board.Tags()['scalars'])
     losses = [e.value for e in board.Scalars('loss')]
@@ -49,8 +76,10 @@ def test_demo_yaml_trains_on_cpu_leaving_checkpoints_pictures_and_logs(tmp_path,
     assert [e.step for e in board.Scalars('knn_top1')] == [10, 20]
     assert all(0 <= e.value <= 100 for e in board.Scalars('knn_top1'))
     assert [e.value for e in board.Scalars('corrupt_images')] == [0.0] * 20
-    pictures = {e.step: np.asarray(Image.open(io.BytesIO(e.encoded_image_string)))
-                for e in board.Images('reconstruction')}
+    pictures = {
+        e.step: np.asarray(Image.open(io.BytesIO(e.encoded_image_string)))
+        for e in board.Images('reconstruction')
+    }
     assert sorted(pictures) == [10, 20] and np.array_equal(pictures[20], png)
 
 
@@ -59,15 +88,30 @@ def test_two_process_ddp_on_cpu_averages_gradients(tmp_path, demo_root):
     """--trainer.accelerator cpu --trainer.devices 2 --trainer.strategy ddp: each rank steps
     with the mean of both ranks' gradients, both end with identical weights, ranks draw other
     images and other masks, and the lr counts both processes."""
-    probe = {'class_path': 'tests.lightning.probes.DDPProbe',
-             'init_args': {'out': str(tmp_path / 'probe')}}
-    _, out = run_cli(['fit', *tiny_args(tmp_path / 'run', demo_root,
-                                        '--trainer.accelerator', 'cpu', '--trainer.devices',
-                                        '2', '--trainer.strategy', 'ddp',
-                                        callbacks=[checkpoint_every(100), probe])])
+    probe = {
+        'class_path': 'tests.lightning.probes.DDPProbe',
+        'init_args': {'out': str(tmp_path / 'probe')},
+    }
+    _, out = run_cli(
+        [
+            'fit',
+            *tiny_args(
+                tmp_path / 'run',
+                demo_root,
+                '--trainer.accelerator',
+                'cpu',
+                '--trainer.devices',
+                '2',
+                '--trainer.strategy',
+                'ddp',
+                callbacks=[checkpoint_every(100), probe],
+            ),
+        ]
+    )
     assert 'Starting with 2 processes' in out
-    ranks = [torch.load(tmp_path / 'probe' / f'probe_rank{r}.pt', weights_only=True)
-             for r in (0, 1)]
+    ranks = [
+        torch.load(tmp_path / 'probe' / f'probe_rank{r}.pt', weights_only=True) for r in (0, 1)
+    ]
     assert not torch.equal(ranks[0]['local'], ranks[1]['local'])  # different images
     assert not torch.equal(ranks[0]['mask'], ranks[1]['mask'])  # and different masks
     mean = (ranks[0]['local'] + ranks[1]['local']) / 2
@@ -79,7 +123,8 @@ def test_two_process_ddp_on_cpu_averages_gradients(tmp_path, demo_root):
     assert last['global_step'] == 4  # 20 images / (batch 4 x 2 ranks) = 2 steps x 2 epochs
     assert last['mae_schedule']['lr'] == pytest.approx(0.012 * 4 * 2 / 256)
     assert last['optimizer_states'][0]['param_groups'][0]['initial_lr'] == pytest.approx(
-        0.012 * 4 * 2 / 256)
+        0.012 * 4 * 2 / 256
+    )
 
 
 @pytest.mark.slow
@@ -89,15 +134,23 @@ def test_kill_9_during_a_save_then_ckpt_path_last_continues(tmp_path, demo_root)
     root, log = tmp_path / 'run', str(tmp_path / 'steps.jsonl')
     record = {'class_path': 'tests.lightning.probes.StepRecorder', 'init_args': {'out': log}}
     kill = {'class_path': 'tests.lightning.probes.KillDuringSave', 'init_args': {'at': 6}}
-    code, out = run_cli(['fit', *tiny_args(root, demo_root, callbacks=[
-        checkpoint_every(2), record, kill])], check=False)
+    code, out = run_cli(
+        ['fit', *tiny_args(root, demo_root, callbacks=[checkpoint_every(2), record, kill])],
+        check=False,
+    )
     assert code == -9, out[-3000:]
     left = sorted(os.listdir(root / 'checkpoints'))
     assert left == ['last.ckpt', 'step_2.ckpt', 'step_4.ckpt', 'step_6.ckpt.partial'], left
     assert load_checkpoint_file(root / 'checkpoints' / 'last.ckpt')['global_step'] == 4
 
-    run_cli(['fit', *tiny_args(root, demo_root, '--ckpt_path', 'last',
-                               callbacks=[checkpoint_every(2), record])])
+    run_cli(
+        [
+            'fit',
+            *tiny_args(
+                root, demo_root, '--ckpt_path', 'last', callbacks=[checkpoint_every(2), record]
+            ),
+        ]
+    )
     start = torch.load(log + '.start.pt', weights_only=True)
     saved = load_checkpoint_file(root / 'checkpoints' / 'step_4.ckpt')
     assert start['step'] == 4
@@ -108,25 +161,37 @@ def test_kill_9_during_a_save_then_ckpt_path_last_continues(tmp_path, demo_root)
     peak = 0.012 * 4 / 256
     for s in steps:  # 1 warm-up epoch of 5 steps, then cosine to step 10
         epoch = s['step'] / 5
-        expected = peak * epoch if epoch < 1 else peak * 0.5 * (
-            1 + math.cos(math.pi * (epoch - 1) / 1))
+        expected = (
+            peak * epoch if epoch < 1 else peak * 0.5 * (1 + math.cos(math.pi * (epoch - 1) / 1))
+        )
         assert s['lr'] == pytest.approx(expected, abs=1e-12), s
     final = load_checkpoint_file(root / 'checkpoints' / 'last.ckpt')
     assert final['global_step'] == 10
-    assert sorted(os.listdir(root / 'checkpoints')) == [
-        'last.ckpt'] + [f'step_{n}.ckpt' for n in (10, 2, 4, 6, 8)]
+    assert sorted(os.listdir(root / 'checkpoints')) == ['last.ckpt'] + [
+        f'step_{n}.ckpt' for n in (10, 2, 4, 6, 8)
+    ]
 
 
 def test_bf16_mixed_trains_the_mae_in_bfloat16_on_cpu(tmp_path, demo_root):
     """--trainer.precision bf16-mixed: the MAE's matmuls run in bf16 in the training steps,
     weights, gradients and optimizer state stay fp32."""
-    cli = tiny_cli(tmp_path, demo_root, '--trainer.precision', 'bf16-mixed',
-                   '--model.warmup_epochs', '0', '--trainer.max_epochs', '1', callbacks=[])
+    cli = tiny_cli(
+        tmp_path,
+        demo_root,
+        '--trainer.precision',
+        'bf16-mixed',
+        '--model.warmup_epochs',
+        '0',
+        '--trainer.max_epochs',
+        '1',
+        callbacks=[],
+    )
     dtypes = []
     mae = cli.model.mae
     for module in (mae.encoder.vit.blocks[0].attn.qkv, mae.decoder.pred):
         module.register_forward_hook(
-            lambda m, args, out: dtypes.append(out.dtype) if m.training else None)
+            lambda m, args, out: dtypes.append(out.dtype) if m.training else None
+        )
     cli.trainer.fit(cli.model, cli.datamodule)
     assert dtypes and set(dtypes) == {torch.bfloat16}
     assert all(p.dtype == torch.float32 for p in cli.model.parameters())
