@@ -46,7 +46,7 @@ def test_demo_trains_writes_checkpoint_and_pictures_then_resumes(tmp_path, demo_
         for row in map(json.loads, open(f))
         if 'knn_top1' in row
     ]
-    assert len(knn) == 2 and all(0 <= a <= 100 for a in knn)  # logged at 20 and 40 only,
+    assert len(knn) == 3 and all(0 <= a <= 100 for a in knn)  # logged at 0, 20 and 40 only,
     # in rows of their own: a training row never repeats an old kNN value
     # weights-only readable: nothing but tensors and builtins in the file
     assert (
