@@ -28,10 +28,12 @@ $(TRANSFER_STAMP): $(STAMP) requirements/build_mmcv.sh
 
 install-transfer: $(TRANSFER_STAMP)
 
-# Main job: prepare the demo photographs, pretrain the small MAE, write checkpoint + pictures.
+# Main job: prepare the demo photographs, pretrain the small MAE, write checkpoint + pictures,
+# draw the curves and say where everything is and what to run next.
 demo: $(STAMP)
 	$(PY) tools/prepare_demo_data.py data/demo
 	$(PY) tools/train.py configs/mae_vit-t_demo.py --work-dir work_dirs/mae_vit-t_demo
+	$(PY) tools/demo_summary.py work_dirs/mae_vit-t_demo
 
 # The paper's evaluations of the demo MAE on the demo tiles (pretrains first if needed).
 demo-cls: $(STAMP)
