@@ -31,11 +31,13 @@ setup(
         'matplotlib',  # tools/analyze_logs.py plot_curve (mae_plugin.analysis)
     ],
     extras_require={
-        'demo': ['scikit-image>=0.22'],  # the demo photographs ship inside scikit-image
+        # the demo photographs ship inside scikit-image, the handwritten digits inside scikit-learn
+        'demo': ['scikit-image>=0.22', 'scikit-learn>=1.3'],
         # the Hugging Face and TensorBoard tests compare with the libraries themselves
         'tests': [
             'pytest>=8',
             'scikit-image>=0.22',
+            'scikit-learn>=1.3',
             'transformers>=4.40',
             'tensorboard',
             'pytorch-lightning>=2.6,<3',

@@ -1,6 +1,8 @@
-"""Demo images: real photographs shipped inside scikit-image, written as an image folder.
+"""Demo images: real photographs shipped inside scikit-image, and scikit-learn's handwritten
+digits, written as image folders.
 
-Nothing is downloaded: every picture below is a file of the installed ``skimage`` package.
+Nothing is downloaded: every picture below is a file of the installed ``skimage`` or
+``sklearn`` package.
 """
 
 from __future__ import annotations
@@ -90,6 +92,33 @@ def prepare_demo_images(out_dir: str, split: str = 'train', quality: int = 95) -
             Image.fromarray(image).save(path, quality=quality)
         paths.append(path)
     return paths
+
+
+def prepare_digits(out_dir: str, size: int = 32, val_every: int = 5) -> tuple[int, int]:
+    """scikit-learn's 1,797 handwritten digits (8 x 8 pixels, 17 grey levels, ink bright on
+    black) as a labelled image folder ``out_dir/digits/{train,val}/<digit>/<index>.png``,
+    enlarged to ``size`` pixels (bicubic) and stored grey (lossless). Deterministic split: the
+    n-th sample of each digit, in the package's order, validates when n % val_every ==
+    val_every - 1 (one in five; every digit in both splits). Returns the (train, val) counts;
+    existing files are kept."""
+    from PIL import Image
+    from sklearn.datasets import load_digits
+
+    digits = load_digits()
+    pixels = np.round(digits.images * (255 / 16)).astype(np.uint8)  # (1797, 8, 8), 0-16 -> 0-255
+    seen = [0] * 10
+    counts = [0, 0]
+    for index, (image, label) in enumerate(zip(pixels, digits.target, strict=True)):
+        is_val = seen[label] % val_every == val_every - 1
+        seen[label] += 1
+        folder = os.path.join(out_dir, 'digits', 'val' if is_val else 'train', str(label))
+        os.makedirs(folder, exist_ok=True)
+        path = os.path.join(folder, f'{index:04d}.png')
+        if not os.path.exists(path):
+            big = Image.fromarray(image).resize((size, size), Image.Resampling.BICUBIC)
+            big.save(path)
+        counts[is_val] += 1
+    return counts[0], counts[1]
 
 
 SEG_CLASSES = ('dark', 'mid-dark', 'mid-bright', 'bright')

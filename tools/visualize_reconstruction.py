@@ -1,6 +1,6 @@
 """Draw MAE reconstructions: one row per image, original | masked | reconstruction |
 reconstruction with the visible patches pasted back (norm-pix undone with each true patch's
-mean and std, for real colours).
+mean and std, for real colours), panels enlarged to at least 224 px under a header naming them.
 
     python tools/visualize_reconstruction.py CONFIG CHECKPOINT IMAGE [IMAGE ...] --out FILE.png
         [--mask-ratio 0.75] [--seed 0] [--strategy random|block|grid] [--device cpu]
@@ -37,7 +37,7 @@ def main(argv=None) -> None:
 
     from mae_plugin.apis import init_model
     from mae_plugin.data import read_center_crop
-    from mae_plugin.engine.hooks.reconstruction import reconstruction_grid
+    from mae_plugin.engine.hooks.reconstruction import reconstruction_picture
     from mae_plugin.models.masking import fixed_masks
 
     model = init_model(
@@ -50,7 +50,7 @@ def main(argv=None) -> None:
     size = grid[0] * model.mae.patch_size
     images = torch.stack([read_center_crop(path, size) for path in args.images])
     masks = fixed_masks(grid, len(args.images), args.mask_ratio, args.strategy, args.seed)
-    picture = reconstruction_grid(model, images.to(args.device), masks)
+    picture = reconstruction_picture(model, images.to(args.device), masks)
     os.makedirs(os.path.dirname(os.path.abspath(args.out)), exist_ok=True)
     Image.fromarray(picture).save(args.out)
     print(f'wrote {args.out} ({picture.shape[1]}x{picture.shape[0]}, {len(args.images)} rows)')

@@ -1,14 +1,16 @@
 """Runner-free data code that every runner adapter shares (torch, torchvision, PIL; no MMEngine).
 
 The image-folder scan with its one class list per dataset family, image reading with the corrupt
-file error, the pretraining transforms of one sample (load, crop, flip, mask, pack) and the
-ImageNet normalisation constants. ``mae_plugin.engine`` registers the transforms as they are and
-wraps the scan in its dataset; another runner chains the same objects.
+file error, the pretraining transforms of one sample (load, crop, flip, mask, pack), the
+ImageNet normalisation constants and the labelled layout of reconstruction pictures.
+``mae_plugin.engine`` registers the transforms as they are and wraps the scan in its dataset;
+another runner chains the same objects.
 """
 
 from .constants import IMAGENET_MEAN, IMAGENET_STD
 from .folder import IMAGE_EXTENSIONS, class_folders, read_classes, scan_image_folder
 from .image import CorruptImageError, load_image, read_center_crop, to_uint8_tensor
+from .picture import RECONSTRUCTION_COLUMNS, labelled_grid, upscale_factor
 from .transforms import (
     MAELoadImage,
     MAEMaskGenerator,
@@ -28,6 +30,9 @@ __all__ = [
     'load_image',
     'read_center_crop',
     'to_uint8_tensor',
+    'RECONSTRUCTION_COLUMNS',
+    'labelled_grid',
+    'upscale_factor',
     'MAELoadImage',
     'MAEMaskGenerator',
     'MAEPackInputs',

@@ -10,6 +10,7 @@ import pytest
 import torch
 from PIL import Image
 
+from mae_plugin.data.picture import GAP, HEADER
 from mae_plugin.engine.runtime.launch import build_train_config, run_training
 from tests.engine.demo_run import (
     DEMO,
@@ -36,14 +37,16 @@ def test_demo_trains_writes_checkpoint_and_pictures_then_resumes(tmp_path, demo_
     assert last < 0.8 * first, losses  # the loss falls
     pictures = sorted(glob.glob(os.path.join(work, '*', 'vis_data', 'vis_image', '*.png')))
     assert any(p.endswith('reconstruction_40.png') for p in pictures), pictures
-    assert Image.open(pictures[-1]).size == (4 * 64, 4 * 64)  # 4 panels x 4 images of 64 px
+    # 4 panels x 4 images of 64 px, each enlarged 4 x, white gaps, under a header
+    step = 4 * 64 + GAP
+    assert Image.open(pictures[-1]).size == (4 * step - GAP, HEADER + 4 * step - GAP)
     knn = [
         row['knn_top1']
         for f in glob.glob(os.path.join(work, '*', 'vis_data', 'scalars.json'))
         for row in map(json.loads, open(f))
         if 'knn_top1' in row
     ]
-    assert len(knn) == 2 and all(0 <= a <= 100 for a in knn)  # logged at 20 and 40 only,
+    assert len(knn) == 3 and all(0 <= a <= 100 for a in knn)  # logged at 0, 20 and 40 only,
     # in rows of their own: a training row never repeats an old kNN value
     # weights-only readable: nothing but tensors and builtins in the file
     assert (

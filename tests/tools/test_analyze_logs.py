@@ -43,7 +43,7 @@ def test_plot_curve_draws_the_logged_numbers_into_a_png_of_its_size(runs, tmp_pa
     assert drawn['loss'][0] == [1.0, 2.0, 3.0, 4.0, 5.0, 6.0]
     # the kNN measurement of step 6 (its own row, after the training row) is what is drawn
     knn = {r['step']: r['knn_top1'] for r in log if set(r) == {'knn_top1', 'step'}}
-    assert sorted(knn) == [3, 6]
+    assert sorted(knn) == [0, 3, 6]  # before training too
     points = dict(zip(*drawn['knn_top1'], strict=True))
     assert points[3.0] == knn[3] and points[6.0] == knn[6]
 

@@ -11,6 +11,7 @@ import pytest
 from PIL import Image
 from tensorboard.backend.event_processing.event_accumulator import EventAccumulator
 
+from mae_plugin.data.picture import GAP, HEADER
 from tests.tools.training import DEMO, options, rows, train
 
 
@@ -43,6 +44,7 @@ def test_tensorboard_holds_the_loss_and_the_reconstruction(tmp_path, demo_root):
     assert sorted(pictures) == [2, 4]
     png = glob.glob(os.path.join(work, '*', 'vis_data', 'vis_image', 'reconstruction_4.png'))
     local = np.asarray(Image.open(png[0]).convert('RGB'))
-    assert pictures[4].shape == local.shape == (4 * 64, 4 * 64, 3)  # 4 panels x 4 images
+    step = 4 * 64 + GAP  # 4 panels x 4 images of 64 px, enlarged 4 x, under a header
+    assert pictures[4].shape == local.shape == (HEADER + 4 * step - GAP, 4 * step - GAP, 3)
     assert np.array_equal(pictures[4], local)
     assert pictures[2].std() > 0  # a picture, not a blank

@@ -19,7 +19,8 @@ from ..registry import HOOKS
 
 @HOOKS.register_module()
 class KNNMonitorHook(Hook):
-    """Every ``interval`` epochs (or iterations with ``by_epoch=False``) and after training,
+    """Before training (``before_train=True``, the default: the starting point a curve needs),
+    every ``interval`` epochs (or iterations with ``by_epoch=False``) and after training,
     extract unmasked encoder features of a small labelled image folder
     (``data_root/train/<class>/*``, ``data_root/val/<class>/*``; resize + centre crop) and log
     weighted kNN top-1 (k = 20, temperature 0.07, cosine similarity) as ``knn_top1``.
@@ -42,6 +43,7 @@ class KNNMonitorHook(Hook):
         batch_size: int = 64,
         train_prefix: str = 'train',
         val_prefix: str = 'val',
+        before_train: bool = True,
     ) -> None:
         if pool not in ('cls', 'avg'):
             raise ValueError(f"pool must be 'cls' or 'avg', got {pool!r}")
@@ -50,6 +52,7 @@ class KNNMonitorHook(Hook):
         self.k, self.temperature, self.pool = k, temperature, pool
         self.batch_size = batch_size
         self.prefixes = (train_prefix, val_prefix)
+        self.at_start = before_train  # not self.before_train: that is the hook method
         self._images: dict[str, tuple[torch.Tensor, torch.Tensor, list[str]]] = {}
         self._last_step = -1
 
@@ -112,6 +115,10 @@ class KNNMonitorHook(Hook):
             f'{self.data_root!r}: {accuracy:.2f}% at iteration {step}',
             logger='current',
         )
+
+    def before_train(self, runner) -> None:
+        if self.at_start:  # step 0, or the resumed iteration (the same weights as its row)
+            self._run(runner, runner.iter)
 
     def after_train_epoch(self, runner) -> None:
         if self.by_epoch and self.every_n_epochs(runner, self.interval):

@@ -8,6 +8,7 @@ from mmengine.hooks import Hook
 from mmengine.model import is_model_wrapper
 
 from ...data.image import read_center_crop
+from ...data.picture import labelled_grid
 from ...models.masking import fixed_masks
 from ...models.visual import reconstruction_panels, to_uint8_grid
 from ..registry import HOOKS
@@ -36,11 +37,22 @@ def reconstruction_grid(model, images: torch.Tensor, masks: torch.Tensor) -> np.
     return to_uint8_grid(panels, prep.mean.flatten().tolist(), prep.std.flatten().tolist()).numpy()
 
 
+def reconstruction_picture(model, images: torch.Tensor, masks: torch.Tensor) -> np.ndarray:
+    """:func:`reconstruction_grid` as people look at it: every panel enlarged (nearest, an
+    integer factor) to at least 224 px, under a header naming the four columns.
+
+    Returns:
+        (30 + B*H*f, 4*W*f, 3) uint8, f = ``upscale_factor(H, W)`` (4 for the 64-px demo).
+    """
+    return labelled_grid(reconstruction_grid(model, images, masks), rows=len(images))
+
+
 @HOOKS.register_module()
 class ReconstructionVisHook(Hook):
     """Every ``interval`` iterations and after training, draw reconstructions of the first
     ``num_images`` training images (resize + centre crop, fixed masks from ``seed``) and send the
-    grid to ``runner.visualizer`` (local PNG files by default; TensorBoard when configured).
+    labelled picture (:func:`reconstruction_picture`) to ``runner.visualizer`` (local PNG files
+    by default; TensorBoard when configured).
     """
 
     priority = 'LOW'
@@ -70,8 +82,8 @@ class ReconstructionVisHook(Hook):
             return
         self._last_step = step
         model = runner.model.module if is_model_wrapper(runner.model) else runner.model
-        grid = reconstruction_grid(model, *self._fixed_batch(runner, model))
-        runner.visualizer.add_image('reconstruction', grid, step=step)
+        picture = reconstruction_picture(model, *self._fixed_batch(runner, model))
+        runner.visualizer.add_image('reconstruction', picture, step=step)
 
     def after_train_iter(self, runner, batch_idx: int, data_batch=None, outputs=None) -> None:
         if self.every_n_train_iters(runner, self.interval) and runner.rank == 0:

@@ -1,0 +1,45 @@
+"""KNNMonitorHook measures before training starts (the starting point of the curve), unless told
+not to, and then at its interval."""
+
+import json
+import os
+
+from mae_plugin.engine.runtime.launch import run_training
+from tests.engine.demo_run import TINY, in_process_cfg
+from tests.engine.test_labels import tiles
+
+
+def knn_rows(tmp_path, demo_root, **options) -> list[dict]:
+    """The scalars.json rows of a 2-iteration tiny demo run, kNN every iteration on 4 tiles."""
+    knn = tiles(
+        tmp_path / 'knn',
+        demo_root,
+        {
+            'train/a': ['astronaut', 'brick'],
+            'train/b': ['camera', 'cell'],
+            'val/a': ['astronaut'],
+            'val/b': ['cell'],
+        },
+    )
+    options = {
+        **TINY,
+        'default_hooks.knn.data_root': knn,
+        'default_hooks.knn.interval': 1,
+        'default_hooks.knn.k': 1,
+        **options,
+    }
+    runner = run_training(in_process_cfg(tmp_path, demo_root, 2, **options))
+    with open(os.path.join(runner.log_dir, 'vis_data', 'scalars.json')) as f:
+        return [json.loads(line) for line in f]
+
+
+def test_knn_is_measured_before_the_first_step(tmp_path, demo_root):
+    rows = knn_rows(tmp_path, demo_root)
+    assert rows[0] == {'knn_top1': 100.0, 'step': 0}  # logged before any training row
+    assert [r['step'] for r in rows if 'knn_top1' in r] == [0, 1, 2]
+
+
+def test_knn_before_training_can_be_turned_off(tmp_path, demo_root):
+    rows = knn_rows(tmp_path, demo_root, **{'default_hooks.knn.before_train': False})
+    assert 'loss' in rows[0]
+    assert [r['step'] for r in rows if 'knn_top1' in r] == [1, 2]
