@@ -73,10 +73,13 @@ def read_scalars(path: str | os.PathLike) -> Log:
 
 
 def load_run(work_dir: str | os.PathLike) -> Log:
-    """Every run of ``work_dir`` concatenated: a later run's steps replace an earlier's."""
+    """Every run of ``work_dir`` concatenated, key by key: a later run's value of a key at a
+    step replaces an earlier's; keys it does not log there (a kNN row measured before a resumed
+    run's first step, beside the first run's training row) are kept."""
     log: Log = {}
     for path in scalar_files(work_dir):
-        log.update(read_scalars(path))
+        for step, row in read_scalars(path).items():
+            log.setdefault(step, {}).update(row)
     return log
 
 
