@@ -106,3 +106,20 @@ def test_a_lightly_dataset_without_image_files_is_an_error_naming_it():
     wrapped = LightlyDataset.from_torch_dataset(torch.utils.data.TensorDataset(torch.zeros(4, 3)))
     with pytest.raises(ValueError, match='without a file per sample'):
         MAEDataModule.from_lightly(wrapped).scan()
+
+
+def test_loader_workers_of_two_ranks_draw_their_own_masks(demo_root):
+    """torch seeds each worker from the main process' generator, which seed_everything makes
+    the same on every rank: without the rank in the worker seed, worker 0 of every rank would
+    draw the same crops and masks."""
+    from types import SimpleNamespace
+    masks = []
+    for rank in (0, 1):
+        data = MAEDataModule(demo_root, img_size=64, patch_size=8, batch_size=4,
+                             num_workers=1, persistent_workers=False)
+        data.trainer = SimpleNamespace(global_rank=rank, world_size=2, strategy=SimpleNamespace(
+            root_device=torch.device('cpu')))
+        data.setup('fit')
+        torch.manual_seed(0)  # what seed_everything(0) leaves on every rank
+        masks.append(next(iter(data.train_dataloader()))['data_samples']['mask'])
+    assert not torch.equal(masks[0], masks[1])
