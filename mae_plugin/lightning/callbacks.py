@@ -14,14 +14,12 @@ import pytorch_lightning as pl
 import torch
 from PIL import Image
 from pytorch_lightning.loggers import TensorBoardLogger
-from pytorch_lightning.utilities import rank_zero_info
+from pytorch_lightning.utilities import rank_zero_info, rank_zero_warn
 
 from ..checkpoints.atomic import atomic_write_bytes
 from ..data.constants import IMAGENET_MEAN, IMAGENET_STD
 from ..data.image import read_center_crop
-from ..data.labelled import read_labelled_split
-from ..models.encoder import pool_tokens
-from ..models.knn import weighted_knn_top1
+from ..data.knn_probe import KNNProbe
 from ..models.masking import fixed_masks
 from ..models.visual import reconstruction_panels, to_uint8_grid
 
@@ -144,48 +142,18 @@ class KNNMonitor(_EveryNSteps):
         val_prefix: str = 'val',
     ) -> None:
         super().__init__(every_n_steps)
-        if pool not in ('cls', 'avg'):
-            raise ValueError(f"pool must be 'cls' or 'avg', got {pool!r}")
-        self.data_root, self.k, self.temperature, self.pool = data_root, k, temperature, pool
-        self.batch_size, self.prefixes = batch_size, (train_prefix, val_prefix)
-        self._splits: tuple[Any, ...] | None = None
+        self.probe = KNNProbe(
+            data_root, k, temperature, pool, batch_size, train_prefix, val_prefix, rank_zero_warn
+        )
         self.history: list[tuple[int, float]] = []
-
-    @torch.no_grad()
-    def _features(self, pl_module: pl.LightningModule, images: torch.Tensor) -> torch.Tensor:
-        feats = [
-            pool_tokens(
-                pl_module.mae.encoder(
-                    pl_module.normalize(images[i : i + self.batch_size].to(pl_module.device))
-                ),
-                self.pool,
-            )
-            for i in range(0, len(images), self.batch_size)
-        ]
-        return torch.cat(feats).float().cpu()
 
     def evaluate(self, pl_module: pl.LightningModule) -> float:
         """kNN top-1 in % of the current encoder."""
-        if self._splits is None:
-            mae = pl_module.mae
-            size = mae.encoder.grid_size[0] * mae.patch_size
-            train, val = (os.path.join(self.data_root, p) for p in self.prefixes)
-            train_x, train_y, classes = read_labelled_split(train, size)
-            val_x, val_y, _ = read_labelled_split(val, size, classes)
-            self._splits = (train_x, train_y, val_x, val_y)
-        train_x, train_y, val_x, val_y = self._splits
-        was_training = pl_module.training
-        pl_module.eval()
-        accuracy = weighted_knn_top1(
-            self._features(pl_module, train_x),
-            train_y,
-            self._features(pl_module, val_x),
-            val_y,
-            self.k,
-            self.temperature,
-        )
-        pl_module.train(was_training)
-        return accuracy
+
+        def normalize(images: torch.Tensor) -> torch.Tensor:
+            return pl_module.normalize(images.to(pl_module.device))
+
+        return self.probe.evaluate(pl_module.mae.encoder, normalize)
 
     def _run(self, trainer: pl.Trainer, pl_module: pl.LightningModule, step: int) -> None:
         accuracy = self.evaluate(pl_module)
@@ -194,7 +162,4 @@ class KNNMonitor(_EveryNSteps):
         self.history.append((step, accuracy))
         for logger in trainer.loggers:
             logger.log_metrics({'knn_top1': accuracy}, step=step)
-        rank_zero_info(
-            f'kNN top-1 (k={self.k}, T={self.temperature}, {self.pool}) on '
-            f'{self.data_root!r}: {accuracy:.2f}% at step {step}'
-        )
+        rank_zero_info(f'{self.probe.describe()}: {accuracy:.2f}% at step {step}')

@@ -76,7 +76,7 @@ def test_the_digits_config_scores_the_random_encoder_before_training(digits_root
         'default_hooks.knn.interval': 3,
     }
     out = run_cli([sys.executable, TRAIN, DIGITS, '--work-dir', work] + cli(options))
-    assert 'kNN top-1 (k=20, T=0.07, cls)' in out and 'at iteration 0' in out
+    assert 'kNN top-1 (k=20, T=0.07, avg)' in out and 'at iteration 0' in out
     (scalars,) = glob.glob(os.path.join(work, '*', 'vis_data', 'scalars.json'))
     rows = [json.loads(line) for line in open(scalars)]
     assert set(rows[0]) == {'knn_top1', 'step'} and rows[0]['step'] == 0  # before any step

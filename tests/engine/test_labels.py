@@ -153,8 +153,9 @@ def test_knn_monitor_labels_val_by_the_training_classes(tmp_path, demo_root):
     )
     runner = run_training(cfg)
     hook = next(h for h in runner.hooks if isinstance(h, KNNMonitorHook))
-    assert hook._images['train'][1].tolist() == [0, 0, 1, 1, 2, 2]
-    assert hook._images['val'][1].tolist() == [0, 2, 2]
+    ((_, train_labels, _, val_labels),) = hook.probe._splits.values()
+    assert train_labels.tolist() == [0, 0, 1, 1, 2, 2]
+    assert val_labels.tolist() == [0, 2, 2]
     with open(os.path.join(runner.log_dir, 'vis_data', 'scalars.json')) as f:
         rows = [json.loads(line) for line in f]
     # measured before training (step 0) and at the end (step 1)

@@ -113,12 +113,22 @@ def test_loader_workers_of_two_ranks_draw_their_own_masks(demo_root):
     the same on every rank: without the rank in the worker seed, worker 0 of every rank would
     draw the same crops and masks."""
     from types import SimpleNamespace
+
     masks = []
     for rank in (0, 1):
-        data = MAEDataModule(demo_root, img_size=64, patch_size=8, batch_size=4,
-                             num_workers=1, persistent_workers=False)
-        data.trainer = SimpleNamespace(global_rank=rank, world_size=2, strategy=SimpleNamespace(
-            root_device=torch.device('cpu')))
+        data = MAEDataModule(
+            demo_root,
+            img_size=64,
+            patch_size=8,
+            batch_size=4,
+            num_workers=1,
+            persistent_workers=False,
+        )
+        data.trainer = SimpleNamespace(
+            global_rank=rank,
+            world_size=2,
+            strategy=SimpleNamespace(root_device=torch.device('cpu')),
+        )
         data.setup('fit')
         torch.manual_seed(0)  # what seed_everything(0) leaves on every rank
         masks.append(next(iter(data.train_dataloader()))['data_samples']['mask'])

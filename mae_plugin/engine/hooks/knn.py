@@ -2,17 +2,12 @@
 
 from __future__ import annotations
 
-import os
-
 import torch
 from mmengine.hooks import Hook
 from mmengine.logging import print_log
 from mmengine.model import is_model_wrapper
 
-from ...data.folder import scan_image_folder
-from ...data.image import read_center_crop
-from ...models.encoder import pool_tokens
-from ...models.knn import weighted_knn_top1
+from ...data.knn_probe import KNNProbe
 from ..pretrain.dataset import log_warning
 from ..registry import HOOKS
 
@@ -45,62 +40,20 @@ class KNNMonitorHook(Hook):
         val_prefix: str = 'val',
         before_train: bool = True,
     ) -> None:
-        if pool not in ('cls', 'avg'):
-            raise ValueError(f"pool must be 'cls' or 'avg', got {pool!r}")
-        self.data_root = data_root
+        self.probe = KNNProbe(
+            data_root, k, temperature, pool, batch_size, train_prefix, val_prefix, log_warning
+        )
         self.interval, self.by_epoch = interval, by_epoch
-        self.k, self.temperature, self.pool = k, temperature, pool
-        self.batch_size = batch_size
-        self.prefixes = (train_prefix, val_prefix)
         self.at_start = before_train  # not self.before_train: that is the hook method
-        self._images: dict[str, tuple[torch.Tensor, torch.Tensor, list[str]]] = {}
         self._last_step = -1
-
-    def _split(
-        self, prefix: str, size: int, classes: list[str] | None = None
-    ) -> tuple[torch.Tensor, torch.Tensor, list[str]]:
-        """(images (N, 3, size, size) uint8, labels (N,), class list) of one split, read once;
-        labels index ``classes`` (the training split's) or, when None, this split's own."""
-        if prefix not in self._images:
-            folder = os.path.join(self.data_root, prefix)
-            samples, classes = scan_image_folder(folder, classes=classes, warn=log_warning)
-            unlabelled = [path for path, label in samples if label < 0]
-            if unlabelled:
-                raise ValueError(
-                    f'kNN monitor: {unlabelled[0]!r} is outside the class '
-                    f'sub-folders of {folder!r}; every image needs a label'
-                )
-            images = torch.stack([read_center_crop(path, size) for path, _ in samples])
-            labels = torch.tensor([label for _, label in samples])
-            self._images[prefix] = (images, labels, classes)
-        return self._images[prefix]
-
-    @torch.no_grad()
-    def _features(self, model, images: torch.Tensor) -> torch.Tensor:
-        feats = []
-        for start in range(0, len(images), self.batch_size):
-            batch = dict(inputs=images[start : start + self.batch_size], data_samples=None)
-            tokens = model.mae.encoder(model.data_preprocessor(batch, False)['inputs'])
-            feats.append(pool_tokens(tokens, self.pool))
-        return torch.cat(feats).float().cpu()
 
     def evaluate(self, runner) -> float:
         model = runner.model.module if is_model_wrapper(runner.model) else runner.model
-        size = model.mae.encoder.grid_size[0] * model.mae.patch_size
-        was_training = model.training
-        model.eval()
-        train_x, train_y, classes = self._split(self.prefixes[0], size)
-        val_x, val_y, _ = self._split(self.prefixes[1], size, classes)
-        accuracy = weighted_knn_top1(
-            self._features(model, train_x),
-            train_y,
-            self._features(model, val_x),
-            val_y,
-            self.k,
-            self.temperature,
-        )
-        model.train(was_training)
-        return accuracy
+
+        def normalize(images: torch.Tensor) -> torch.Tensor:
+            return model.data_preprocessor(dict(inputs=images, data_samples=None), False)['inputs']
+
+        return self.probe.evaluate(model.mae.encoder, normalize)
 
     def _run(self, runner, step: int) -> None:
         if runner.rank != 0 or step == self._last_step:
@@ -110,11 +63,7 @@ class KNNMonitorHook(Hook):
         # one row at the step it was measured (through the message hub the logger would repeat
         # the last value in every later training row, as if measured there)
         runner.visualizer.add_scalars({'knn_top1': accuracy}, step=step)
-        print_log(
-            f'kNN top-1 (k={self.k}, T={self.temperature}, {self.pool}) on '
-            f'{self.data_root!r}: {accuracy:.2f}% at iteration {step}',
-            logger='current',
-        )
+        print_log(f'{self.probe.describe()}: {accuracy:.2f}% at iteration {step}', logger='current')
 
     def before_train(self, runner) -> None:
         if self.at_start:  # step 0, or the resumed iteration (the same weights as its row)
