@@ -12,7 +12,7 @@ from .callbacks import KNNMonitor, ReconstructionCallback
 from .checkpoint_io import MAECheckpointIO
 from .data import MAEDataModule, MAEImageDataset
 from .module import MAELightningModule
-from .strategies import MAEFSDPStrategy
+from .strategies import MAEFSDP2Strategy, MAEFSDPStrategy
 
 __all__ = [
     'KNNMonitor',
@@ -21,5 +21,6 @@ __all__ = [
     'MAEDataModule',
     'MAEImageDataset',
     'MAELightningModule',
+    'MAEFSDP2Strategy',
     'MAEFSDPStrategy',
 ]

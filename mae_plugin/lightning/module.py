@@ -128,6 +128,13 @@ class MAELightningModule(pl.LightningModule):
         if data is not None and hasattr(data, 'check_model'):
             data.check_model(self.mae)
 
+    def configure_model(self) -> None:
+        """Under ``MAEFSDP2Strategy`` shard the MAE (once); nothing under any other strategy."""
+        shard = getattr(self._trainer.strategy, 'shard', None) if self._trainer else None
+        if shard is not None and not getattr(self, '_sharded', False):
+            shard(self.mae)
+            self._sharded = True
+
     # ---------------------------------------------------------------- training
     def training_step(self, batch: dict[str, Any], batch_idx: int) -> Tensor:
         self._check_batch(batch)

@@ -1,14 +1,19 @@
-"""FSDP for the large MAEs (ViT-H): Lightning's ``FSDPStrategy`` wrapping each transformer block.
+"""Sharded training of the large MAEs (ViT-H and beyond) on Lightning.
 
-``--trainer.strategy mae_fsdp`` (the name is registered in Lightning's strategy registry when
-``mae_plugin.lightning`` is imported) shards every timm ``Block`` (the encoder's and the
-decoder's) as one FSDP unit; ``mae_fsdp_activation_checkpointing`` also recomputes each block in
-backward. Checkpoints are written whole by rank 0
-(``state_dict_type='full'``) through ``MAECheckpointIO`` (atomic, finite weights), so they are
+``--trainer.strategy mae_fsdp2`` (FSDP2, ``MAEFSDP2Strategy``: torch's ``fully_shard`` per block
+through Lightning's ``ModelParallelStrategy``) runs on GPUs and CPUs alike;
+``mae_fsdp2_activation_checkpointing`` also recomputes each block in backward.
+
+``--trainer.strategy mae_fsdp`` (FSDP1, GPUs only: torch's FSDP1 refuses CPU devices) shards
+every timm ``Block`` (the encoder's and the decoder's) as one FSDP unit;
+``mae_fsdp_activation_checkpointing`` also recomputes each block in backward.
+
+Both write whole checkpoints from rank 0 through ``MAECheckpointIO`` (atomic, finite weights):
 ordinary ``.ckpt`` files that convert and load anywhere. Resuming checks the file with
-``torch.serialization.get_unsafe_globals_in_checkpoint`` before Lightning's FSDP loader (which
+``torch.serialization.get_unsafe_globals_in_checkpoint`` before Lightning's own loader (which
 does not go through ``CheckpointIO``) reads it: a file needing any global beyond torch's
-``weights_only`` allow-list is refused unread.
+``weights_only`` allow-list is refused unread. The names are registered in Lightning's strategy
+registry when ``mae_plugin.lightning`` is imported.
 """
 
 from __future__ import annotations
@@ -17,10 +22,25 @@ import os
 from typing import Any, Literal
 
 import torch
-from pytorch_lightning.strategies import FSDPStrategy, StrategyRegistry
+from pytorch_lightning.strategies import FSDPStrategy, ModelParallelStrategy, StrategyRegistry
 from timm.models.vision_transformer import Block
 
 from ..checkpoints.safe_load import UnsafeCheckpointError
+
+
+def refuse_unsafe(path: str, strategy: str) -> None:
+    """Raise unless ``path`` is a file that needs no global beyond torch's ``weights_only``
+    allow-list (checked before Lightning's own loader, which does not use ``CheckpointIO``)."""
+    if not os.path.isfile(path):
+        raise FileNotFoundError(
+            f'checkpoint {path!r} does not exist ({strategy} resumes whole-model .ckpt files)'
+        )
+    unsafe = torch.serialization.get_unsafe_globals_in_checkpoint(path)
+    if unsafe:
+        raise UnsafeCheckpointError(
+            f'refused to load {path!r}: it needs globals beyond the weights_only allow-list '
+            f'({unsafe[:5]}), so it could run code. Nothing from it was executed.'
+        )
 
 
 class MAEFSDPStrategy(FSDPStrategy):
@@ -60,19 +80,7 @@ class MAEFSDPStrategy(FSDPStrategy):
     def load_checkpoint(
         self, checkpoint_path: str | os.PathLike, weights_only: bool | None = None
     ) -> dict[str, Any]:
-        path = os.fspath(checkpoint_path)
-        if not os.path.isfile(path):
-            raise FileNotFoundError(
-                f'checkpoint {path!r} does not exist (MAEFSDPStrategy '
-                'resumes whole-model .ckpt files)'
-            )
-        unsafe = torch.serialization.get_unsafe_globals_in_checkpoint(path)
-        if unsafe:
-            raise UnsafeCheckpointError(
-                f'refused to load {path!r}: it needs globals beyond '
-                f'the weights_only allow-list ({unsafe[:5]}), so it '
-                'could run code. Nothing from it was executed.'
-            )
+        refuse_unsafe(os.fspath(checkpoint_path), type(self).__name__)
         return super().load_checkpoint(checkpoint_path, weights_only=True)
 
 
@@ -85,5 +93,87 @@ for _name, _kwargs in (
             _name,
             MAEFSDPStrategy,
             description='FSDP of the MAE, one unit per transformer block, whole checkpoints',
+            **_kwargs,
+        )
+
+
+class MAEFSDP2Strategy(ModelParallelStrategy):
+    """FSDP2 (torch's ``fully_shard``) of the MAE through Lightning's ``ModelParallelStrategy``:
+    every timm ``Block`` of encoder and decoder is one unit and the module is the root; the
+    parameters are DTensors sharded over all processes (no tensor parallelism). Unlike FSDP1 it
+    runs on CPUs (gloo) as well as on GPUs, so it is tested here.
+
+    Checkpoints are whole (``save_distributed_checkpoint=False``): gathered to rank 0 and
+    written through ``MAECheckpointIO`` (atomic, finite weights), the same ``.ckpt`` as DDP's.
+    Resuming refuses a file that needs any global beyond torch's ``weights_only`` allow-list.
+
+    Args:
+        activation_checkpointing: recompute each block in backward.
+        bf16_params: compute in bf16 with fp32 gradient reduction (FSDP2's
+            ``MixedPrecisionPolicy``); GPUs only, as in the MMEngine strategy.
+        kwargs: anything else ``ModelParallelStrategy`` takes, except the parallel sizes.
+    """
+
+    def __init__(
+        self, activation_checkpointing: bool = False, bf16_params: bool = False, **kwargs: Any
+    ) -> None:
+        for fixed in ('data_parallel_size', 'tensor_parallel_size', 'save_distributed_checkpoint'):
+            if fixed in kwargs:
+                raise ValueError(f'MAEFSDP2Strategy sets {fixed} itself (got {kwargs[fixed]!r})')
+        super().__init__(save_distributed_checkpoint=False, **kwargs)
+        self.activation_checkpointing = activation_checkpointing
+        self.bf16_params = bf16_params
+
+    def setup_environment(self) -> None:
+        # pure data parallelism: one mesh dimension over every process of every node
+        self._data_parallel_size = self.num_nodes * self.num_processes
+        self._tensor_parallel_size = 1
+        super().setup_environment()
+
+    def shard(self, mae: torch.nn.Module) -> None:
+        """``fully_shard`` every timm ``Block`` of ``mae`` (a ``MaskedAutoencoder``), then its
+        encoder and decoder, then ``mae`` as the root (called from
+        ``MAELightningModule.configure_model`` once the device mesh exists). The encoder is a
+        unit of its own because the kNN monitor and the pictures call it directly; FSDP2
+        gathers a unit's parameters only in that unit's own forward."""
+        from torch.distributed.fsdp import MixedPrecisionPolicy, fully_shard
+
+        if self.bf16_params and self.root_device.type != 'cuda':
+            raise ValueError('MAEFSDP2Strategy(bf16_params=True) needs GPUs; on CPU use fp32')
+        policy = (
+            MixedPrecisionPolicy(param_dtype=torch.bfloat16, reduce_dtype=torch.float32)
+            if self.bf16_params
+            else MixedPrecisionPolicy()
+        )
+        if self.activation_checkpointing:
+            from torch.distributed.algorithms._checkpoint.checkpoint_wrapper import (
+                apply_activation_checkpointing,
+            )
+
+            apply_activation_checkpointing(mae, check_fn=lambda m: isinstance(m, Block))
+        mesh = self.device_mesh['data_parallel']
+        for unit in [m for m in mae.modules() if isinstance(m, Block)] + [
+            mae.encoder,
+            mae.decoder,
+            mae,
+        ]:
+            fully_shard(unit, mesh=mesh, mp_policy=policy)
+
+    def load_checkpoint(
+        self, checkpoint_path: str | os.PathLike, weights_only: bool | None = None
+    ) -> dict[str, Any]:
+        refuse_unsafe(os.fspath(checkpoint_path), type(self).__name__)
+        return super().load_checkpoint(checkpoint_path, weights_only=True)
+
+
+for _name, _kwargs in (
+    ('mae_fsdp2', {}),
+    ('mae_fsdp2_activation_checkpointing', {'activation_checkpointing': True}),
+):
+    if _name not in StrategyRegistry:
+        StrategyRegistry.register(
+            _name,
+            MAEFSDP2Strategy,
+            description='FSDP2 of the MAE (CPU and GPU), one unit per block, whole checkpoints',
             **_kwargs,
         )

@@ -76,3 +76,23 @@ class StepRecorder(pl.Callback):
                 )
                 + '\n'
             )
+
+
+class ShardProbe(pl.Callback):
+    """Records on every rank, at the start of training, how many parameter elements the rank
+    holds itself (FSDP2: the local shards of DTensors) and whether every block's parameters
+    are DTensors. Written to ``<out>/rank<R>.pt``."""
+
+    def __init__(self, out: str) -> None:
+        self.out = out
+
+    def on_train_start(self, trainer, pl_module) -> None:
+        from torch.distributed.tensor import DTensor
+
+        params = list(pl_module.mae.parameters())
+        record = {
+            'local': sum((p.to_local() if isinstance(p, DTensor) else p).numel() for p in params),
+            'sharded': all(isinstance(p, DTensor) for p in params),
+        }
+        os.makedirs(self.out, exist_ok=True)
+        torch.save(record, os.path.join(self.out, f'rank{trainer.global_rank}.pt'))

@@ -9,7 +9,7 @@ import timm
 import torch
 
 from mae_plugin.checkpoints import UnsafeCheckpointError, detect_format, load_checkpoint_file
-from mae_plugin.lightning import MAECheckpointIO, MAEFSDPStrategy
+from mae_plugin.lightning import MAECheckpointIO, MAEFSDP2Strategy, MAEFSDPStrategy
 from tests.conftest import ROOT
 from tests.lightning.helpers import checkpoint_every, tiny_cli
 
@@ -131,8 +131,9 @@ def test_checkpoint_io_reads_weights_only_and_runs_nothing(tmp_path):
     torch.save({'state_dict': {}, 'x': Touch(str(marker))}, evil)
     with pytest.raises(UnsafeCheckpointError, match='evil.ckpt'):
         io.load_checkpoint(evil)
-    with pytest.raises(UnsafeCheckpointError, match='evil.ckpt'):
-        MAEFSDPStrategy().load_checkpoint(evil)
+    for strategy in (MAEFSDPStrategy(), MAEFSDP2Strategy()):
+        with pytest.raises(UnsafeCheckpointError, match='evil.ckpt'):
+            strategy.load_checkpoint(evil)
     assert not marker.exists()
     good = tmp_path / 'good.ckpt'
     io.save_checkpoint({'state_dict': {'w': torch.ones(2)}}, good)
@@ -214,3 +215,9 @@ def test_fsdp_strategy_wraps_transformer_blocks_and_writes_whole_checkpoints():
     from pytorch_lightning.strategies import StrategyRegistry
 
     assert StrategyRegistry['mae_fsdp']['strategy'] is MAEFSDPStrategy
+    assert StrategyRegistry['mae_fsdp2']['strategy'] is MAEFSDP2Strategy
+    assert StrategyRegistry['mae_fsdp2_activation_checkpointing']['init_params'] == {
+        'activation_checkpointing': True
+    }
+    with pytest.raises(ValueError, match='sets data_parallel_size itself'):
+        MAEFSDP2Strategy(data_parallel_size=2)
