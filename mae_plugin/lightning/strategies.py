@@ -43,7 +43,17 @@ def refuse_unsafe(path: str, strategy: str) -> None:
         )
 
 
-class MAEFSDPStrategy(FSDPStrategy):
+class _CodeFreeResume:
+    """Refuses a checkpoint that could run code before the strategy's own loader reads it."""
+
+    def load_checkpoint(
+        self, checkpoint_path: str | os.PathLike, weights_only: bool | None = None
+    ) -> dict[str, Any]:
+        refuse_unsafe(os.fspath(checkpoint_path), type(self).__name__)
+        return super().load_checkpoint(checkpoint_path, weights_only=True)
+
+
+class MAEFSDPStrategy(_CodeFreeResume, FSDPStrategy):
     """``FSDPStrategy(auto_wrap_policy={timm Block}, state_dict_type='full')``.
 
     Args:
@@ -77,27 +87,8 @@ class MAEFSDPStrategy(FSDPStrategy):
             **kwargs,
         )
 
-    def load_checkpoint(
-        self, checkpoint_path: str | os.PathLike, weights_only: bool | None = None
-    ) -> dict[str, Any]:
-        refuse_unsafe(os.fspath(checkpoint_path), type(self).__name__)
-        return super().load_checkpoint(checkpoint_path, weights_only=True)
 
-
-for _name, _kwargs in (
-    ('mae_fsdp', {}),
-    ('mae_fsdp_activation_checkpointing', {'activation_checkpointing': True}),
-):
-    if _name not in StrategyRegistry:
-        StrategyRegistry.register(
-            _name,
-            MAEFSDPStrategy,
-            description='FSDP of the MAE, one unit per transformer block, whole checkpoints',
-            **_kwargs,
-        )
-
-
-class MAEFSDP2Strategy(ModelParallelStrategy):
+class MAEFSDP2Strategy(_CodeFreeResume, ModelParallelStrategy):
     """FSDP2 (torch's ``fully_shard``) of the MAE through Lightning's ``ModelParallelStrategy``:
     every timm ``Block`` of encoder and decoder is one unit and the module is the root; the
     parameters are DTensors sharded over all processes (no tensor parallelism). Unlike FSDP1 it
@@ -159,21 +150,20 @@ class MAEFSDP2Strategy(ModelParallelStrategy):
         ]:
             fully_shard(unit, mesh=mesh, mp_policy=policy)
 
-    def load_checkpoint(
-        self, checkpoint_path: str | os.PathLike, weights_only: bool | None = None
-    ) -> dict[str, Any]:
-        refuse_unsafe(os.fspath(checkpoint_path), type(self).__name__)
-        return super().load_checkpoint(checkpoint_path, weights_only=True)
 
-
-for _name, _kwargs in (
-    ('mae_fsdp2', {}),
-    ('mae_fsdp2_activation_checkpointing', {'activation_checkpointing': True}),
-):
-    if _name not in StrategyRegistry:
-        StrategyRegistry.register(
-            _name,
-            MAEFSDP2Strategy,
-            description='FSDP2 of the MAE (CPU and GPU), one unit per block, whole checkpoints',
-            **_kwargs,
-        )
+_STRATEGIES = {
+    'mae_fsdp': (MAEFSDPStrategy, 'FSDP1 of the MAE (GPUs), one unit per block, whole checkpoints'),
+    'mae_fsdp2': (
+        MAEFSDP2Strategy,
+        'FSDP2 of the MAE (CPU, GPU), one unit per block, whole checkpoints',
+    ),
+}
+for _name, (_strategy, _description) in _STRATEGIES.items():
+    for _suffix, _kwargs in (
+        ('', {}),
+        ('_activation_checkpointing', {'activation_checkpointing': True}),
+    ):
+        if _name + _suffix not in StrategyRegistry:
+            StrategyRegistry.register(
+                _name + _suffix, _strategy, description=_description, **_kwargs
+            )

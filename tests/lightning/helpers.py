@@ -138,3 +138,19 @@ def run_cli(args, timeout=600, check=True):
     if check:
         assert proc.returncode == 0, out[-6000:]
     return proc.returncode, out
+
+
+def tiny_timm_vit():
+    """The tiny run's encoder as a timm model (no head), to load exported weights into."""
+    import timm
+
+    return timm.create_model(
+        'vit_tiny_patch16_224',
+        pretrained=False,
+        num_classes=0,
+        img_size=64,
+        patch_size=8,
+        embed_dim=48,
+        depth=2,
+        num_heads=3,
+    )

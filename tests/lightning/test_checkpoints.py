@@ -5,13 +5,12 @@ import os
 
 import pytest
 import pytorch_lightning as pl
-import timm
 import torch
 
 from mae_plugin.checkpoints import UnsafeCheckpointError, detect_format, load_checkpoint_file
 from mae_plugin.lightning import MAECheckpointIO, MAEFSDP2Strategy, MAEFSDPStrategy
 from tests.conftest import ROOT
-from tests.lightning.helpers import checkpoint_every, tiny_cli
+from tests.lightning.helpers import checkpoint_every, tiny_cli, tiny_timm_vit
 
 CONVERT = os.path.join(ROOT, 'tools', 'convert_checkpoint.py')
 
@@ -39,16 +38,7 @@ def test_ckpt_converts_to_timm_and_loads_strictly_into_timm_create_model(trained
     cli, path = trained
     out = tmp_path / 'vit.pth'
     convert([path, str(out), '--to', 'timm'])
-    vit = timm.create_model(
-        'vit_tiny_patch16_224',
-        pretrained=False,
-        num_classes=0,
-        img_size=64,
-        patch_size=8,
-        embed_dim=48,
-        depth=2,
-        num_heads=3,
-    )
+    vit = tiny_timm_vit()
     vit.load_state_dict(torch.load(out, weights_only=True), strict=True)
     images = torch.randn(2, 3, 64, 64)
     mae = cli.model.mae.eval()
@@ -88,16 +78,7 @@ def test_encoder_consumers_load_the_ckpt(trained):
     from mae_plugin.checkpoints import load_encoder_weights
 
     cli, path = trained
-    vit = timm.create_model(
-        'vit_tiny_patch16_224',
-        pretrained=False,
-        num_classes=0,
-        img_size=64,
-        patch_size=8,
-        embed_dim=48,
-        depth=2,
-        num_heads=3,
-    )
+    vit = tiny_timm_vit()
     report = load_encoder_weights(vit, path, (8, 8))
     assert report.format == 'lightning' and len(report.loaded) == len(vit.state_dict())
     for key, value in vit.state_dict().items():

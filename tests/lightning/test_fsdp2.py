@@ -6,11 +6,10 @@ import json
 import os
 
 import pytest
-import timm
 import torch
 
 from mae_plugin.checkpoints import load_checkpoint_file
-from tests.lightning.helpers import checkpoint_every, run_cli, tiny_args
+from tests.lightning.helpers import checkpoint_every, run_cli, tiny_args, tiny_timm_vit
 
 pytestmark = pytest.mark.slow
 
@@ -84,14 +83,5 @@ def test_fsdp2_trains_and_resumes_as_ddp_does_and_its_checkpoint_loads_into_timm
 
     out = tmp_path / 'vit.pth'
     convert([str(tmp_path / 'fsdp2' / 'checkpoints' / 'last.ckpt'), str(out), '--to', 'timm'])
-    vit = timm.create_model(
-        'vit_tiny_patch16_224',
-        pretrained=False,
-        num_classes=0,
-        img_size=64,
-        patch_size=8,
-        embed_dim=48,
-        depth=2,
-        num_heads=3,
-    )
+    vit = tiny_timm_vit()
     vit.load_state_dict(torch.load(out, weights_only=True), strict=True)
