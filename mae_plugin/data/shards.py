@@ -131,6 +131,12 @@ def decode_member(raw: dict[str, Any], path: str) -> dict[str, Any]:
     return dict(img_bytes=raw[image], img_name=f'{name}.{image}', gt_label=label)
 
 
+class _Damage(list):
+    """The reading errors of one shard not yet reported, and whether its damage was counted."""
+
+    counted = False
+
+
 class ShardStream(IterableDataset):
     """Samples of tar shards through ``transform`` (the folder dataset's pipeline).
 
@@ -225,7 +231,7 @@ class ShardStream(IterableDataset):
         while self.epochs is None or epoch < self.epochs:
             shards = reader_shards(len(self.paths), self.seed, epoch, reader, readers)
             for k in range(first_k, len(shards)):
-                errors: list[Exception] = []
+                errors = _Damage()
                 for pos, raw in enumerate(self._shuffled(shards[k], epoch, errors), 1):
                     if pos <= first_pos:
                         continue  # consumed before the resume: read, not decoded
@@ -247,12 +253,14 @@ class ShardStream(IterableDataset):
             first_k = 0
             epoch += 1
 
-    def _counted(self, errors: list[Exception], path: str) -> int:
-        """Tar reading errors so far (then forgotten); raised with ``on_corrupt='error'``."""
-        for err in errors:
-            if self.on_corrupt == 'error':
-                raise CorruptImageError(path, f'tar: {err}') from err
-            _log.warning(f'skipped unreadable part of shard {path!r}: {err}')
-        count = len(errors)
+    def _counted(self, errors: _Damage, path: str) -> int:
+        """1 the first time a shard's reading fails (a truncated tar raises twice in webdataset's
+        reader: it is one damaged shard), else 0; raised with ``on_corrupt='error'``."""
+        if not errors:
+            return 0
+        if self.on_corrupt == 'error':
+            raise CorruptImageError(path, f'tar: {errors[0]}') from errors[0]
+        _log.warning(f'skipped the unreadable rest of shard {path!r}: {errors[0]}')
         errors.clear()
-        return count
+        first, errors.counted = not errors.counted, True
+        return int(first)
