@@ -2,17 +2,19 @@
 where every reader stands, and a run resumed mid-epoch continues the stream exactly."""
 
 import os
+import sys
 import uuid
 
 import pytest
 import torch
+from torch.utils.data import DataLoader
 
 from mae_plugin.data.pack import pack_folder
-from mae_plugin.data.shards import reader_shards
+from mae_plugin.data.shards import ShardStream, reader_shards
 from mae_plugin.engine.runtime.launch import build_runner, build_train_config
 from tests.conftest import ROOT
 from tests.engine import shard_probe  # noqa: F401  (registers StreamProbeHook)
-from tests.engine.demo_run import TINY, demo_options
+from tests.engine.demo_run import TINY, TRAIN, cli, demo_options, run_cli
 
 SHARDS = os.path.join(ROOT, 'configs', 'mae_vit-t_demo_shards.py')
 
@@ -52,6 +54,7 @@ def probe(work, rank=0, first=0):
     return torch.load(os.path.join(work, f'stream_rank{rank}_iter{first}.pth'), weights_only=True)
 
 
+@pytest.mark.slow
 def test_resumed_run_continues_the_stream_without_repeating(tmp_path, demo_root, shard_root):
     """Uninterrupted 8 iterations vs. stopped at 3 (mid-epoch: 12 of 20 images consumed) and
     resumed: the resumed run trains exactly the batches the uninterrupted one trained next."""
@@ -89,3 +92,66 @@ def test_resume_with_another_layout_is_refused(tmp_path, demo_root, shard_root):
             options(demo_root, shard_root, 2, 2, workers=1),
             resume=os.path.join(work, 'iter_2.pth'),
         )
+
+
+@pytest.mark.slow
+def test_torchrun_two_ranks_two_workers_one_epoch_then_resume(tmp_path, demo_root, shard_root):
+    """tools/train.py with the shards config under torchrun (2 CPU processes, gloo, 2 loader
+    workers each): the first epoch of the 4 readers is every demo image once; a run resumed
+    from iteration 2 (checkpoint written by rank 0 with both ranks' readers) trains exactly the
+    batches the whole run trained after it."""
+    config = tmp_path / 'shards_probe.py'
+    config.write_text(
+        f'_base_ = {SHARDS!r}\n'
+        "custom_imports = dict(imports=['mae_plugin', 'tests.engine.shard_probe'])\n"
+        "custom_hooks = [dict(type='ShardStreamStateHook'), dict(type='StreamProbeHook')]\n"
+    )
+    opts = options(demo_root, shard_root, 4, 2)
+    opts.pop('custom_hooks')
+
+    def launch(work, *extra):
+        port = str(29500 + uuid.uuid4().int % 1000)
+        return run_cli(
+            [
+                sys.executable,
+                '-m',
+                'torch.distributed.run',
+                '--nproc_per_node=2',
+                '--master_port',
+                port,
+                TRAIN,
+                str(config),
+                '--launcher',
+                'pytorch',
+                '--work-dir',
+                work,
+                *extra,
+            ]
+            + cli(opts)
+        )
+
+    whole = str(tmp_path / 'whole')
+    assert 'Distributed training: True' in launch(whole)
+    rows = {rank: probe(whole, rank) for rank in (0, 1)}  # (4 iters, batch 4, 4)
+
+    # what each (reader, epoch, k, pos) holds, from the stream read in-process
+    names = {}
+    for rank in (0, 1):
+        stream = ShardStream(
+            '*.tar', lambda s: dict(n=s['img_name']), shard_root, rank=rank, world_size=2, epochs=1
+        )
+        for batch in DataLoader(stream, batch_size=4, num_workers=2):
+            for n, s in zip(batch['n'], batch['stream'].tolist(), strict=True):
+                names[tuple(s)] = n
+    assert len(names) == 20
+    trained = [tuple(s) for r in (0, 1) for s in rows[r].flatten(0, 1).tolist()]
+    assert len(set(trained)) == len(trained)
+    first_epoch = sorted(names[s] for s in trained if s[1] == 0)
+    assert first_epoch == sorted(names.values())  # every image once
+
+    state = torch.load(os.path.join(whole, 'iter_2.pth'), weights_only=True)['shard_stream']
+    assert state['readers'].shape == (4, 3) and state['world_size'] == 2
+    resumed = str(tmp_path / 'resumed')
+    launch(resumed, '--resume', os.path.join(whole, 'iter_2.pth'))
+    for rank in (0, 1):
+        assert torch.equal(probe(resumed, rank, first=2), rows[rank][2:])
