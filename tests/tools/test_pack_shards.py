@@ -10,7 +10,7 @@ import pytest
 from PIL import Image
 
 from mae_plugin.data.pack import pack_folder
-from mae_plugin.data.shards import read_members
+from mae_plugin.data.shards import ShardStream, read_members
 from tests.conftest import ROOT
 
 SIZES = [(500, 375), (375, 500), (800, 600), (200, 150), (640, 480), (321, 100), (90, 90)]
@@ -97,3 +97,35 @@ def test_flat_folder_has_no_labels_and_a_full_folder_is_refused(folder, tmp_path
     assert all('cls' not in raw for _, raw in read_back(out).values())
     with pytest.raises(FileExistsError, match='already holds shards'):
         pack_folder(str(flat), out)
+
+
+def test_labelled_shards_stream_through_the_registered_dataset(folder, tmp_path):
+    """MAEShardStream built from a config: the folder pipeline, labels from .cls, class names
+    from classes.txt."""
+    from mae_plugin.engine.registry import DATASETS
+
+    out = str(tmp_path / 'shards')
+    pack_folder(str(folder), out, shard_size=3)
+    stream = DATASETS.build(
+        dict(
+            type='MAEShardStream',
+            data_root=out,
+            shards='shard-{000000..000002}.tar',
+            classes='classes.txt',
+            pipeline=[
+                dict(type='MAELoadImage'),
+                dict(type='MAERandomResizedCrop', size=32),
+                dict(type='MAEPackInputs'),
+            ],
+        )
+    )
+    assert stream.metainfo['classes'] == ('cat', 'dog', 'eel') and len(stream) == 7
+    rows = [line.rstrip('\n').split('\t') for line in open(os.path.join(out, 'manifest.tsv'))]
+    label_of = {key: int(label) for _, key, _, label in rows[1:]}
+    # the same stream, names only: the same order (seed 0, epoch 0)
+    names = ShardStream('shard-*.tar', lambda s: s['img_name'], out, epochs=1)
+    labels = [(int(s['data_samples']['label']), n) for s, n in zip(stream, names, strict=False)]
+    assert len(labels) == 7
+    for label, name in labels:
+        assert label == label_of[name.rsplit(':', 1)[1].split('.')[0]]
+    assert sorted(stream.get_data_info(i)['gt_label'] for i in range(7)) == [0, 0, 0, 0, 1, 1, 1]
