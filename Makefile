@@ -7,7 +7,7 @@ TRANSFER_STAMP := $(VENV)/.installed-transfer
 LINT_STAMP := $(VENV)/.installed-lint
 WHEELS := .wheels
 
-.PHONY: install install-transfer demo demo-cls demo-seg demo-det demo-digits test test-fast lint \
+.PHONY: install install-transfer demo demo-shards demo-cls demo-seg demo-det demo-digits test test-fast lint \
 	format benchmark clean
 
 $(STAMP): setup.py requirements/torch.txt
@@ -34,6 +34,12 @@ demo: $(STAMP)
 	$(PY) tools/prepare_demo_data.py data/demo
 	$(PY) tools/train.py configs/mae_vit-t_demo.py --work-dir work_dirs/mae_vit-t_demo
 	$(PY) tools/demo_summary.py work_dirs/mae_vit-t_demo
+
+# The demo streamed from tar shards (README "Training from tar shards"): 5 shards of 4 photographs.
+demo-shards: $(STAMP)
+	$(PY) tools/prepare_demo_data.py data/demo
+	test -d data/demo/shards || $(PY) tools/pack_shards.py data/demo/train data/demo/shards --shard-size 4
+	$(PY) tools/train.py configs/mae_vit-t_demo_shards.py --work-dir work_dirs/mae_vit-t_demo_shards
 
 # Does pretraining learn? The MAE on scikit-learn's handwritten digits, kNN top-1 on held-out
 # digits from the random encoder (step 0) to the end (1,000 iterations, about an hour on 2 cores).

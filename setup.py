@@ -29,6 +29,7 @@ setup(
         'pillow',
         'safetensors>=0.4',  # .safetensors checkpoints and Hugging Face folders (read code-free)
         'matplotlib',  # tools/analyze_logs.py plot_curve (mae_plugin.analysis)
+        'webdataset>=1.0,<2',  # tar shards (mae_plugin.data.shards); tested with 1.0.2
     ],
     extras_require={
         # the demo photographs ship inside scikit-image, the handwritten digits inside scikit-learn

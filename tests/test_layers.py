@@ -18,7 +18,10 @@ ANY = None  # any third-party package except the ones in FORBIDDEN
 # layer: (third-party packages allowed, plugin layers it may import)
 RULES = {
     'models': ({'torch', 'timm', 'lightly', 'numpy'}, {'models'}),
-    'data': ({'torch', 'torchvision', 'PIL', 'numpy'}, {'data', 'models'}),
+    'data': (
+        {'torch', 'torchvision', 'PIL', 'numpy', 'webdataset'},
+        {'data', 'models', 'checkpoints'},
+    ),
     'checkpoints': ({'torch', 'timm', 'numpy', 'safetensors'}, {'checkpoints', 'models'}),
     'analysis': ({'matplotlib', 'numpy'}, {'analysis', 'checkpoints'}),
     'engine': (ANY, {'engine', 'data', 'models', 'checkpoints'}),

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import io
+
 import numpy as np
 import torch
 from PIL import Image
@@ -18,15 +20,18 @@ class CorruptImageError(OSError):
         self.path = path
 
 
-def load_image(path: str) -> Image.Image:
-    """The RGB image of ``path``; any failure to read it is a :class:`CorruptImageError`."""
+def load_image(path: str | bytes, name: str | None = None) -> Image.Image:
+    """The RGB image of ``path``, or of an encoded image file's bytes (``name`` says where they
+    came from); any failure to read it is a :class:`CorruptImageError`."""
     try:
-        with Image.open(path) as image:
+        with Image.open(io.BytesIO(path) if isinstance(path, bytes) else path) as image:
             return image.convert('RGB')
     # FileNotFoundError / PermissionError included: on large runs files vanish or lose their
     # permissions after the scan, and must not end the run
     except (OSError, ValueError, Image.DecompressionBombError) as err:
-        raise CorruptImageError(path, str(err)) from err
+        raise CorruptImageError(
+            name or (path if isinstance(path, str) else '<bytes>'), str(err)
+        ) from err
 
 
 def to_uint8_tensor(image: Image.Image) -> torch.Tensor:
@@ -34,7 +39,7 @@ def to_uint8_tensor(image: Image.Image) -> torch.Tensor:
     return torch.from_numpy(np.array(image, dtype=np.uint8)).permute(2, 0, 1)
 
 
-def read_center_crop(path: str, size: int) -> torch.Tensor:
+def read_center_crop(path: str | bytes, size: int) -> torch.Tensor:
     """Evaluation view of an image file: shorter side resized to ``size`` (bicubic), centre crop.
     Returns uint8 (3, size, size)."""
     image = F.resize(load_image(path), size, InterpolationMode.BICUBIC)

@@ -21,11 +21,15 @@ from .image import load_image, to_uint8_tensor
 
 
 class MAELoadImage:
-    """Read ``sample['img_path']`` into an RGB PIL image at ``sample['img']``; an unreadable file
-    raises :class:`~mae_plugin.data.image.CorruptImageError`."""
+    """Read ``sample['img_path']`` (or the encoded file ``sample['img_bytes']``, named by
+    ``img_name``) into an RGB PIL image at ``sample['img']``; an unreadable file raises
+    :class:`~mae_plugin.data.image.CorruptImageError`."""
 
     def __call__(self, sample: dict[str, Any]) -> dict[str, Any]:
-        sample['img'] = load_image(sample['img_path'])
+        if 'img_bytes' in sample:
+            sample['img'] = load_image(sample['img_bytes'], sample.get('img_name'))
+        else:
+            sample['img'] = load_image(sample['img_path'])
         return sample
 
 

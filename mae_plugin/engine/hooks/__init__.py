@@ -2,7 +2,7 @@
 
 - checkpoint safety: ``AtomicCheckpointHook`` and ``FiniteWeightsHook`` (``checkpoint.py``),
   ``WeightsOnlyResumeHook`` and ``ResumeScheduleGuardHook`` (``resume.py``);
-- data: ``CorruptImageCounterHook`` (``data.py``);
+- data: ``CorruptImageCounterHook`` (``data.py``), ``ShardStreamStateHook`` (``shards.py``);
 - monitoring: ``ReconstructionVisHook`` (``reconstruction.py``), ``KNNMonitorHook`` (``knn.py``).
 """
 
@@ -11,6 +11,7 @@ from .data import CorruptImageCounterHook
 from .knn import KNNMonitorHook
 from .reconstruction import ReconstructionVisHook
 from .resume import ResumeScheduleGuardHook, WeightsOnlyResumeHook
+from .shards import ShardStreamStateHook
 
 __all__ = [
     'AtomicCheckpointHook',
@@ -19,5 +20,6 @@ __all__ = [
     'KNNMonitorHook',
     'ReconstructionVisHook',
     'ResumeScheduleGuardHook',
+    'ShardStreamStateHook',
     'WeightsOnlyResumeHook',
 ]

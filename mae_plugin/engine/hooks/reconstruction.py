@@ -70,8 +70,13 @@ class ReconstructionVisHook(Hook):
             grid = model.mae.encoder.grid_size
             size = grid[0] * model.mae.patch_size
             count = min(self.num_images, len(dataset))
+            infos = [dataset.get_data_info(i) for i in range(count)]
+            # a shard stream gives the encoded file (img_bytes) instead of a path
             images = torch.stack(
-                [read_center_crop(dataset.get_data_info(i)['img_path'], size) for i in range(count)]
+                [
+                    read_center_crop(info.get('img_bytes', info.get('img_path')), size)
+                    for info in infos
+                ]
             )
             masks = fixed_masks(grid, count, model.mae.mask_ratio, 'random', self.seed)
             self._batch = (images, masks)
