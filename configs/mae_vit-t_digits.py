@@ -27,6 +27,7 @@ train_dataloader = dict(
                 input_size=img_size,
                 patch_size=patch_size,
                 mask_ratio=0.75,
+                strategy='random',
             ),
             dict(type='MAEPackInputs'),
         ],
