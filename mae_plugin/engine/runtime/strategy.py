@@ -97,6 +97,9 @@ class MAEFSDP2Strategy(DDPStrategy):
             raise TypeError(f'MAEFSDP2Strategy shards MAEPretrainModel, not {type(model).__name__}')
         device = self._device()
         model = model.to(device)
+        if self.activation_checkpointing:
+            for block in transformer_blocks(model):
+                checkpoint(block)
         if not (dist.is_available() and dist.is_initialized()):
             self.logger.info('MAEFSDP2Strategy: one process without a launcher, nothing sharded')
             return model
@@ -113,8 +116,6 @@ class MAEFSDP2Strategy(DDPStrategy):
             else MixedPrecisionPolicy()
         )
         for block in transformer_blocks(model):
-            if self.activation_checkpointing:
-                checkpoint(block)
             fully_shard(
                 block, mesh=mesh, mp_policy=policy, reshard_after_forward=self.reshard_after_forward
             )
