@@ -70,7 +70,8 @@ def test_resume_never_runs_config_text_and_refuses_another_model(tmp_path, demo_
     crafted = load_checkpoint_file(first)
     marker = tmp_path / 'executed'
     for key in ('config', 'cfg'):
-        crafted['meta'][key] = f"import os\nos.system('touch {marker}')\ngpu_ids = [0, 1, 2]\n"
+        # runs under the stock FlexibleRunner.resume (Config.fromstring)
+        crafted['meta'][key] = f"__import__('os').system('touch {marker}')\ngpu_ids = [0, 1]\n"
     torch.save(crafted, first)
 
     cfg = _runner(tmp_path, demo_root, 2)

@@ -16,7 +16,7 @@ from typing import Any
 from mmengine.optim import OptimWrapper, OptimWrapperDict
 from mmengine.optim.scheduler import _ParamScheduler
 
-CONFIG_TEXT_KEYS = ('config', 'cfg')
+CONFIG_TEXT_KEYS = ('cfg', 'config')
 
 
 def effective_batch_size(batch_size: int, world_size: int, accumulation: int) -> int:
@@ -95,4 +95,5 @@ def drop_config_text(checkpoint: dict, filename: str | os.PathLike, logger: logg
         return
     dropped = [key for key in CONFIG_TEXT_KEYS if meta.pop(key, None) is not None]
     if dropped:
-        logger.info(f'{os.fspath(filename)}: meta {dropped} text ignored (never executed)')
+        named = ', '.join(f'meta[{key!r}]' for key in dropped)
+        logger.info(f'{os.fspath(filename)}: {named} text ignored (never executed)')
