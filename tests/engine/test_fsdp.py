@@ -12,6 +12,7 @@ import timm
 import torch
 from mmengine.config import Config
 
+from mae_plugin.benchmark.memory import memory_model
 from mae_plugin.checkpoints import load_checkpoint_file
 from mae_plugin.engine.runtime.launch import build_runner, build_train_config
 from mae_plugin.engine.runtime.sharded_checkpoint import sharded_folder
@@ -133,6 +134,16 @@ def test_sharded_losses_equal_ddp_and_each_rank_holds_half(tmp_path, demo_root):
         ]
         for what in ('param_bytes', 'optim_bytes'):
             assert 0.45 < fsdp[rank][what] / ddp[rank][what] < 0.56, (what, fsdp[rank], ddp[rank])
+    # the shards add up to DDP's bytes, which are docs/scaling.md's 4 P and 8 P_t
+    paper = memory_model(tiny_core_mae())
+    assert (
+        ddp[0]['param_bytes'] == 4 * paper.params == fsdp[0]['param_bytes'] + fsdp[1]['param_bytes']
+    )
+    assert (
+        ddp[0]['optim_bytes']
+        == 8 * paper.trained
+        == fsdp[0]['optim_bytes'] + fsdp[1]['optim_bytes']
+    )
 
     # the consolidated checkpoint converts to timm and loads strictly, weights unchanged
     consolidated = os.path.join(str(tmp_path / 'fsdp'), 'iter_5.pth')
