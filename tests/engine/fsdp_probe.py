@@ -49,3 +49,18 @@ class FSDPProbeHook(Hook):
         }
         self.record['lr'] = optimizer.param_groups[0]['initial_lr']
         torch.save(self.record, os.path.join(runner.work_dir, f'probe_rank{runner.rank}.pth'))
+
+
+@HOOKS.register_module()
+class NaNWeightsHook(Hook):
+    """Turns every weight (every rank's shard) to NaN after iteration ``at``, before the
+    checkpoint hook saves it."""
+
+    def __init__(self, at: int) -> None:
+        self.at = at
+
+    def after_train_iter(self, runner, batch_idx, data_batch=None, outputs=None) -> None:
+        if runner.iter + 1 == self.at:
+            with torch.no_grad():
+                for param in runner.model.parameters():
+                    _local(param).fill_(float('nan'))

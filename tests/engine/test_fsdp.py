@@ -279,3 +279,28 @@ def test_activation_checkpointing_recomputes_each_block_and_keeps_the_loss(tmp_p
     # 3 blocks: forward once; with recomputation once more in backward (seen inside the block)
     assert [n for n, _ in results] == [3, 6]
     torch.testing.assert_close(results[1][1], results[0][1], rtol=0, atol=0)
+
+
+@pytest.mark.slow
+def test_nan_weights_at_save_stop_every_rank_and_keep_the_previous_checkpoint(tmp_path, demo_root):
+    """Rank 0 alone holds the consolidated weights that FiniteWeightsHook checks: the other
+    rank must stop too instead of waiting in the next collective."""
+    work = str(tmp_path / 'run')
+    options = tiny_options(demo_root, 6, 2, **{'default_hooks.checkpoint.max_keep_ckpts': 1})
+    config = probed(tmp_path, DEMO_FSDP, 'nan_at_4', hooks=["dict(type='NaNWeightsHook', at=4)"])
+    env = dict(os.environ, PYTHONPATH=ROOT, OMP_NUM_THREADS='1')
+    proc = subprocess.run(
+        torchrun(config, work, options, check=False),
+        cwd=ROOT,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=300,
+    )
+    out = proc.stdout + proc.stderr
+    assert proc.returncode != 0
+    assert "weight 'mae.encoder.vit.cls_token' holds non-finite values" in out  # rank 0
+    assert 'another rank refused to write the checkpoint' in out, out[-4000:]  # rank 1
+    assert last_checkpoint(work) == os.path.join(work, 'iter_2.pth')
+    kept = sorted(f for f in os.listdir(work) if f.startswith('iter_'))
+    assert kept == ['iter_2.pth', 'iter_2.pth.sharded']
