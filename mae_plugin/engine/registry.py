@@ -19,6 +19,7 @@ def _child(parent: Registry) -> Registry:
 
 RUNNERS = _child(root.RUNNERS)
 RUNNER_CONSTRUCTORS = _child(root.RUNNER_CONSTRUCTORS)
+STRATEGIES = _child(root.STRATEGIES)
 LOOPS = _child(root.LOOPS)
 HOOKS = _child(root.HOOKS)
 LOG_PROCESSORS = _child(root.LOG_PROCESSORS)

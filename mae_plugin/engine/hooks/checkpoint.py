@@ -10,7 +10,8 @@ the stock hook and changes the order and the writes:
    ``mae_atomic_local`` file backend); ``FiniteWeightsHook`` refuses non-finite weights before
    anything is written;
 2. then ``last_checkpoint`` is replaced atomically;
-3. only then are the checkpoints that ``max_keep_ckpts`` (or a new best) drops deleted.
+3. only then are the checkpoints that ``max_keep_ckpts`` (or a new best) drops deleted (with
+   the sharded folder ``MAEFSDP2Strategy`` writes beside each).
 """
 
 from __future__ import annotations
@@ -25,6 +26,7 @@ from mmengine.hooks import CheckpointHook, Hook
 
 from ...checkpoints.atomic import atomic_write_bytes, atomic_write_text
 from ..registry import HOOKS
+from ..runtime.sharded_checkpoint import sharded_folder
 
 ATOMIC_BACKEND = 'mae_atomic_local'
 
@@ -130,10 +132,12 @@ class AtomicCheckpointHook(CheckpointHook):
         atomic_write_text(self.last_ckpt, osp.join(runner.work_dir, 'last_checkpoint'))
         for old in dropped:
             path = self.file_backend.join_path(self.out_dir, self.filename_tmpl.format(old))
-            if self.file_backend.isfile(path):
-                self.file_backend.remove(path)
-            elif self.file_backend.isdir(path):
-                self.file_backend.rmtree(path)
+            # the file, then MAEFSDP2Strategy's shards beside it, if any
+            for each in (path, sharded_folder(path)):
+                if self.file_backend.isfile(each):
+                    self.file_backend.remove(each)
+                elif self.file_backend.isdir(each):
+                    self.file_backend.rmtree(each)
 
     def _save_best_checkpoint(self, runner, metrics: dict) -> None:
         # The stock method removes the previous best before writing the new one: hold the

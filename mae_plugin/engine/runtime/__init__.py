@@ -1,6 +1,11 @@
-"""Running on MMEngine 0.10.7: ``MAERunner`` and the shims, each for a gap of that version.
+"""Running on MMEngine 0.10.7: ``MAERunner``, ``MAEFlexibleRunner`` and the shims, each for a gap
+of that version.
 
 - ``runner.py``: ``MAERunner`` (lr rule with gradient accumulation; strict, code-free loading);
+- ``flexible_runner.py``: ``MAEFlexibleRunner``, the same rules under FlexibleRunner;
+- ``runner_rules.py``: what both runners share (lr rule, dropping config text unread);
+- ``strategy.py``, ``sharded_checkpoint.py``: ``MAEFSDP2Strategy`` (FSDP2 sharding, sharded and
+  consolidated checkpoints);
 - ``launch.py``: what ``tools/train.py`` and ``tools/test.py`` do, importable and testable;
 - ``distributed.py``: DDP on CPU-only machines (MMEngine's launcher assumes CUDA);
 - ``amp.py``: bf16 autocast on the CPU (MMEngine's ``AmpOptimWrapper`` asserts a GPU).
@@ -8,6 +13,14 @@
 
 from .amp import CPUAmpOptimWrapper
 from .distributed import CPUDistributedDataParallel
+from .flexible_runner import MAEFlexibleRunner
 from .runner import MAERunner
+from .strategy import MAEFSDP2Strategy
 
-__all__ = ['CPUAmpOptimWrapper', 'CPUDistributedDataParallel', 'MAERunner']
+__all__ = [
+    'CPUAmpOptimWrapper',
+    'CPUDistributedDataParallel',
+    'MAEFSDP2Strategy',
+    'MAEFlexibleRunner',
+    'MAERunner',
+]

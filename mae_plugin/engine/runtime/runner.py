@@ -22,8 +22,7 @@ from collections.abc import Callable
 from typing import Any
 
 from mmengine.model import is_model_wrapper
-from mmengine.optim import OptimWrapper, OptimWrapperDict
-from mmengine.optim.scheduler import _ParamScheduler
+from mmengine.optim import OptimWrapper
 from mmengine.runner import Runner
 from mmengine.runner.checkpoint import _load_checkpoint_to_model
 from torch.utils.data import DataLoader
@@ -31,19 +30,9 @@ from torch.utils.data import DataLoader
 from ...checkpoints import load_checkpoint_file, load_mae_weights
 from ..pretrain.model import MAEPretrainModel
 from ..registry import RUNNERS
+from .runner_rules import drop_config_text, effective_batch_size, scale_lr
 
-
-def effective_batch_size(batch_size: int, world_size: int, accumulation: int) -> int:
-    """Images behind one optimizer step: the ``batch`` in lr = base_lr x batch / 256."""
-    return batch_size * world_size * accumulation
-
-
-def _built(schedulers: Any) -> bool:
-    if isinstance(schedulers, dict):
-        return 'type' not in schedulers and any(_built(s) for s in schedulers.values())
-    if isinstance(schedulers, list):
-        return any(_built(s) for s in schedulers)
-    return isinstance(schedulers, _ParamScheduler)
+__all__ = ['MAERunner', 'effective_batch_size']
 
 
 @RUNNERS.register_module()
@@ -54,41 +43,10 @@ class MAERunner(Runner):
 
     def scale_lr(self, optim_wrapper: OptimWrapper, auto_scale_lr: dict | None = None) -> None:
         """lr x (batch x processes x accumulation) / ``auto_scale_lr['base_batch_size']``."""
-        if not auto_scale_lr or not auto_scale_lr.get('enable', False):
-            return
-        if 'base_batch_size' not in auto_scale_lr:
-            raise KeyError(f'auto_scale_lr={auto_scale_lr} needs base_batch_size')
-        if _built(self.param_schedulers):
-            raise RuntimeError(
-                'scale_lr must run before the parameter schedulers are built: '
-                'they record the initial lr'
-            )
-        wrappers = (
-            list(optim_wrapper.values())
-            if isinstance(optim_wrapper, OptimWrapperDict)
-            else [optim_wrapper]
-        )
-        counts = {w._accumulative_counts for w in wrappers}
-        if len(counts) != 1:
-            raise ValueError(
-                f'optimizer wrappers accumulate over different counts {counts}: '
-                'one effective batch size is needed to scale the lr'
-            )
         loader = self._train_dataloader
         batch = loader.batch_size if isinstance(loader, DataLoader) else loader['batch_size']
-        accumulation = counts.pop()
-        effective = effective_batch_size(batch, self.world_size, accumulation)
-        base = auto_scale_lr['base_batch_size']
-        ratio = effective / base
-        for wrapper in wrappers:
-            for group in wrapper.optimizer.param_groups:
-                group['lr'] *= ratio
-        lrs = sorted({group['lr'] for w in wrappers for group in w.optimizer.param_groups})
-        self.logger.info(
-            f'lr scaled by effective batch / base batch = (batch {batch} x {self.world_size} '
-            f'processes x {accumulation} accumulation) / {base} = {effective} / {base} = '
-            f'{ratio:g}; lr now {lrs[-1]:.6g}'
-            + (f' (lowest group {lrs[0]:.6g})' if len(lrs) > 1 else '')
+        scale_lr(
+            optim_wrapper, auto_scale_lr, batch, self.world_size, self.param_schedulers, self.logger
         )
 
     def resume(self, filename: str, *args: Any, **kwargs: Any) -> None:
@@ -113,10 +71,7 @@ class MAERunner(Runner):
         if revise_keys is None:
             revise_keys = [(r'^module\.', '')]
         checkpoint = load_checkpoint_file(filename)
-        meta = checkpoint.get('meta')
-        if isinstance(meta, dict) and 'config' in meta:
-            meta.pop('config')  # executable text: never handed on to Config.fromstring
-            self.logger.info(f"{filename}: meta['config'] text ignored (never executed)")
+        drop_config_text(checkpoint, filename, self.logger)  # never to Config.fromstring
         self.call_hook('after_load_checkpoint', checkpoint=checkpoint)
         model = self.model.module if is_model_wrapper(self.model) else self.model
         if isinstance(model, MAEPretrainModel) and not self._resuming:

@@ -1,0 +1,51 @@
+"""``MAEFlexibleRunner``: MMEngine's ``FlexibleRunner`` (strategies, e.g. ``MAEFSDP2Strategy``)
+under the plugin's rules, shared with ``MAERunner`` through ``runner_rules.py``:
+
+- **nothing from a file runs**: ``meta['config']``/``meta['cfg']`` text is dropped unread before
+  any hook or the stock ``resume`` sees it (``FlexibleRunner.resume`` hands ``meta['config']``
+  to ``Config.fromstring``, which executes it);
+- **lr rule**: with ``auto_scale_lr`` enabled the strategy must apply batch x processes x
+  accumulation / base batch (``MAEFSDP2Strategy`` does); MMEngine's strategies leave
+  accumulation out, so they are refused rather than silently off by the accumulation count;
+- **strict loading**: the strategy's loading (``MAEFSDP2Strategy``: strict, code-free).
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from mmengine._strategy import BaseStrategy
+from mmengine.runner._flexible_runner import FlexibleRunner
+
+from ..registry import RUNNERS
+from .runner_rules import drop_config_text
+from .strategy import MAEFSDP2Strategy
+
+
+@RUNNERS.register_module()
+class MAEFlexibleRunner(FlexibleRunner):
+    """``FlexibleRunner`` with the plugin's rules; see the module docstring."""
+
+    def build_strategy(self, strategy: BaseStrategy | dict | None = None, **kwargs: Any):
+        built = super().build_strategy(strategy, **kwargs)
+        scaled = self._auto_scale_lr and self._auto_scale_lr.get('enable', False)
+        if scaled and not isinstance(built, MAEFSDP2Strategy):
+            raise ValueError(
+                f'auto_scale_lr is enabled but strategy {type(built).__name__} scales the lr '
+                'without gradient accumulation: use MAEFSDP2Strategy, or MAERunner for DDP'
+            )
+        return built
+
+    def register_default_hooks(self, hooks: dict | None = None) -> None:
+        # FlexibleRunner asserts on `name=None` unless `name` is one of its own six hooks;
+        # None turns off a plugin hook too (a sharded run turns off the rank-0-only ones)
+        stock = {'runtime_info', 'timer', 'sampler_seed', 'logger', 'param_scheduler', 'checkpoint'}
+        if hooks is not None:
+            hooks = {k: v for k, v in hooks.items() if v is not None or k in stock}
+        super().register_default_hooks(hooks)
+
+    def call_hook(self, fn_name: str, **kwargs: Any) -> None:
+        if fn_name == 'after_load_checkpoint':
+            # every load passes here first (the strategies' callback), before resume reads meta
+            drop_config_text(kwargs['checkpoint'], 'the loaded checkpoint', self.logger)
+        super().call_hook(fn_name, **kwargs)

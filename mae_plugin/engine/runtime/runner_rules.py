@@ -1,0 +1,99 @@
+"""The plugin's runner rules, shared by ``MAERunner`` and ``MAEFlexibleRunner``.
+
+- :func:`scale_lr`: lr x (batch x processes x gradient accumulation) / base batch, the official
+  MAE rule (MMEngine 0.10.7 leaves accumulation out, in both of its runners);
+- :func:`drop_config_text`: a checkpoint's ``meta['config']``/``meta['cfg']`` text is removed
+  unread, before any hook or runner code sees it (both MMEngine runners hand ``meta['config']``
+  to ``Config.fromstring`` on resume, which executes it).
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+from typing import Any
+
+from mmengine.optim import OptimWrapper, OptimWrapperDict
+from mmengine.optim.scheduler import _ParamScheduler
+
+CONFIG_TEXT_KEYS = ('cfg', 'config')
+
+
+def effective_batch_size(batch_size: int, world_size: int, accumulation: int) -> int:
+    """Images behind one optimizer step: the ``batch`` in lr = base_lr x batch / 256."""
+    return batch_size * world_size * accumulation
+
+
+def schedulers_built(schedulers: Any) -> bool:
+    """True when ``schedulers`` (a config, a list or a dict of them) holds a built scheduler."""
+    if isinstance(schedulers, dict):
+        return 'type' not in schedulers and any(schedulers_built(s) for s in schedulers.values())
+    if isinstance(schedulers, list):
+        return any(schedulers_built(s) for s in schedulers)
+    return isinstance(schedulers, _ParamScheduler)
+
+
+def scale_lr(
+    optim_wrapper: OptimWrapper,
+    auto_scale_lr: dict | None,
+    batch: int,
+    world_size: int,
+    schedulers: Any,
+    logger: logging.Logger,
+) -> None:
+    """Multiply every group's lr by (batch x world_size x accumulation) / base batch, in place.
+
+    Args:
+        optim_wrapper: one wrapper or an ``OptimWrapperDict``; all must accumulate alike.
+        auto_scale_lr: the config's ``auto_scale_lr``; nothing happens unless ``enable``.
+        batch: images per process per forward (the train loader's batch size).
+        world_size: processes.
+        schedulers: the runner's parameter schedulers, which must not be built yet (they record
+            the initial lr).
+        logger: where the rule and the result are written.
+    """
+    if not auto_scale_lr or not auto_scale_lr.get('enable', False):
+        return
+    if 'base_batch_size' not in auto_scale_lr:
+        raise KeyError(f'auto_scale_lr={auto_scale_lr} needs base_batch_size')
+    if schedulers_built(schedulers):
+        raise RuntimeError(
+            'scale_lr must run before the parameter schedulers are built: '
+            'they record the initial lr'
+        )
+    wrappers = (
+        list(optim_wrapper.values())
+        if isinstance(optim_wrapper, OptimWrapperDict)
+        else [optim_wrapper]
+    )
+    counts = {w._accumulative_counts for w in wrappers}
+    if len(counts) != 1:
+        raise ValueError(
+            f'optimizer wrappers accumulate over different counts {counts}: '
+            'one effective batch size is needed to scale the lr'
+        )
+    accumulation = counts.pop()
+    effective = effective_batch_size(batch, world_size, accumulation)
+    base = auto_scale_lr['base_batch_size']
+    ratio = effective / base
+    for wrapper in wrappers:
+        for group in wrapper.optimizer.param_groups:
+            group['lr'] *= ratio
+    lrs = sorted({group['lr'] for w in wrappers for group in w.optimizer.param_groups})
+    logger.info(
+        f'lr scaled by effective batch / base batch = (batch {batch} x {world_size} '
+        f'processes x {accumulation} accumulation) / {base} = {effective} / {base} = '
+        f'{ratio:g}; lr now {lrs[-1]:.6g}'
+        + (f' (lowest group {lrs[0]:.6g})' if len(lrs) > 1 else '')
+    )
+
+
+def drop_config_text(checkpoint: dict, filename: str | os.PathLike, logger: logging.Logger) -> None:
+    """Remove ``meta['config']`` and ``meta['cfg']`` from ``checkpoint`` unread (in place)."""
+    meta = checkpoint.get('meta')
+    if not isinstance(meta, dict):
+        return
+    dropped = [key for key in CONFIG_TEXT_KEYS if meta.pop(key, None) is not None]
+    if dropped:
+        named = ', '.join(f'meta[{key!r}]' for key in dropped)
+        logger.info(f'{os.fspath(filename)}: {named} text ignored (never executed)')
