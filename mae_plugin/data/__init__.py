@@ -1,8 +1,9 @@
 """Runner-free data code that every runner adapter shares (torch, torchvision, PIL; no MMEngine).
 
 The image-folder scan with its one class list per dataset family, image reading with the corrupt
-file error, the pretraining transforms of one sample (load, crop, flip, mask, pack), the
-ImageNet normalisation constants and the labelled layout of reconstruction pictures.
+file error, the pretraining transforms of one sample (load and crop, decoding JPEGs at reduced
+scale where the crop allows; flip, mask, pack), the ImageNet normalisation constants and the
+labelled layout of reconstruction pictures.
 ``mae_plugin.engine`` registers the transforms as they are and wraps the scan in its dataset;
 another runner chains the same objects.
 """
@@ -13,6 +14,7 @@ from .image import CorruptImageError, load_image, read_center_crop, to_uint8_ten
 from .picture import RECONSTRUCTION_COLUMNS, labelled_grid, upscale_factor
 from .transforms import (
     MAELoadImage,
+    MAELoadRandomResizedCrop,
     MAEMaskGenerator,
     MAEPackInputs,
     MAERandomFlip,
@@ -34,6 +36,7 @@ __all__ = [
     'labelled_grid',
     'upscale_factor',
     'MAELoadImage',
+    'MAELoadRandomResizedCrop',
     'MAEMaskGenerator',
     'MAEPackInputs',
     'MAERandomFlip',
