@@ -27,9 +27,8 @@ train_dataloader = dict(
         data_root=data_root,
         data_prefix=dict(img_path='train'),
         pipeline=[
-            dict(type='MAELoadImage'),
             dict(
-                type='MAERandomResizedCrop',
+                type='MAELoadRandomResizedCrop',
                 size=img_size,
                 scale=(0.2, 1.0),
                 interpolation='bicubic',

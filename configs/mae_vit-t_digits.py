@@ -14,9 +14,8 @@ train_dataloader = dict(
     dataset=dict(
         data_root=data_root,
         pipeline=[
-            dict(type='MAELoadImage'),
             dict(
-                type='MAERandomResizedCrop',
+                type='MAELoadRandomResizedCrop',
                 size=img_size,
                 scale=(0.2, 1.0),
                 interpolation='bicubic',

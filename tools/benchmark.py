@@ -17,6 +17,11 @@ Runner mode: the same model and batches through MMEngine's runner (CONFIG) and t
 Lightning's Trainer (YAML, default configs/lightning/<CONFIG name>.yaml), each run in a fresh
 process, rounds interleaved; a step is the time between consecutive batch starts, hooks and
 logging included (mae_plugin/benchmark/runners.py).
+
+    python tools/benchmark.py CONFIG --data [--rounds 2]
+
+Data mode: CONFIG's training pipeline against the official torchvision pipeline, and the JPEG
+decoders alone, in img/s per core on generated ImageNet-like JPEGs (mae_plugin/benchmark/data.py).
 """
 
 import argparse
@@ -54,9 +59,15 @@ def main() -> None:
         help='compare the MMEngine runner and the Lightning Trainer',
     )
     parser.add_argument('--lightning-config', help='the Lightning YAML of --runners')
+    parser.add_argument('--data', action='store_true', help='time the data pipeline per core')
     args = parser.parse_args()
     if args.runners:
         return compare_runners(args)
+    if args.data:
+        from mae_plugin.benchmark.data import compare_pipelines
+
+        compare_pipelines(args.config, rounds=args.rounds)
+        return None
 
     torch.set_num_threads(args.threads)
     dtype = torch.bfloat16 if args.amp else torch.float32

@@ -1,8 +1,9 @@
 """Runner-free data code that every runner adapter shares (torch, torchvision, PIL; no MMEngine).
 
 The image-folder scan with its one class list per dataset family, image reading with the corrupt
-file error, the pretraining transforms of one sample (load, crop, flip, mask, pack), the
-ImageNet normalisation constants, the labelled layout of reconstruction pictures, and tar shards
+file error, the pretraining transforms of one sample (load and crop, decoding JPEGs at reduced
+scale where the crop allows; flip, mask, pack), the ImageNet normalisation constants, the
+labelled layout of reconstruction pictures, and tar shards
 (``pack_folder`` writes them, ``ShardStream`` reads them resumably).
 ``mae_plugin.engine`` registers the transforms as they are and wraps the scan in its dataset;
 another runner chains the same objects.
@@ -16,6 +17,7 @@ from .picture import RECONSTRUCTION_COLUMNS, labelled_grid, upscale_factor
 from .shards import ShardStream, expand_shards
 from .transforms import (
     MAELoadImage,
+    MAELoadRandomResizedCrop,
     MAEMaskGenerator,
     MAEPackInputs,
     MAERandomFlip,
@@ -37,6 +39,7 @@ __all__ = [
     'labelled_grid',
     'upscale_factor',
     'MAELoadImage',
+    'MAELoadRandomResizedCrop',
     'MAEMaskGenerator',
     'MAEPackInputs',
     'MAERandomFlip',

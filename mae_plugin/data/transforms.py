@@ -1,11 +1,18 @@
-"""Pretraining transforms of one sample: load -> RandomResizedCrop(224, (0.2, 1), bicubic) -> flip
+"""Pretraining transforms of one sample: load + RandomResizedCrop(224, (0.2, 1), bicubic) -> flip
 -> mask -> pack.
 
 Each is a ``sample -> sample`` callable on a plain dict (``img_path``, ``img``, ``mask``, ...), so
 any runner chains them: MMEngine registers these very classes under the same names (configs write
 ``type='MAERandomResizedCrop'``), and a plain ``torchvision.transforms.Compose`` chains them as
-well. Crops and flips are torchvision's (what the official code runs), on PIL images; images stay
-uint8 until the batch is normalised on the training device.
+well. Crop boxes are torchvision's (what the official code runs); images stay uint8 until the
+batch is normalised on the training device.
+
+Loading and cropping are one transform, :class:`MAELoadRandomResizedCrop` (what the configs and
+the Lightning data module use): the box is drawn from the file's header and the JPEG decoded at
+reduced scale when the crop is shrunk >= 2x (``mae_plugin.data.crop``), which a separate loader
+cannot do without handing an undecoded image to the next transform. ``MAELoadImage`` followed by
+``MAERandomResizedCrop`` (a full decode, then the crop on the PIL image) stays for pipelines that
+need the whole image, and for older configs.
 """
 
 from __future__ import annotations
@@ -17,7 +24,15 @@ from torchvision.transforms import InterpolationMode, RandomResizedCrop
 from torchvision.transforms import functional as F
 
 from ..models.masking import STRATEGIES, check_mask_ratio, make_mask
-from .image import load_image, to_uint8_tensor
+from .crop import RESAMPLE, decode_resized_crop, open_encoded
+from .image import (
+    READ_ERRORS,
+    CorruptImageError,
+    load_image,
+    read_encoded,
+    sample_name,
+    to_uint8_tensor,
+)
 
 
 class MAELoadImage:
@@ -27,9 +42,52 @@ class MAELoadImage:
 
     def __call__(self, sample: dict[str, Any]) -> dict[str, Any]:
         if 'img_bytes' in sample:
-            sample['img'] = load_image(sample['img_bytes'], sample.get('img_name'))
+            sample['img'] = load_image(bytes(sample['img_bytes']), sample_name(sample))
         else:
             sample['img'] = load_image(sample['img_path'])
+        return sample
+
+
+class MAELoadRandomResizedCrop:
+    """``MAELoadImage`` + ``MAERandomResizedCrop`` decoding only what the crop needs.
+
+    The box is torchvision's ``RandomResizedCrop.get_params`` on the header's size (the same
+    random draws, so the same box as a full decode would get); a JPEG box shrunk >= 2x is
+    decoded at 1/2, 1/4 or 1/8 scale (:func:`~mae_plugin.data.crop.decode_resized_crop`).
+    Reads ``sample['img_bytes']`` or the file ``sample['img_path']``; writes ``sample['img']``
+    as uint8 (3, size, size) and the box, (top, left, height, width) in the full image's pixels,
+    as ``sample['crop_box']``. An unreadable or corrupt file raises
+    :class:`~mae_plugin.data.image.CorruptImageError`.
+    """
+
+    def __init__(
+        self,
+        size: int = 224,
+        scale: tuple[float, float] = (0.2, 1.0),
+        ratio: tuple[float, float] = (3 / 4, 4 / 3),
+        interpolation: str = 'bicubic',
+    ) -> None:
+        if interpolation not in RESAMPLE:
+            raise ValueError(
+                f'MAELoadRandomResizedCrop: interpolation {interpolation!r} is not one of '
+                f'{sorted(RESAMPLE)}; MAELoadImage + MAERandomResizedCrop take any'
+            )
+        self.size = (size, size) if isinstance(size, int) else tuple(size)
+        self.scale, self.ratio, self.interpolation = tuple(scale), tuple(ratio), interpolation
+
+    def __call__(self, sample: dict[str, Any]) -> dict[str, Any]:
+        data, name = read_encoded(sample), sample_name(sample)
+        try:
+            with open_encoded(data) as image:  # header only
+                box = RandomResizedCrop.get_params(image, list(self.scale), list(self.ratio))
+                sample['crop_box'] = tuple(box)
+                sample['img'] = decode_resized_crop(
+                    data, image, box, self.size, self.interpolation, name
+                )
+        except CorruptImageError:
+            raise
+        except READ_ERRORS as err:
+            raise CorruptImageError(name, str(err)) from err
         return sample
 
 
@@ -60,7 +118,7 @@ class MAERandomResizedCrop:
 
 
 class MAERandomFlip:
-    """Horizontal flip with probability ``prob``."""
+    """Horizontal flip with probability ``prob``, of a PIL image or a (3, H, W) tensor."""
 
     def __init__(self, prob: float = 0.5) -> None:
         self.prob = prob
@@ -103,7 +161,8 @@ class MAEMaskGenerator:
 
 
 class MAEPackInputs:
-    """Pack into ``dict(inputs=uint8 (3, H, W), data_samples=dict(mask, label))``.
+    """Pack into ``dict(inputs=uint8 (3, H, W), data_samples=dict(mask, label))``; ``img`` is
+    an RGB PIL image or already a uint8 (3, H, W) tensor.
 
     ``default_collate`` then stacks a batch into ``inputs`` (B, 3, H, W) and ``data_samples``
     holding ``mask`` (B, L) bool and ``label`` (B,) int64 (-1 where the image has no class).
@@ -114,4 +173,6 @@ class MAEPackInputs:
         samples = {'label': torch.tensor(sample.get('gt_label', -1), dtype=torch.int64)}
         if 'mask' in sample:
             samples['mask'] = sample['mask']
-        return {'inputs': to_uint8_tensor(sample['img']), 'data_samples': samples}
+        image = sample['img']
+        inputs = image if isinstance(image, torch.Tensor) else to_uint8_tensor(image)
+        return {'inputs': inputs, 'data_samples': samples}

@@ -17,11 +17,10 @@ from torch.utils.data import DataLoader, Dataset, default_collate
 from ..data.folder import IMAGE_EXTENSIONS, scan_image_folder
 from ..data.image import CorruptImageError
 from ..data.transforms import (
-    MAELoadImage,
+    MAELoadRandomResizedCrop,
     MAEMaskGenerator,
     MAEPackInputs,
     MAERandomFlip,
-    MAERandomResizedCrop,
 )
 from ..models import MaskedAutoencoder
 
@@ -93,7 +92,8 @@ class MAEDataModule(pl.LightningDataModule):
 
     Each image: RandomResizedCrop(``img_size``, ``crop_scale``, bicubic) -> flip(``flip_prob``)
     -> mask (``mask_ratio``, ``mask_strategy``, over ``img_size / patch_size`` patches) -> uint8
-    tensor, by the ``mae_plugin.data`` transforms. Batches: ``inputs`` uint8 (B, 3, H, W),
+    tensor, by the ``mae_plugin.data`` transforms (the crop decodes JPEGs at reduced scale where
+    it is shrunk >= 2x). Batches: ``inputs`` uint8 (B, 3, H, W),
     ``data_samples`` with ``mask`` (B, L) bool, ``label`` (B,), ``num_skipped`` (B,).
     Shuffled, last partial batch dropped; under DDP Lightning swaps in its distributed sampler.
     Loader workers (and, without workers, each rank) draw from their own seeds.
@@ -125,8 +125,7 @@ class MAEDataModule(pl.LightningDataModule):
         self.pin_memory, self.persistent_workers = pin_memory, persistent_workers
         self.on_corrupt, self.extensions = on_corrupt, tuple(extensions)
         self.transforms = [
-            MAELoadImage(),
-            MAERandomResizedCrop(img_size, tuple(crop_scale), interpolation='bicubic'),
+            MAELoadRandomResizedCrop(img_size, tuple(crop_scale), interpolation='bicubic'),
             MAERandomFlip(flip_prob),
             MAEMaskGenerator(img_size, patch_size, mask_ratio, mask_strategy),
             MAEPackInputs(),

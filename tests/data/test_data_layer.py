@@ -17,6 +17,7 @@ from tests.engine.test_data import PIPELINE
 def test_registered_transforms_are_the_data_classes():
     for name in (
         'MAELoadImage',
+        'MAELoadRandomResizedCrop',
         'MAERandomResizedCrop',
         'MAERandomFlip',
         'MAEMaskGenerator',

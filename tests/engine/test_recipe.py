@@ -35,7 +35,9 @@ def test_pretraining_recipe(size, epochs):
     assert cfg.model.loss.norm_pix is True and cfg.model.mask_ratio == 0.75
 
     pipeline = cfg.train_dataloader.dataset.pipeline
-    crop = next(t for t in pipeline if t.type == 'MAERandomResizedCrop')
+    # load + crop in one transform, decoding JPEGs at reduced scale where the crop allows
+    assert pipeline[0].type == 'MAELoadRandomResizedCrop'
+    crop = pipeline[0]
     assert (crop.size, tuple(crop.scale), crop.interpolation) == (224, (0.2, 1.0), 'bicubic')
     assert next(t for t in pipeline if t.type == 'MAERandomFlip').prob == 0.5
     masker = next(t for t in pipeline if t.type == 'MAEMaskGenerator')

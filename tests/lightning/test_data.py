@@ -100,6 +100,16 @@ def test_lightly_dataset_gives_the_images_and_labels_of_the_folder_scan(tmp_path
     assert sample['data_samples']['mask'].shape == (64,)
 
 
+def test_the_data_module_loads_and_crops_in_one_transform(demo_root):
+    """The fast path (box from the header, reduced-scale JPEG decode) is the default."""
+    from mae_plugin.data import MAELoadRandomResizedCrop
+
+    data = MAEDataModule(demo_root, img_size=64, patch_size=8, crop_scale=(0.3, 1.0))
+    crop = data.transforms[0]
+    assert isinstance(crop, MAELoadRandomResizedCrop)
+    assert (crop.size, crop.scale, crop.interpolation) == ((64, 64), (0.3, 1.0), 'bicubic')
+
+
 def test_a_lightly_dataset_without_image_files_is_an_error_naming_it():
     from lightly.data import LightlyDataset
 

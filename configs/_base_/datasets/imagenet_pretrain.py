@@ -1,8 +1,8 @@
 # ImageNet-1K train split in the usual folder layout: data/imagenet/train/<wnid>/*.JPEG
 data_root = 'data/imagenet'
 train_pipeline = [
-    dict(type='MAELoadImage'),
-    dict(type='MAERandomResizedCrop', size=224, scale=(0.2, 1.0), interpolation='bicubic'),
+    # load + RandomResizedCrop in one: JPEGs decode at 1/2-1/8 scale when the crop allows
+    dict(type='MAELoadRandomResizedCrop', size=224, scale=(0.2, 1.0), interpolation='bicubic'),
     dict(type='MAERandomFlip', prob=0.5),
     dict(
         type='MAEMaskGenerator', input_size=224, patch_size=16, mask_ratio=0.75, strategy='random'

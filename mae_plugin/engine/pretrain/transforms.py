@@ -3,6 +3,7 @@ name): ``type='MAERandomResizedCrop'`` builds ``mae_plugin.data.MAERandomResized
 
 from ...data.transforms import (
     MAELoadImage,
+    MAELoadRandomResizedCrop,
     MAEMaskGenerator,
     MAEPackInputs,
     MAERandomFlip,
@@ -12,6 +13,7 @@ from ..registry import TRANSFORMS
 
 for _transform in (
     MAELoadImage,
+    MAELoadRandomResizedCrop,
     MAERandomResizedCrop,
     MAERandomFlip,
     MAEMaskGenerator,

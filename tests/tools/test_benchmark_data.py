@@ -1,0 +1,48 @@
+"""tools/benchmark.py --data: ImageNet-like JPEGs from the demo photographs, the config's
+pipeline and the official one side by side."""
+
+import os
+import subprocess
+import sys
+
+import torch
+from PIL import Image
+
+from mae_plugin.benchmark.data import compare_pipelines, write_imagenet_like_jpegs
+from tests.conftest import ROOT
+
+
+def test_the_generated_jpegs_are_imagenet_like(tmp_path):
+    paths = write_imagenet_like_jpegs(str(tmp_path), 24)
+    assert len(set(paths)) == 24
+    for path in paths:
+        with Image.open(path) as image:
+            assert image.format == 'JPEG' and image.mode == 'RGB'
+            width, height = image.size
+            assert 500 <= width <= 800 and 375 <= height <= 600 and height == width * 3 // 4
+
+
+def test_data_mode_times_the_config_pipeline_against_the_official_one(tmp_path, capsys):
+    threads = torch.get_num_threads()
+    try:
+        best = compare_pipelines(
+            'configs/mae_vit-t_demo.py', images=8, rounds=1, folder=str(tmp_path)
+        )
+    finally:
+        torch.set_num_threads(threads)
+    assert {'configured', 'official', 'PIL full', 'torchvision decode_jpeg'} <= set(best)
+    assert all(rate > 0 for rate in best.values())
+    said = capsys.readouterr().out
+    assert 'configured = configs/mae_vit-t_demo.py train pipeline' in said
+
+
+def test_the_tool_offers_data_mode():
+    out = subprocess.run(
+        [sys.executable, 'tools/benchmark.py', '--help'],
+        cwd=ROOT,
+        env=dict(os.environ, PYTHONPATH=ROOT),
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
+    assert out.returncode == 0 and '--data' in out.stdout
