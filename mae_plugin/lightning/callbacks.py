@@ -22,7 +22,7 @@ from ..data.image import read_center_crop
 from ..data.labelled import read_labelled_split
 from ..models.encoder import pool_tokens
 from ..models.knn import weighted_knn_top1
-from ..models.masking import fixed_masks
+from ..models.masking import fixed_masks, keep_count
 from ..models.visual import reconstruction_panels, to_uint8_grid
 
 
@@ -105,7 +105,7 @@ class ReconstructionCallback(_EveryNSteps):
         was_training = pl_module.training
         pl_module.eval()
         inputs = pl_module.normalize(images.to(pl_module.device))
-        output = pl_module.mae(inputs, masks.to(pl_module.device))
+        output = pl_module.mae(inputs, masks.to(pl_module.device), keep_count(masks))
         panels = reconstruction_panels(pl_module.mae, inputs, output.pred, output.mask)
         pl_module.train(was_training)
         return to_uint8_grid(panels, IMAGENET_MEAN, IMAGENET_STD)

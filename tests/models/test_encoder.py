@@ -54,7 +54,7 @@ def test_masked_encoder_sees_only_visible_tokens():
     enc = small_encoder().eval()
     x = torch.randn(2, 3, 32, 32)
     mask = random_masks(2, 16, 0.75)
-    ids = visible_indices(mask)
+    ids = visible_indices(mask, 4)
     out = enc(x, ids)
     assert out.shape == (2, 1 + 4, 48)
     # reference: the visible patches alone, with their own position embeddings
@@ -97,7 +97,7 @@ def test_gradient_checkpointing_gives_same_output_and_grads():
     enc_ckpt = small_encoder(grad_checkpointing=True)
     enc_ckpt.load_state_dict(enc.state_dict())
     x = torch.randn(2, 3, 32, 32)
-    ids = visible_indices(random_masks(2, 16, 0.5))
+    ids = visible_indices(random_masks(2, 16, 0.5), 8)
     out, out_ckpt = enc(x, ids), enc_ckpt(x, ids)
     torch.testing.assert_close(out, out_ckpt)
     out.square().sum().backward()
