@@ -38,7 +38,8 @@ def test_a_nan_step_changes_nothing_and_training_goes_on(optimizer_kw):
     train_step(model, optim, bad=True, it=1)
     after, after_state = snapshot(model, optim)
     assert all(torch.equal(a, b) for a, b in zip(weights, after, strict=True))
-    assert all(torch.equal(a, b) for a, b in zip(state, after_state, strict=True))  # moments and step count
+    # moments and step count too
+    assert all(torch.equal(a, b) for a, b in zip(state, after_state, strict=True))
     assert optim.skipped_steps == 1
     train_step(model, optim, it=2)
     assert not torch.equal(weights[0], model.weight)
