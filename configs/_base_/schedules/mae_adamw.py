@@ -6,7 +6,11 @@
 optim_wrapper = dict(
     type='FiniteOptimWrapper',
     max_consecutive_skips=5,
-    optimizer=dict(type='AdamW', lr=1.5e-4 * 4096 / 256, betas=(0.9, 0.95), weight_decay=0.05),
+    # fused: one kernel for the whole update, 5.9x faster than foreach on the CPU
+    # (docs/benchmarks.md), and it skips a non-finite step on the device (found_inf)
+    optimizer=dict(
+        type='AdamW', lr=1.5e-4 * 4096 / 256, betas=(0.9, 0.95), weight_decay=0.05, fused=True
+    ),
     paramwise_cfg=dict(
         norm_decay_mult=0.0,
         bias_decay_mult=0.0,
