@@ -53,3 +53,14 @@ def test_an_explicit_count_serves_masks_of_another_ratio():
     mae = tiny_mae()
     out = mae(torch.randn(2, 3, 32, 32), random_masks(2, 16, 0.5), num_visible=8)
     assert out.pred.shape == (2, 16, 192)
+
+
+def test_bf16_autocast_forward_has_no_graph_break():
+    mae = tiny_mae()
+
+    def loss(images, mask):
+        with torch.autocast('cpu', dtype=torch.bfloat16):
+            return mae(images, mask).loss
+
+    report = torch._dynamo.explain(loss)(torch.randn(2, 3, 32, 32), pipeline_masks(2))
+    assert report.graph_break_count == 0, report.break_reasons
