@@ -96,11 +96,12 @@ class NaNAtIterations(Hook):
         self.changed[runner.iter] = not torch.equal(self.before, weight)
 
 
-def run(tmp_path, demo_root, iters, bad):
+def run(tmp_path, demo_root, iters, bad, **cfg_extra):
     HOOKS.register_module(module=NaNAtIterations, force=True)
     hook = NaNAtIterations(bad)
     cfg = in_process_cfg(tmp_path, demo_root, iters, **TINY)
     cfg.optim_wrapper.optimizer.fused = True
+    cfg.merge_from_dict(cfg_extra)
     runner = build_runner(cfg)
     runner.register_hook(hook)
     return runner, hook
@@ -140,3 +141,12 @@ def test_the_model_checks_the_loss_only_without_a_guarding_wrapper():
         else:
             model.train_step(data, optim)
         assert torch.equal(weights, model.mae.decoder.pred.weight)
+
+
+@pytest.mark.slow
+def test_mmengine_compile_trains_through_the_guard(tmp_path, demo_root):
+    # compile=True compiles the whole train_step; the guard's step runs eagerly inside it
+    # dynamo's tracing without inductor's build time
+    runner, hook = run(tmp_path, demo_root, 3, bad=[1], compile=dict(backend='eager'))
+    runner.train()
+    assert hook.changed == {0: True, 1: False, 2: True}

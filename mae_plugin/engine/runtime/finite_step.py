@@ -86,6 +86,9 @@ class FiniteStepMixin:
             dist.all_reduce(found, op=dist.ReduceOp.MAX)  # queued, not waited for
         return found
 
+    # runs eagerly under MMEngine's compile=True (which compiles the whole train_step): the
+    # update is one fused kernel already, and dynamo cannot trace the wrapper's param groups
+    @torch.compiler.disable
     def step(self, **kwargs: Any) -> None:
         found = self._flag()
         self._found_inf = None
