@@ -46,6 +46,14 @@ def _autocast(device: str, amp: bool):
     return torch.autocast(device.split(':')[0], dtype=dtype)
 
 
+def plugin_optimizer_options(cfg: Any) -> dict[str, Any]:
+    """The implementation switches (``fused``, ``foreach``) of the config's AdamW."""
+    optimizer = cfg.get('optim_wrapper', {}).get('optimizer', {})
+    if optimizer.get('type', 'AdamW') != 'AdamW':
+        raise ValueError(f'the benchmark steps AdamW; the config asks for {optimizer["type"]!r}')
+    return {k: optimizer[k] for k in ('fused', 'foreach') if k in optimizer}
+
+
 def measure_peer(spec: dict[str, Any]) -> dict[str, Any]:
     """Build peer ``spec['peer']`` and time ``spec['iters']`` training steps (AdamW)."""
     from mmengine.config import Config
@@ -74,11 +82,13 @@ def measure_peer(spec: dict[str, Any]) -> dict[str, Any]:
     eager_loss = step_loss
     if spec.get('compile'):
         step_loss = torch.compile(step_loss)
+    # the plugin steps as its config trains (e.g. fused AdamW); the peers with torch's default
     optimizer = torch.optim.AdamW(
         [p for p in model.parameters() if p.requires_grad],
         lr=1e-4,
         betas=(0.9, 0.95),
         weight_decay=0.05,
+        **(plugin_optimizer_options(cfg) if spec['peer'] == 'plugin' else {}),
     )
     size = enc_cfg['img_size']
     images = torch.randn(batch, 3, size, size, device=device)

@@ -42,7 +42,7 @@ class MaskTokensThroughEncoder(nn.Module):
         cls = (vit.cls_token + vit.pos_embed[:, :1]).expand(tokens.shape[0], -1, -1)
         latent = vit.norm(vit.blocks(torch.cat([cls, tokens], 1)))  # (B, 1 + L, D)
         x = dec.norm(dec.blocks(dec.embed(latent) + dec.pos_embed))
-        masked_ids = split_indices(mask)[1]
+        masked_ids = split_indices(mask, mae.num_visible)[1]
         return mae.loss(
             get_at_index(dec.pred(x[:, 1:]), masked_ids),
             get_at_index(mae.patchify(images), masked_ids),

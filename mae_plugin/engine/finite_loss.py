@@ -1,4 +1,6 @@
-"""Training stops on a non-finite loss, on every rank, before the optimizer step."""
+"""Training stops on a non-finite loss, on every rank, before the optimizer step, unless the
+optimizer wrapper guards the step itself (``runtime/finite_step.py``: skip on the device, no
+sync)."""
 
 from __future__ import annotations
 
@@ -6,6 +8,9 @@ import torch
 import torch.distributed as dist
 from mmengine.logging import MessageHub
 from mmengine.model import BaseModel
+
+# set on the model by a guarding optimizer wrapper (runtime/finite_step.py): it checks instead
+GUARDED = '_loss_guarded_by_optim_wrapper'
 
 
 def check_finite(loss: torch.Tensor) -> None:
@@ -30,10 +35,13 @@ class FiniteLossModel(BaseModel):
     """MMEngine's ``BaseModel`` that raises on a non-finite loss (:func:`check_finite`).
 
     ``parse_losses`` is the one place both ``BaseModel.train_step`` and MMEngine's DDP wrapper
-    pass through before backward, so the check lives there.
+    pass through before backward, so the check lives there. A guarding optimizer wrapper
+    (``FiniteOptimWrapper``, ``CPUAmpOptimWrapper``) marks the model in its ``optim_context``
+    and takes the check over, without the host sync.
     """
 
     def parse_losses(self, losses: dict) -> tuple[torch.Tensor, dict]:
         loss, log_vars = super().parse_losses(losses)
-        check_finite(loss)
+        if not getattr(self, GUARDED, False):
+            check_finite(loss)
         return loss, log_vars

@@ -20,7 +20,7 @@ from ..checkpoints.atomic import atomic_write_bytes
 from ..data.constants import IMAGENET_MEAN, IMAGENET_STD
 from ..data.image import read_center_crop
 from ..data.knn_probe import KNNProbe
-from ..models.masking import fixed_masks
+from ..models.masking import fixed_masks, keep_count
 from ..models.visual import reconstruction_panels, to_uint8_grid
 
 
@@ -103,7 +103,7 @@ class ReconstructionCallback(_EveryNSteps):
         was_training = pl_module.training
         pl_module.eval()
         inputs = pl_module.normalize(images.to(pl_module.device))
-        output = pl_module.mae(inputs, masks.to(pl_module.device))
+        output = pl_module.mae(inputs, masks.to(pl_module.device), keep_count(masks))
         panels = reconstruction_panels(pl_module.mae, inputs, output.pred, output.mask)
         pl_module.train(was_training)
         return to_uint8_grid(panels, IMAGENET_MEAN, IMAGENET_STD)

@@ -24,7 +24,9 @@ class MAELightningModule(pl.LightningModule):
 
     Builds ``build_mae(arch, img_size, norm_pix, mask_ratio, decoder, **encoder)``, the model the
     MMEngine configs build (``arch``: 'base' = ViT-B/16, 'large' = ViT-L/16, 'huge' = ViT-H/14;
-    ``patch_size``, ``embed_dim``, ``depth``, ``num_heads`` override the arch's). Checkpoint keys:
+    ``patch_size``, ``embed_dim``, ``depth``, ``num_heads`` override the arch's;
+    ``grad_checkpointing`` / ``decoder_grad_checkpointing`` recompute the encoder's / decoder's
+    blocks in backward). Checkpoint keys:
     ``mae.encoder.vit.*`` (timm names) and ``mae.decoder.*``.
 
     Batches are ``MAEDataModule``'s: ``inputs`` uint8 (B, 3, H, W), ``data_samples['mask']``
@@ -52,6 +54,7 @@ class MAELightningModule(pl.LightningModule):
         mask_ratio: float = 0.75,
         norm_pix: bool = True,
         grad_checkpointing: bool = False,
+        decoder_grad_checkpointing: bool = False,
         base_lr: float = 1.5e-4,
         weight_decay: float = 0.05,
         betas: tuple[float, float] = (0.9, 0.95),
@@ -74,7 +77,10 @@ class MAELightningModule(pl.LightningModule):
             norm_pix=norm_pix,
             mask_ratio=mask_ratio,
             decoder=dict(
-                embed_dim=decoder_embed_dim, depth=decoder_depth, num_heads=decoder_num_heads
+                embed_dim=decoder_embed_dim,
+                depth=decoder_depth,
+                num_heads=decoder_num_heads,
+                grad_checkpointing=decoder_grad_checkpointing,
             ),
             grad_checkpointing=grad_checkpointing,
             **overrides,

@@ -8,6 +8,7 @@ from .mae import MAEOutput, MaskedAutoencoder
 from .masking import (
     STRATEGIES,
     check_mask_ratio,
+    keep_count,
     make_mask,
     num_visible,
     random_masks,
@@ -26,6 +27,7 @@ __all__ = [
     'MaskedAutoencoder',
     'STRATEGIES',
     'check_mask_ratio',
+    'keep_count',
     'make_mask',
     'num_visible',
     'random_masks',

@@ -6,6 +6,7 @@ from functools import partial
 
 import torch
 from lightly.models.utils import set_at_index
+from timm.models import checkpoint_seq
 from timm.models.vision_transformer import Block
 from torch import Tensor, nn
 
@@ -24,6 +25,9 @@ class MAEPixelDecoder(nn.Module):
         patch_size: side of a patch in pixels.
         encoder_dim: width of the encoder tokens coming in.
         embed_dim, depth, num_heads, mlp_ratio: decoder size.
+        grad_checkpointing: recompute blocks in backward to save activation memory (the decoder
+            holds most of them: all L + 1 tokens, e.g. 8 x 197 x 512 for ViT-B vs the encoder's
+            12 x 50 x 768).
     """
 
     def __init__(
@@ -36,6 +40,7 @@ class MAEPixelDecoder(nn.Module):
         depth: int = 8,
         num_heads: int = 16,
         mlp_ratio: float = 4.0,
+        grad_checkpointing: bool = False,
     ) -> None:
         super().__init__()
         self.grid_size = tuple(grid_size)
@@ -59,6 +64,7 @@ class MAEPixelDecoder(nn.Module):
         )
         self.norm = nn.LayerNorm(embed_dim, eps=1e-6)
         self.pred = nn.Linear(embed_dim, patch_size * patch_size * in_chans)
+        self.grad_checkpointing = grad_checkpointing
         self.init_weights()
 
     def init_weights(self) -> None:
@@ -81,5 +87,9 @@ class MAEPixelDecoder(nn.Module):
         mask_tokens = self.mask_token.to(x.dtype).expand(batch_size, self.num_patches, -1)
         patches = set_at_index(mask_tokens, visible_ids, x[:, 1:])  # unshuffle: one scatter
         x = torch.cat([x[:, :1], patches], dim=1) + self.pos_embed
-        x = self.norm(self.blocks(x))
+        if self.grad_checkpointing and torch.is_grad_enabled():
+            x = checkpoint_seq(self.blocks, x)
+        else:
+            x = self.blocks(x)
+        x = self.norm(x)
         return self.pred(x[:, 1:])

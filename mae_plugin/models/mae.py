@@ -10,7 +10,7 @@ from torch import Tensor, nn
 from .decoder import MAEPixelDecoder
 from .encoder import MaskedViTEncoder
 from .loss import NormalizedPixelLoss, pixel_target
-from .masking import check_mask_ratio, random_masks, split_indices
+from .masking import check_mask_ratio, num_visible, random_masks, split_indices
 
 
 @dataclass
@@ -54,6 +54,9 @@ class MaskedAutoencoder(nn.Module):
         self.decoder = decoder
         self.loss = loss if loss is not None else NormalizedPixelLoss()
         self.mask_ratio = check_mask_ratio(mask_ratio)
+        # every mask keeps this many patches (the pipeline's and the model's own): the split
+        # needs no count read from the mask
+        self.num_visible = num_visible(self.num_patches, self.mask_ratio)
 
     @property
     def patch_size(self) -> int:
@@ -81,9 +84,13 @@ class MaskedAutoencoder(nn.Module):
                 f'(patch size {self.patch_size}), got {tuple(images.shape)}'
             )
 
-    def forward(self, images: Tensor, mask: Tensor | None = None) -> MAEOutput:
+    def forward(
+        self, images: Tensor, mask: Tensor | None = None, num_visible: int | None = None
+    ) -> MAEOutput:
         """Args: images (B, C, H, W) normalised; mask (B, L) bool, True = masked, or None to draw
-        a random mask at ``mask_ratio``."""
+        a random mask at ``mask_ratio``; num_visible: patches every row of ``mask`` keeps, None
+        for the model's own ``num_visible`` (training: the pipeline masks at the config's ratio).
+        A mask keeping another count is an error (:func:`~.masking.check_keep_count`)."""
         self.check_images(images)
         if mask is None:
             mask = random_masks(images.shape[0], self.num_patches, self.mask_ratio, images.device)
@@ -93,7 +100,9 @@ class MaskedAutoencoder(nn.Module):
                 f'got {tuple(mask.shape)}'
             )
         mask = mask.to(device=images.device, dtype=bool)
-        visible_ids, masked_ids = split_indices(mask)
+        visible_ids, masked_ids = split_indices(
+            mask, self.num_visible if num_visible is None else num_visible
+        )
         latent = self.encoder(images, visible_ids)
         pred = self.decoder(latent, visible_ids)
         # the loss sees the masked patches only: no work is spent on the visible ones

@@ -135,29 +135,59 @@ def random_masks(
     return mask
 
 
-def split_indices(mask: Tensor) -> tuple[Tensor, Tensor]:
+def check_keep_count(mask: Tensor, keep: int) -> None:
+    """Raise unless every row of the (B, L) bool ``mask`` keeps exactly ``keep`` patches.
+
+    A CPU mask outside compilation is read on the host (no device queue to wait for), so the
+    error names every row's count. Anywhere else (a GPU mask, a compiled graph) reading the
+    counts would stall the device or break the graph: ``torch._assert_async`` checks on the
+    device instead and fails at the next synchronisation, naming the expected count.
+    """
+    visible_per_row = (~mask).sum(dim=1)
+    if mask.device.type == 'cpu' and not torch.compiler.is_compiling():
+        if bool((visible_per_row != keep).any()):
+            raise ValueError(
+                f'every mask must keep num_visible(L, mask_ratio) = {keep} of its {mask.shape[1]} '
+                f'patches, got {visible_per_row.tolist()} visible per row'
+            )
+    else:
+        torch._assert_async(
+            (visible_per_row == keep).all(),
+            f'every mask must keep num_visible(L, mask_ratio) = {keep} of its {mask.shape[1]} '
+            'patches; a mask of this batch keeps another count',
+        )
+
+
+def keep_count(mask: Tensor) -> int:
+    """Visible patches of the first row of the (B, L) bool ``mask``, read on the host.
+
+    For tools that take masks of any ratio (pictures, inference); never in the training step,
+    whose count comes from the config.
+    """
+    return int((~mask[0]).sum())
+
+
+def split_indices(mask: Tensor, keep: int) -> tuple[Tensor, Tensor]:
     """Indices of the visible and of the masked patches of each row, each in increasing order.
 
     Args:
-        mask: (B, L) bool, True = masked; every row must keep the same number of patches.
+        mask: (B, L) bool, True = masked; every row must keep exactly ``keep`` patches.
+        keep: visible patches per row, known from the config (``num_visible(L, mask_ratio)``),
+            so the split reads nothing from the mask on the host (no sync, no graph break).
 
     Returns:
-        (B, K) visible and (B, L - K) masked int64 indices into the patch sequence.
+        (B, keep) visible and (B, L - keep) masked int64 indices into the patch sequence.
     """
     if mask.dim() != 2 or mask.dtype != torch.bool:
         raise ValueError(f'mask must be a (B, L) bool tensor, got {tuple(mask.shape)} {mask.dtype}')
-    visible_per_row = (~mask).sum(dim=1)
-    if bool((visible_per_row != visible_per_row[0]).any()):
-        raise ValueError(
-            'every mask in a batch must keep the same number of patches, got '
-            f'{visible_per_row.tolist()}'
-        )
+    if not 0 <= keep <= mask.shape[1]:
+        raise ValueError(f'keep must lie in [0, {mask.shape[1]}], got {keep}')
+    check_keep_count(mask, keep)
     # a stable sort of 0 (visible) before 1 (masked) lists visible positions first, in order
     order = torch.sort(mask.to(torch.uint8), dim=1, stable=True).indices
-    keep = int(visible_per_row[0])
     return order[:, :keep], order[:, keep:]
 
 
-def visible_indices(mask: Tensor) -> Tensor:
-    """(B, K) indices of the visible patches of each row of ``mask``, in increasing order."""
-    return split_indices(mask)[0]
+def visible_indices(mask: Tensor, keep: int) -> Tensor:
+    """(B, keep) indices of the visible patches of each row of ``mask``, in increasing order."""
+    return split_indices(mask, keep)[0]

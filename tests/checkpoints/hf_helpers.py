@@ -4,7 +4,7 @@ makes transformers keep exactly the patches of a given mask."""
 import torch
 
 from mae_plugin.models import build_mae
-from mae_plugin.models.masking import random_masks, split_indices
+from mae_plugin.models.masking import keep_count, random_masks, split_indices
 
 TINY_HF = dict(
     hidden_size=48,
@@ -51,7 +51,7 @@ def hf_noise(mask: torch.Tensor) -> torch.Tensor:
     order, then the masked ones: transformers' ``random_masking`` keeps the first
     ``int(L * (1 - mask_ratio))`` of that order, i.e. exactly our visible patches, in the
     order our encoder sees them."""
-    visible, masked = split_indices(mask)
+    visible, masked = split_indices(mask, keep_count(mask))
     order = torch.cat([visible, masked], dim=1)
     ranks = torch.arange(mask.shape[1], dtype=torch.float32).expand_as(order).contiguous()
     return torch.empty(mask.shape).scatter_(1, order, ranks)

@@ -21,7 +21,9 @@ class PerfectMAE(MaskedAutoencoder):
     """Predicts every patch exactly (the loss target itself): what a picture shows of it must
     be the input, whatever the colours, or the display code is wrong."""
 
-    def forward(self, images: torch.Tensor, mask: torch.Tensor | None = None) -> MAEOutput:
+    def forward(
+        self, images: torch.Tensor, mask: torch.Tensor | None = None, num_visible: int | None = None
+    ) -> MAEOutput:
         return MAEOutput(loss=images.new_zeros(()), pred=self.target(images), mask=mask)
 
 

@@ -54,7 +54,7 @@ def test_masked_encoder_sees_only_visible_tokens():
     enc = small_encoder().eval()
     x = torch.randn(2, 3, 32, 32)
     mask = random_masks(2, 16, 0.75)
-    ids = visible_indices(mask)
+    ids = visible_indices(mask, 4)
     out = enc(x, ids)
     assert out.shape == (2, 1 + 4, 48)
     # reference: the visible patches alone, with their own position embeddings
@@ -97,7 +97,7 @@ def test_gradient_checkpointing_gives_same_output_and_grads():
     enc_ckpt = small_encoder(grad_checkpointing=True)
     enc_ckpt.load_state_dict(enc.state_dict())
     x = torch.randn(2, 3, 32, 32)
-    ids = visible_indices(random_masks(2, 16, 0.5))
+    ids = visible_indices(random_masks(2, 16, 0.5), 8)
     out, out_ckpt = enc(x, ids), enc_ckpt(x, ids)
     torch.testing.assert_close(out, out_ckpt)
     out.square().sum().backward()
@@ -124,3 +124,24 @@ def test_paper_sizes_match_timm(arch, timm_name, millions):
     count = sum(p.numel() for p in enc.parameters())
     assert count == sum(p.numel() for p in ref.parameters())
     assert round(count / 1e6, 2) == millions
+
+
+def test_bf16_on_the_cpu_runs_the_math_attention_kernel(monkeypatch):
+    from torch.nn.attention import SDPBackend, sdpa_kernel
+
+    from mae_plugin.models import encoder as encoder_module
+
+    torch.manual_seed(0)
+    enc = small_encoder()
+    x = torch.randn(2, 3, 32, 32)
+    ids = visible_indices(random_masks(2, 16, 0.75), 4)
+    outs = {}
+    with torch.autocast('cpu', dtype=torch.bfloat16):
+        outs['chosen'] = enc(x, ids)
+        for name, backend in (('math', SDPBackend.MATH), ('flash', SDPBackend.FLASH_ATTENTION)):
+            monkeypatch.setattr(
+                encoder_module, 'attention_kernel', lambda t, b=backend: sdpa_kernel([b])
+            )
+            outs[name] = enc(x, ids)
+    assert torch.equal(outs['chosen'], outs['math'])
+    assert not torch.equal(outs['chosen'], outs['flash'])

@@ -128,3 +128,21 @@ def test_composite_pastes_visible_patches_and_undoes_norm_pix(mae):
     torch.testing.assert_close(comp, imgs, rtol=1e-4, atol=1e-4)
     raw = tiny_mae(norm_pix=False)
     torch.testing.assert_close(raw.composite(raw.patchify(imgs), imgs, mask), imgs)
+
+
+def test_decoder_gradient_checkpointing_gives_the_same_loss_and_grads():
+    decoder = dict(grid_size=(4, 4), patch_size=8, encoder_dim=48, embed_dim=32, depth=2)
+    torch.manual_seed(0)
+    plain = tiny_mae()
+    plain.decoder = MAEPixelDecoder(num_heads=4, **decoder)
+    ckpt = tiny_mae()
+    ckpt.decoder = MAEPixelDecoder(num_heads=4, grad_checkpointing=True, **decoder)
+    ckpt.load_state_dict(plain.state_dict())
+    x, mask = torch.randn(2, 3, 32, 32), random_masks(2, 16, 0.75)
+    losses = [model(x, mask).loss for model in (plain, ckpt)]
+    torch.testing.assert_close(losses[0], losses[1], rtol=0, atol=0)
+    for loss in losses:
+        loss.backward()
+    for (name, p), p2 in zip(plain.named_parameters(), ckpt.parameters(), strict=True):
+        if p.requires_grad:
+            torch.testing.assert_close(p.grad, p2.grad, rtol=0, atol=0, msg=name)

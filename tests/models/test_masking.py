@@ -36,7 +36,7 @@ def test_every_strategy_keeps_exact_count(strategy, ratio):
 def test_random_mask_has_no_duplicates_and_differs_between_draws():
     rng = np.random.default_rng(0)
     a, b = random_mask((14, 14), 0.75, rng), random_mask((14, 14), 0.75, rng)
-    ids = visible_indices(a[None])[0]
+    ids = visible_indices(a[None], num_visible(196, 0.75))[0]
     assert len(set(ids.tolist())) == 49
     assert not torch.equal(a, b)
 
@@ -103,7 +103,7 @@ def test_unknown_strategy_is_an_error():
 def test_visible_indices_then_scatter_restores_order():
     torch.manual_seed(0)
     mask = random_masks(3, 16, 0.75)
-    ids = visible_indices(mask)
+    ids = visible_indices(mask, 4)
     assert torch.all(ids[:, 1:] > ids[:, :-1])  # sorted, hence unique
     tokens = torch.randn(3, 16, 5)
     kept = get_at_index(tokens, ids)
@@ -116,5 +116,7 @@ def test_visible_indices_then_scatter_restores_order():
 def test_visible_indices_rejects_ragged_batches():
     mask = torch.zeros(2, 4, dtype=torch.bool)
     mask[0, 0] = True
-    with pytest.raises(ValueError, match='same number'):
-        visible_indices(mask)
+    with pytest.raises(
+        ValueError, match=r'keep num_visible\(L, mask_ratio\) = 4 of its 4 patches, got \[3, 4\]'
+    ):
+        visible_indices(mask, 4)

@@ -9,7 +9,7 @@ from mmengine.model import is_model_wrapper
 
 from ...data.image import read_center_crop
 from ...data.picture import labelled_grid
-from ...models.masking import fixed_masks
+from ...models.masking import fixed_masks, keep_count
 from ...models.visual import reconstruction_panels, to_uint8_grid
 from ..registry import HOOKS
 
@@ -30,7 +30,7 @@ def reconstruction_grid(model, images: torch.Tensor, masks: torch.Tensor) -> np.
     model.eval()
     data = model.data_preprocessor(dict(inputs=images, data_samples=None), False)
     inputs = data['inputs']
-    output = model.mae(inputs, masks.to(inputs.device))
+    output = model.mae(inputs, masks.to(inputs.device), keep_count(masks))
     panels = reconstruction_panels(model.mae, inputs, output.pred, output.mask)
     model.train(was_training)
     prep = model.data_preprocessor

@@ -8,11 +8,13 @@ of that version.
   consolidated checkpoints);
 - ``launch.py``: what ``tools/train.py`` and ``tools/test.py`` do, importable and testable;
 - ``distributed.py``: DDP on CPU-only machines (MMEngine's launcher assumes CUDA);
-- ``amp.py``: bf16 autocast on the CPU (MMEngine's ``AmpOptimWrapper`` asserts a GPU).
+- ``amp.py``: bf16 autocast on the CPU (MMEngine's ``AmpOptimWrapper`` asserts a GPU);
+- ``finite_step.py``: non-finite steps skipped on the device, counted, a run of them stops.
 """
 
 from .amp import CPUAmpOptimWrapper
 from .distributed import CPUDistributedDataParallel
+from .finite_step import FiniteOptimWrapper
 from .flexible_runner import MAEFlexibleRunner
 from .runner import MAERunner
 from .strategy import MAEFSDP2Strategy
@@ -20,6 +22,7 @@ from .strategy import MAEFSDP2Strategy
 __all__ = [
     'CPUAmpOptimWrapper',
     'CPUDistributedDataParallel',
+    'FiniteOptimWrapper',
     'MAEFSDP2Strategy',
     'MAEFlexibleRunner',
     'MAERunner',

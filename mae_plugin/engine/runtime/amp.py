@@ -12,6 +12,7 @@ from mmengine.optim import OptimWrapper
 from torch import nn
 
 from ..registry import OPTIM_WRAPPERS
+from .finite_step import FiniteStepMixin
 
 
 def _to_float32(value: Any) -> Any:
@@ -48,18 +49,20 @@ def _autocast_regions(model: nn.Module, names: Sequence[str], dtype: torch.dtype
 
 
 @OPTIM_WRAPPERS.register_module()
-class CPUAmpOptimWrapper(OptimWrapper):
+class CPUAmpOptimWrapper(FiniteStepMixin, OptimWrapper):
     """``OptimWrapper`` whose forward runs under CPU autocast (bf16 by default).
 
     bf16 has fp32's exponent range, so no loss scaling is needed; parameters, gradients and the
-    optimizer state stay fp32. On GPUs use MMEngine's own ``AmpOptimWrapper`` (``tools/train.py
-    --amp`` picks the right one).
+    optimizer state stay fp32. Non-finite steps are skipped on the device and counted
+    (:class:`~.finite_step.FiniteStepMixin`). On GPUs use MMEngine's own ``AmpOptimWrapper``
+    (``tools/train.py --amp`` picks the right one).
 
     Args:
         dtype: autocast dtype, 'bfloat16'.
         autocast_modules: names of submodules (e.g. ``['backbone', 'neck']``) that alone run
             under autocast, their outputs handed on in fp32; None autocasts the whole forward.
             Detectors need it: mmcv's CPU kernels (NMS, RoIAlign) take fp32 only.
+        max_consecutive_skips, check_interval: as :class:`~.finite_step.FiniteStepMixin`.
     """
 
     def __init__(
@@ -67,9 +70,12 @@ class CPUAmpOptimWrapper(OptimWrapper):
         *args: Any,
         dtype: str = 'bfloat16',
         autocast_modules: Sequence[str] | None = None,
+        max_consecutive_skips: int = 5,
+        check_interval: int = 10,
         **kwargs: Any,
     ) -> None:
         super().__init__(*args, **kwargs)
+        self._init_guard(max_consecutive_skips, check_interval)
         self.cast_dtype = getattr(torch, dtype)
         self.autocast_modules = list(autocast_modules) if autocast_modules else None
 

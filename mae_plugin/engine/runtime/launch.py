@@ -49,6 +49,9 @@ def enable_amp(cfg: Config) -> None:
         if wrapper.get('type', 'OptimWrapper') != 'AmpOptimWrapper':
             wrapper.type = 'AmpOptimWrapper'
             wrapper.setdefault('loss_scale', 'dynamic')
+            # its GradScaler skips non-finite steps; the model's loss check stops the run
+            wrapper.pop('max_consecutive_skips', None)
+            wrapper.pop('check_interval', None)
     else:
         wrapper.type = 'mae_plugin.CPUAmpOptimWrapper'  # found from the mmdet/mmseg scope too
         wrapper.pop('loss_scale', None)  # bf16 needs no loss scaling
