@@ -25,6 +25,7 @@ from mmengine.logging import MessageHub, print_log
 from mmengine.model import is_model_wrapper
 from mmengine.optim import OptimWrapper
 from torch import nn
+from torch.distributed.tensor import DTensor
 
 from ..finite_loss import GUARDED
 from ..registry import OPTIM_WRAPPERS
@@ -72,8 +73,13 @@ class FiniteStepMixin:
 
     def _flag(self) -> torch.Tensor:
         """() float on the parameters' device: 1 when the loss or any gradient is non-finite."""
+        # a sharded (FSDP2) gradient is checked on this rank's shard: the all-reduce below
+        # joins the ranks' verdicts
         grads = [
-            p.grad for g in self.optimizer.param_groups for p in g['params'] if p.grad is not None
+            p.grad.to_local() if isinstance(p.grad, DTensor) else p.grad
+            for g in self.optimizer.param_groups
+            for p in g['params']
+            if p.grad is not None
         ]
         found = self._found_inf
         if grads:
