@@ -42,7 +42,7 @@ demo-shards: $(STAMP)
 	$(PY) tools/train.py configs/mae_vit-t_demo_shards.py --work-dir work_dirs/mae_vit-t_demo_shards
 
 # Does pretraining learn? The MAE on scikit-learn's handwritten digits, kNN top-1 on held-out
-# digits from the random encoder (step 0) to the end (1,000 iterations, ~10 min on 2 cores).
+# digits from the random encoder (step 0) to the end (1,000 iterations, ~14 min on 2 cores).
 demo-digits: $(STAMP)
 	$(PY) tools/prepare_demo_data.py data/demo --digits
 	$(PY) tools/train.py configs/mae_vit-t_digits.py --work-dir work_dirs/mae_vit-t_digits
