@@ -2,59 +2,60 @@
 
     python tools/bench_decode.py WORK_DIR [--rounds 3] [--imagenet 200]
 
-Two sets: the demo photographs (data/demo/train) and ``--imagenet`` JPEGs of ImageNet sizes
-(500 x 375 to 800 x 600, 4:3 either way, quality 90) cut from those photographs. Each set is
-packed with the defaults (--max-side 320, JPEG quality 90); then, in this one process with one
-torch thread, every image is decoded to RGB (``load_image``) and, second, decoded and put through
-the pretraining crop (RandomResizedCrop 224, (0.2, 1), bicubic). Shard timings include reading
-the tars. The best of ``--rounds`` rounds is printed (a shared machine only slows runs down).
+Two sets: the demo photographs (data/demo/train) and ``--imagenet`` ImageNet-like JPEGs
+(``tools/benchmark.py --data``'s set: 500 x 375 to 800 x 600, quality 90, cut from those
+photographs). Each set is packed with the defaults (--max-side 320, JPEG quality 90); then, in
+this one process with one torch thread, every image is decoded to RGB (``load_image``) and,
+second, put through the pretraining configs' ``MAELoadRandomResizedCrop`` (224, (0.2, 1),
+bicubic; reduced-scale JPEG decoding where the crop allows, on files and shards alike). Shard
+timings include reading the tars. The best of ``--rounds`` rounds is printed (a shared machine
+only slows runs down).
 """
 
 import argparse
 import glob
 import os
 import platform
-import random
 import time
 
 import torch
-from PIL import Image
 
+from mae_plugin.benchmark.data import write_imagenet_like_jpegs
 from mae_plugin.data.image import load_image
 from mae_plugin.data.pack import pack_folder
 from mae_plugin.data.shards import read_members
-from mae_plugin.data.transforms import MAERandomResizedCrop
+from mae_plugin.data.transforms import MAELoadRandomResizedCrop
 
 
-def imagenet_sized(src: str, out: str, count: int) -> None:
-    photos = [load_image(p) for p in sorted(glob.glob(os.path.join(src, '*.jpg')))]
-    rng = random.Random(0)
-    os.makedirs(out, exist_ok=True)
-    for i in range(count):
-        w = rng.randint(500, 800)
-        size = (w, w * 3 // 4) if i % 2 else (w * 3 // 4, w)
-        photos[i % len(photos)].resize(size, Image.Resampling.BICUBIC).save(
-            os.path.join(out, f'{i:04d}.jpg'), quality=90
-        )
+def jpegs(folder: str) -> list[str]:
+    return sorted(
+        p
+        for p in glob.glob(os.path.join(folder, '**', '*'), recursive=True)
+        if p.lower().endswith(('.jpg', '.jpeg'))
+    )
 
 
 def files(folder: str):
-    for path in sorted(glob.glob(os.path.join(folder, '*.jpg'))):
-        yield load_image(path)
+    for path in jpegs(folder):
+        yield {'img_path': path}
 
 
 def shards(folder: str):
     for path in sorted(glob.glob(os.path.join(folder, '*.tar'))):
         for raw in read_members(path, []):
-            yield load_image(raw['jpg'])
+            yield {'img_bytes': raw['jpg']}
 
 
-def rate(images, crop: bool) -> float:
-    rrc = MAERandomResizedCrop(224)
+def rate(samples, crop: bool) -> float:
+    """img/s of decoding each sample to RGB, or (``crop``) of the pretraining configs' load +
+    crop transform, which decodes only what the crop needs."""
+    load_crop = MAELoadRandomResizedCrop(224)
     start, n = time.perf_counter(), 0
-    for image in images:
+    for sample in samples:
         if crop:
-            rrc({'img': image})
+            load_crop(sample)
+        else:
+            load_image(sample.get('img_path') or sample['img_bytes'])
         n += 1
     return n / (time.perf_counter() - start)
 
@@ -71,7 +72,7 @@ def main() -> None:
     sets = {'demo photographs': args.src}
     inet = os.path.join(args.work_dir, 'imagenet_sized')
     if not os.path.isdir(inet):
-        imagenet_sized(args.src, inet, args.imagenet)
+        write_imagenet_like_jpegs(inet, args.imagenet)
     sets['ImageNet-size JPEGs'] = inet
     print(f'{platform.processor() or platform.machine()}, 1 thread, best of {args.rounds}')
     print(
@@ -82,9 +83,9 @@ def main() -> None:
         packed = os.path.join(args.work_dir, 'shards_' + os.path.basename(folder))
         if not os.path.isdir(packed):
             pack_folder(folder, packed)
-        n = len(glob.glob(os.path.join(folder, '*.jpg')))
-        mb = sum(os.path.getsize(p) for p in glob.glob(os.path.join(folder, '*.jpg'))) / 1e6
-        for stage, crop in (('decode', False), ('decode+crop', True)):
+        n = len(jpegs(folder))
+        mb = sum(os.path.getsize(p) for p in jpegs(folder)) / 1e6
+        for stage, crop in (('decode', False), ('load+crop', True)):
             best = {}
             for _ in range(args.rounds):  # interleaved: both see the same machine load
                 for kind, source in (('files', files(folder)), ('shards', shards(packed))):
