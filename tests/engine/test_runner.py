@@ -215,3 +215,14 @@ def test_resume_of_another_schedule_is_refused_from_plain_data(tmp_path, demo_ro
     longer = tiny_runner(tmp_path, demo_root, **{'train_cfg.max_iters': 5, 'resume': True})
     with pytest.raises(ValueError, match=r'another schedule.*train_cfg'):
         longer.train()
+
+
+def test_none_turns_off_a_plugin_hook_as_it_does_a_stock_one(tmp_path, demo_root):
+    # the stock Runner asserts on `default_hooks.knn=None`; the plugin's hooks turn off like its six
+    off = {'default_hooks.knn': None, 'default_hooks.visualization': None}
+    runner = tiny_runner(tmp_path, demo_root, **off, **{'default_hooks.timer': None})
+    kinds = {type(hook).__name__ for hook in runner.hooks}
+    assert not kinds & {'KNNMonitorHook', 'ReconstructionVisHook', 'IterTimerHook'}
+    assert 'AtomicCheckpointHook' in kinds
+    kinds = {type(hook).__name__ for hook in tiny_runner(tmp_path, demo_root).hooks}
+    assert {'KNNMonitorHook', 'ReconstructionVisHook', 'IterTimerHook'} <= kinds

@@ -18,7 +18,7 @@ from mmengine._strategy import BaseStrategy
 from mmengine.runner._flexible_runner import FlexibleRunner
 
 from ..registry import RUNNERS
-from .runner_rules import drop_config_text
+from .runner_rules import drop_config_text, hooks_turned_off
 from .strategy import MAEFSDP2Strategy
 
 
@@ -37,12 +37,8 @@ class MAEFlexibleRunner(FlexibleRunner):
         return built
 
     def register_default_hooks(self, hooks: dict | None = None) -> None:
-        # FlexibleRunner asserts on `name=None` unless `name` is one of its own six hooks;
-        # None turns off a plugin hook too (a sharded run turns off the rank-0-only ones)
-        stock = {'runtime_info', 'timer', 'sampler_seed', 'logger', 'param_scheduler', 'checkpoint'}
-        if hooks is not None:
-            hooks = {k: v for k, v in hooks.items() if v is not None or k in stock}
-        super().register_default_hooks(hooks)
+        # a sharded run turns off the rank-0-only hooks with None
+        super().register_default_hooks(hooks_turned_off(hooks))
 
     def call_hook(self, fn_name: str, **kwargs: Any) -> None:
         if fn_name == 'after_load_checkpoint':

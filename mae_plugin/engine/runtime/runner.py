@@ -13,6 +13,8 @@ own tools do. What it changes, each a silent failure of the stock runner:
 - **nothing from a file runs**: files are read with ``weights_only=True``, and a
   ``meta['config']`` text (which the stock ``resume`` hands to ``Config.fromstring``, executing
   it) is dropped unread.
+- **hooks off**: ``default_hooks.<name>=None`` turns off the plugin's hooks too (the stock
+  runner asserts unless ``<name>`` is one of its own six).
 """
 
 from __future__ import annotations
@@ -30,7 +32,7 @@ from torch.utils.data import DataLoader
 from ...checkpoints import load_checkpoint_file, load_mae_weights
 from ..pretrain.model import MAEPretrainModel
 from ..registry import RUNNERS
-from .runner_rules import drop_config_text, effective_batch_size, scale_lr
+from .runner_rules import drop_config_text, effective_batch_size, hooks_turned_off, scale_lr
 
 __all__ = ['MAERunner', 'effective_batch_size']
 
@@ -48,6 +50,9 @@ class MAERunner(Runner):
         scale_lr(
             optim_wrapper, auto_scale_lr, batch, self.world_size, self.param_schedulers, self.logger
         )
+
+    def register_default_hooks(self, hooks: dict | None = None) -> None:
+        super().register_default_hooks(hooks_turned_off(hooks))
 
     def resume(self, filename: str, *args: Any, **kwargs: Any) -> None:
         self._resuming = True

@@ -4,7 +4,9 @@
   MAE rule (MMEngine 0.10.7 leaves accumulation out, in both of its runners);
 - :func:`drop_config_text`: a checkpoint's ``meta['config']``/``meta['cfg']`` text is removed
   unread, before any hook or runner code sees it (both MMEngine runners hand ``meta['config']``
-  to ``Config.fromstring`` on resume, which executes it).
+  to ``Config.fromstring`` on resume, which executes it);
+- :func:`hooks_turned_off`: ``default_hooks.<name>=None`` turns off any default hook, the
+  plugin's too (MMEngine's runners assert unless ``<name>`` is one of their own six).
 """
 
 from __future__ import annotations
@@ -17,6 +19,17 @@ from mmengine.optim import OptimWrapper, OptimWrapperDict
 from mmengine.optim.scheduler import _ParamScheduler
 
 CONFIG_TEXT_KEYS = ('cfg', 'config')
+STOCK_DEFAULT_HOOKS = frozenset(
+    ('runtime_info', 'timer', 'sampler_seed', 'logger', 'param_scheduler', 'checkpoint')
+)
+
+
+def hooks_turned_off(hooks: dict | None) -> dict | None:
+    """``hooks`` without the plugin's hooks set to None (the stock six keep theirs: MMEngine
+    drops those itself), e.g. ``--cfg-options default_hooks.knn=None``."""
+    if hooks is None:
+        return None
+    return {k: v for k, v in hooks.items() if v is not None or k in STOCK_DEFAULT_HOOKS}
 
 
 def effective_batch_size(batch_size: int, world_size: int, accumulation: int) -> int:
