@@ -17,6 +17,8 @@ from collections.abc import Callable
 import numpy as np
 import torch
 
+from .measure import machine_line
+
 IMAGENET_LIKE_WIDTHS = (500, 800)  # 4:3 landscape, as most ImageNet photographs
 JPEG_QUALITY = 90
 
@@ -147,7 +149,10 @@ def compare_pipelines(
                 encoded.append(f.read())
         pipelines = {'configured': configured_pipeline(config), 'official': official_pipeline()}
         runs: dict[str, list[float]] = {}
-        print(f'{images} JPEGs 500x375-800x600 q{JPEG_QUALITY}; 1 process, 1 thread', flush=True)
+        print(
+            f'{machine_line("cpu", 1)}; {images} JPEGs 500x375-800x600 q{JPEG_QUALITY}, 1 process',
+            flush=True,
+        )
         for round_idx in range(rounds):
             for name, run in pipelines.items():
                 runs.setdefault(name, []).append(_rate(run, paths, seed=round_idx))

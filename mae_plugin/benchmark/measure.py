@@ -1,8 +1,10 @@
-"""Timing, FLOP counting and memory of one training step, each peer in its own process."""
+"""Timing, FLOP counting and memory of one training step, each peer in its own process; the
+peer table of ``tools/benchmark.py``; the machine line every mode prints first."""
 
 from __future__ import annotations
 
 import multiprocessing as mp
+import platform
 import resource
 import time
 from contextlib import nullcontext
@@ -11,6 +13,26 @@ from typing import Any
 import torch
 from torch.nn.attention import SDPBackend, sdpa_kernel
 from torch.utils.flop_counter import FlopCounterMode
+
+
+def device_name(device: str) -> str:
+    """The model name of ``device``: the GPU's, or the CPU's ('model name' of /proc/cpuinfo on
+    Linux, else what :mod:`platform` knows)."""
+    if device.startswith('cuda'):
+        return torch.cuda.get_device_name(torch.device(device))
+    try:
+        with open('/proc/cpuinfo') as f:
+            for line in f:
+                if line.startswith('model name'):
+                    return line.split(':', 1)[1].strip()
+    except OSError:
+        pass
+    return platform.processor() or platform.machine()
+
+
+def machine_line(device: str, threads: int) -> str:
+    """``device cpu (<model name>), 2 threads``: the first words of every benchmark mode."""
+    return f'device {device} ({device_name(device)}), {threads} thread{"s" * (threads != 1)}'
 
 
 def matmul_peak_flops(
@@ -140,3 +162,73 @@ def measure_in_fresh_process(spec: dict[str, Any]) -> dict[str, Any]:
     ctx = mp.get_context('spawn')
     with ctx.Pool(1) as pool:
         return pool.apply(measure_peer, (spec,))
+
+
+def compare_peers(
+    config: str,
+    peers: list[str],
+    device: str,
+    threads: int,
+    batch_size: int,
+    iters: int,
+    warmup: int,
+    rounds: int,
+    amp: bool = False,
+    compile: bool = False,
+    flush_denormal: bool = True,
+) -> list[dict[str, Any]]:
+    """Print and return the best round of each peer (``tools/benchmark.py``'s default mode):
+    img/s, ratio to the plugin, GFLOP per image and per second, share of the measured matmul
+    peak, peak memory, parameters."""
+    torch.set_num_threads(threads)
+    dtype = torch.bfloat16 if amp else torch.float32
+    peak = matmul_peak_flops(device, dtype)
+    print(
+        f'{machine_line(device, threads)}, batch {batch_size}, '
+        f'{"bf16 autocast" if amp else "fp32"}{", compiled" if compile else ""}'
+        f'{", denormals flushed" if flush_denormal else ", denormals kept"}; '
+        f'measured {dtype} matmul peak {peak / 1e9:.1f} GFLOP/s',
+        flush=True,
+    )
+    runs: dict[str, list[dict]] = {peer: [] for peer in peers}
+    for round_idx in range(rounds):
+        for peer in peers:
+            spec = dict(
+                peer=peer,
+                config=config,
+                device=device,
+                threads=threads,
+                batch_size=batch_size,
+                iters=iters,
+                warmup=warmup,
+                amp=amp,
+                compile=compile,
+                flush_denormal=flush_denormal,
+            )
+            result = measure_in_fresh_process(spec)
+            runs[peer].append(result)
+            print(f'  round {round_idx + 1} {peer}: {result["img_per_s"]:.2f} img/s', flush=True)
+    rows = []
+    for results in runs.values():
+        row = dict(results[0])
+        row['img_per_s'] = max(r['img_per_s'] for r in results)
+        row['flop_per_s'] = row['img_per_s'] * row['gflop_per_img'] * 1e9
+        row['peak_mib'] = max(r['peak_mib'] for r in results)
+        rows.append(row)
+    base = rows[0]['img_per_s'] if rows[0]['peer'] == 'plugin' else None
+    print(
+        f'{"peer":<12}{"img/s":>9}{"ratio":>8}{"GFLOP/img":>11}{"GFLOP/s":>10}'
+        f'{"of peak":>9}{"peak MiB":>10}{"params M":>10}'
+    )
+    for r in rows:
+        ratio = f'{base / r["img_per_s"]:.2f}x' if base else '-'
+        print(
+            f'{r["peer"]:<12}{r["img_per_s"]:>9.2f}{ratio:>8}{r["gflop_per_img"]:>11.1f}'
+            f'{r["flop_per_s"] / 1e9:>10.1f}{r["flop_per_s"] / peak:>9.0%}'
+            f'{r["peak_mib"]:>10.0f}{r["params_m"]:>10.2f}'
+        )
+    print(
+        'img/s: best of the rounds; ratio = plugin img/s / peer img/s (above 1: plugin '
+        'faster); peak MiB: above the imports (CPU: resident set; GPU: max allocated)'
+    )
+    return rows

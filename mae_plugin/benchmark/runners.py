@@ -171,3 +171,63 @@ def measure_runner_in_fresh_process(spec: dict[str, Any]) -> dict[str, Any]:
 
     with mp.get_context('spawn').Pool(1) as pool:
         return pool.apply(measure_runner, (spec,))
+
+
+def compare_runners(
+    config: str,
+    lightning_config: str,
+    device: str,
+    threads: int,
+    batch_size: int,
+    iters: int,
+    warmup: int,
+    rounds: int,
+    amp: bool = False,
+) -> dict[str, dict[str, float]]:
+    """Print and return the best round of each runner (``tools/benchmark.py --runners``):
+    fastest and median s/step, rounds interleaved."""
+    from .measure import machine_line
+
+    print(
+        f'{machine_line(device, threads)}, batch {batch_size}, '
+        f'{"bf16 autocast" if amp else "fp32"}; {config} vs {lightning_config}',
+        flush=True,
+    )
+    best: dict[str, dict[str, float]] = {}
+    for round_idx in range(rounds):
+        for runner in RUNNERS:
+            spec = dict(
+                runner=runner,
+                config=config,
+                lightning_config=lightning_config,
+                device=device,
+                threads=threads,
+                batch_size=batch_size,
+                iters=iters,
+                warmup=warmup,
+                amp=amp,
+            )
+            result = measure_runner_in_fresh_process(spec)
+            steps = ' '.join(f'{t:.3f}' for t in result['times'])
+            print(
+                f'  round {round_idx + 1} {runner}: fastest {result["min_s"]:.3f}, median '
+                f'{result["median_s"]:.3f} s/step (steps: {steps})',
+                flush=True,
+            )
+            for key in ('min_s', 'median_s'):
+                best.setdefault(runner, {})[key] = min(
+                    best.get(runner, {}).get(key, 1e9), result[key]
+                )
+    print(f'{"runner":<12}{"fastest s/step":>16}{"img/s":>9}{"median s/step":>15}')
+    for runner, result in best.items():
+        print(
+            f'{runner:<12}{result["min_s"]:>16.3f}{batch_size / result["min_s"]:>9.2f}'
+            f'{result["median_s"]:>15.3f}'
+        )
+    for key, what in (('min_s', 'fastest step'), ('median_s', 'median step')):
+        print(
+            f'lightning / mmengine, {what}: '
+            f'{best["lightning"][key] / best["mmengine"][key]:.3f} (best round of each; '
+            'above 1: Lightning slower)'
+        )
+    return best

@@ -111,7 +111,7 @@ class MaskedViTEncoder(nn.Module):
 def attention_kernel(tokens: Tensor) -> AbstractContextManager:
     """The SDPA backend for the encoder's short sequence (1 + K tokens, 50 for ViT-B).
 
-    Measured on an AVX512-BF16 CPU (docs/benchmarks.md, tools/benchmark_attention.py): at 50
+    Measured on an AVX512-BF16 CPU (docs/benchmarks.md, tools/benchmark.py --attention): at 50
     tokens in bf16 the math backend's forward + backward takes half the time of the CPU flash
     kernel; in fp32, and at the decoder's 197 tokens, flash wins, so torch's own choice stays.
     GPUs keep torch's choice too (not measured here).

@@ -33,6 +33,7 @@ def test_data_mode_times_the_config_pipeline_against_the_official_one(tmp_path, 
     assert {'configured', 'official', 'PIL full', 'torchvision decode_jpeg'} <= set(best)
     assert all(rate > 0 for rate in best.values())
     said = capsys.readouterr().out
+    assert said.startswith('device cpu (') and ', 1 thread;' in said.splitlines()[0]
     assert 'configured = configs/mae_vit-t_demo.py train pipeline' in said
 
 

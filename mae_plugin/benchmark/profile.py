@@ -1,0 +1,65 @@
+"""The top operators of the plugin's MAE training step by self time (``tools/benchmark.py
+--profile``): the config's model stepped as the benchmark's ``plugin`` peer is (the config's
+AdamW options, bf16 autocast with ``amp``, denormals flushed), after one warm-up step."""
+
+from __future__ import annotations
+
+import torch
+from torch.profiler import ProfilerActivity, profile
+
+from .kernels import build_mae
+from .measure import _autocast, _sync, machine_line, plugin_optimizer_options
+
+
+def profile_step(
+    config: str,
+    device: str,
+    threads: int,
+    batch_size: int = 16,
+    iters: int = 2,
+    amp: bool = False,
+    top: int = 15,
+) -> str:
+    """Print and return the operator table of ``iters`` profiled steps, sorted by self CPU
+    time (self device time on a GPU)."""
+    from mmengine.config import Config
+
+    torch.set_num_threads(threads)
+    torch.set_flush_denormal(True)
+    torch.manual_seed(0)
+    mae = build_mae(config, device)
+    switches = plugin_optimizer_options(Config.fromfile(config))
+    optimizer = torch.optim.AdamW(
+        [p for p in mae.parameters() if p.requires_grad],
+        lr=1e-4,
+        betas=(0.9, 0.95),
+        weight_decay=0.05,
+        **switches,
+    )
+    size = mae.encoder.grid_size[0] * mae.patch_size
+    images = torch.randn(batch_size, 3, size, size, device=device)
+    print(
+        f'{machine_line(device, threads)}; {config}, batch {batch_size}, '
+        f'{"bf16 autocast" if amp else "fp32"}, AdamW {switches or "default"}, {iters} steps',
+        flush=True,
+    )
+
+    def step() -> None:
+        optimizer.zero_grad(set_to_none=True)
+        with _autocast(device, amp):
+            loss = mae(images).loss
+        loss.backward()
+        optimizer.step()
+
+    step()
+    _sync(device)
+    gpu = device.startswith('cuda')
+    activities = [ProfilerActivity.CPU] + ([ProfilerActivity.CUDA] if gpu else [])
+    with profile(activities=activities) as prof:
+        for _ in range(iters):
+            step()
+        _sync(device)
+    sort_by = 'self_device_time_total' if gpu else 'self_cpu_time_total'
+    table = prof.key_averages().table(sort_by=sort_by, row_limit=top)
+    print(table)
+    return table
