@@ -86,21 +86,26 @@ def compare_attention(
     rounds: int = 3,
 ) -> dict[tuple[str, str, str], float]:
     """Print and return the best s per forward + backward of each SDPA backend at ``config``'s
-    attention shapes, fp32 and bf16; a backend the device lacks is NaN (printed '-')."""
+    attention shapes, fp32 and bf16, and of what the plugin's blocks run (``'plugin'``: on a CPU
+    under bf16, fp32 attention with the casts); a backend the device lacks is NaN (printed '-')."""
     from torch.nn.attention import SDPBackend, sdpa_kernel
     from torch.nn.functional import scaled_dot_product_attention as sdpa
+
+    from ..models.attention import attention_precision
 
     torch.set_num_threads(threads)
     backends = {
         'math': SDPBackend.MATH,
         'flash': SDPBackend.FLASH_ATTENTION,
         'efficient': SDPBackend.EFFICIENT_ATTENTION,
+        'plugin': None,
     }
     shapes = attention_shapes(config)
     print(f'{machine_line(device, threads)}, batch {batch_size}; ms per fwd+bwd', flush=True)
 
-    def run(backend: SDPBackend, q: torch.Tensor) -> None:
-        with sdpa_kernel(backend):
+    def run(backend: SDPBackend | None, q: torch.Tensor) -> None:
+        # None: what the plugin's blocks run (models/attention.py; fp32 on a CPU under bf16)
+        with sdpa_kernel(backend) if backend is not None else attention_precision(q):
             sdpa(q, q, q).sum().backward()
 
     best: dict[tuple[str, str, str], float] = {}
@@ -136,5 +141,5 @@ def compare_attention(
         f'{part}: {heads} heads x {dim} dims over {tokens} tokens'
         for part, (heads, tokens, dim) in shapes.items()
     )
-    print(f'({said}; from {config})')
+    print(f'({said}; from {config}; plugin: what the MAE runs, models/attention.py)')
     return best

@@ -6,10 +6,10 @@ from functools import partial
 
 import torch
 from lightly.models.utils import set_at_index
-from timm.models import checkpoint_seq
 from timm.models.vision_transformer import Block
 from torch import Tensor, nn
 
+from .attention import run_blocks
 from .init import fill_sincos_pos_embed, init_linear_and_norm
 
 
@@ -87,9 +87,5 @@ class MAEPixelDecoder(nn.Module):
         mask_tokens = self.mask_token.to(x.dtype).expand(batch_size, self.num_patches, -1)
         patches = set_at_index(mask_tokens, visible_ids, x[:, 1:])  # unshuffle: one scatter
         x = torch.cat([x[:, :1], patches], dim=1) + self.pos_embed
-        if self.grad_checkpointing and torch.is_grad_enabled():
-            x = checkpoint_seq(self.blocks, x)
-        else:
-            x = self.blocks(x)
-        x = self.norm(x)
+        x = self.norm(run_blocks(self.blocks, x, self.grad_checkpointing))
         return self.pred(x[:, 1:])

@@ -2,15 +2,12 @@
 
 from __future__ import annotations
 
-from contextlib import AbstractContextManager, nullcontext
-
 import torch
 from lightly.models.utils import get_at_index
-from timm.models import checkpoint_seq
 from timm.models.vision_transformer import VisionTransformer
 from torch import Tensor, nn
-from torch.nn.attention import SDPBackend, sdpa_kernel
 
+from .attention import run_blocks
 from .init import fill_sincos_pos_embed, init_linear_and_norm
 
 
@@ -19,7 +16,8 @@ class MaskedViTEncoder(nn.Module):
 
     ``self.vit`` holds every weight under timm's own names, so a state dict of ``vit`` loads into
     ``timm.create_model('vit_base_patch16_224', num_classes=0)`` as it is. Position embeddings are
-    the fixed 2-D sin-cos table (not trained); attention runs through timm's fused SDPA path.
+    the fixed 2-D sin-cos table (not trained); attention runs through timm's fused SDPA path (in
+    fp32 on a CPU under bf16: ``attention.py``).
 
     Args:
         img_size: input size the position table is built for.
@@ -100,28 +98,7 @@ class MaskedViTEncoder(nn.Module):
             patch_tokens = get_at_index(patch_tokens, visible_ids)  # (B, K, D)
         cls_token = (vit.cls_token + vit.pos_embed[:, :1]).expand(patch_tokens.shape[0], -1, -1)
         tokens = torch.cat([cls_token, patch_tokens], dim=1)
-        with attention_kernel(tokens):
-            if self.grad_checkpointing and torch.is_grad_enabled():
-                tokens = checkpoint_seq(vit.blocks, tokens)
-            else:
-                tokens = vit.blocks(tokens)
-        return vit.norm(tokens)
-
-
-def attention_kernel(tokens: Tensor) -> AbstractContextManager:
-    """The SDPA backend for the encoder's short sequence (1 + K tokens, 50 for ViT-B).
-
-    Measured on an AVX512-BF16 CPU (docs/benchmarks.md, tools/benchmark.py --attention): at 50
-    tokens in bf16 the math backend's forward + backward takes half the time of the CPU flash
-    kernel; in fp32, and at the decoder's 197 tokens, flash wins, so torch's own choice stays.
-    GPUs keep torch's choice too (not measured here).
-    """
-    bf16 = tokens.dtype == torch.bfloat16 or (
-        torch.is_autocast_enabled('cpu') and torch.get_autocast_dtype('cpu') == torch.bfloat16
-    )
-    if tokens.device.type == 'cpu' and bf16:
-        return sdpa_kernel([SDPBackend.MATH])
-    return nullcontext()
+        return vit.norm(run_blocks(vit.blocks, tokens, self.grad_checkpointing))
 
 
 def pool_tokens(tokens: Tensor, pool: str = 'cls') -> Tensor:

@@ -56,13 +56,13 @@ def test_attention_mode_prints_each_part_and_dtype_per_backend():
         )
     )
     assert lines[0].startswith('device cpu (') and '1 thread,' in lines[0]
-    assert lines[1].split() == ['part', 'dtype', 'math', 'flash', 'efficient']
+    assert lines[1].split() == ['part', 'dtype', 'math', 'flash', 'efficient', 'plugin']
     rows = {tuple(line.split()[:2]): line.split()[2:] for line in lines[2:6]}
     assert set(rows) == {
         (part, dtype) for part in ('encoder', 'decoder') for dtype in ('float32', 'bfloat16')
     }
     for cells in rows.values():  # math and flash run on every CPU; efficient has no CPU kernel
-        assert float(cells[0]) > 0 and float(cells[1]) > 0
+        assert float(cells[0]) > 0 and float(cells[1]) > 0 and float(cells[3]) > 0
     assert '(encoder: 3 heads x 64 dims over 17 tokens; decoder: 4 heads x 32 dims' in lines[6]
 
 
