@@ -33,7 +33,7 @@ class MAELightningModule(pl.LightningModule):
     (B, L) bool drawn in the data pipeline; images are normalised on the training device.
 
     Optimizer: AdamW β ``betas``, ``weight_decay`` except norms, biases, position tables, cls
-    and mask tokens; lr = ``base_lr`` x batch x processes x ``accumulate_grad_batches`` / 256;
+    and mask tokens, one fused kernel for the update (``fused``, as the MMEngine configs); lr = ``base_lr`` x batch x processes x ``accumulate_grad_batches`` / 256;
     ``warmup_epochs`` of linear warm-up from 0, then half-cycle cosine to 0, per optimizer step.
     A non-finite loss stops every rank before backward, naming the step; a checkpoint holding
     a non-finite weight is refused on every rank. ``pretrained``: weights to start from, any
@@ -58,6 +58,7 @@ class MAELightningModule(pl.LightningModule):
         base_lr: float = 1.5e-4,
         weight_decay: float = 0.05,
         betas: tuple[float, float] = (0.9, 0.95),
+        fused: bool = True,
         warmup_epochs: float = 40,
         flush_denormal: bool = True,
         pretrained: str | None = None,
@@ -199,7 +200,10 @@ class MAELightningModule(pl.LightningModule):
             f'{total} optimizer steps ({per_epoch} per epoch), then cosine to 0'
         )
         optimizer = torch.optim.AdamW(
-            adamw_groups(self, hp.weight_decay, self._no_decay), lr=lr, betas=tuple(hp.betas)
+            adamw_groups(self, hp.weight_decay, self._no_decay),
+            lr=lr,
+            betas=tuple(hp.betas),
+            fused=hp.get('fused', True),  # a .ckpt of an older module lacks the key
         )
         lam = WarmupCosine(schedule['warmup_steps'], total)
         scheduler = torch.optim.lr_scheduler.LambdaLR(optimizer, lam)

@@ -59,6 +59,7 @@ def test_yaml_builds_the_recipe_of_the_mmengine_config(name, demo_root):
     optim = cfg.optim_wrapper.optimizer
     assert optim.type == 'AdamW' and tuple(lit.hparams.betas) == tuple(optim.betas)
     assert lit.hparams.weight_decay == optim.weight_decay
+    assert lit.hparams.fused == optim.get('fused', False)
     warmup, cosine = cfg.param_scheduler
     assert warmup.type == 'LinearLR' and cosine.type == 'CosineAnnealingLR'
     assert cosine.eta_min == 0.0

@@ -128,6 +128,7 @@ def test_optimizer_groups_are_the_mmengine_ones(tmp_path, demo_root):
     assert sorted(set(got.values())) == [0.0, 0.05]
     assert 'mae.decoder.mask_token' in got and got['mae.decoder.mask_token'] == 0.0
     assert {g['betas'] for g in capture.optimizer.param_groups} == {(0.9, 0.95)}
+    assert capture.optimizer.defaults['fused'] and wrapper.optimizer.defaults['fused']
     assert wrapper.optimizer.defaults['betas'] == (0.9, 0.95)
 
 
