@@ -114,6 +114,9 @@ class AtomicCheckpointHook(CheckpointHook):
             # recorded before saving, so that the checkpoint itself lists what it keeps
             runner.message_hub.update_info('keep_ckpt_ids', list(self.keep_ckpt_ids))
         filename = self.filename_tmpl.format(step)
+        # collectives a checkpoint needs (ShardStreamStateHook) run here, where every rank is;
+        # Runner.save_checkpoint and its before_save_checkpoint run on rank 0 alone
+        runner.call_hook('before_save_checkpoint_on_every_rank')
         self.last_ckpt = self.file_backend.join_path(self.out_dir, filename)
         runner.message_hub.update_info('last_ckpt', self.last_ckpt)
         runner.save_checkpoint(
@@ -142,6 +145,7 @@ class AtomicCheckpointHook(CheckpointHook):
     def _save_best_checkpoint(self, runner, metrics: dict) -> None:
         # The stock method removes the previous best before writing the new one: hold the
         # removals back until every write of this call is complete.
+        runner.call_hook('before_save_checkpoint_on_every_rank')  # as in the method above
         backend = self.file_backend
         deferred = self.file_backend = _DeferredRemovals(backend)
         try:

@@ -19,8 +19,11 @@ class ShardStreamStateHook(Hook):
     consumes it; write all readers' rows into the checkpoint; on resume hand this rank's rows to
     the dataset (``ShardStreamTrainLoop`` then starts fresh workers).
 
-    Checkpoints are written by rank 0 alone, so the rows of all ranks are gathered after every
-    iteration: one ``all_gather`` of ``world_size x workers x 3`` integers.
+    Checkpoints are written by rank 0 alone, so the rows of all ranks are gathered (one
+    ``all_gather`` of ``world_size x workers x 3`` integers) only when a checkpoint is about to
+    be written: ``AtomicCheckpointHook`` calls :meth:`before_save_checkpoint_on_every_rank` on
+    every rank first. Training iterations only record this rank's rows (no collective, no sync).
+    Under another checkpoint hook a multi-process run refuses to write stale rows.
     """
 
     priority = 'NORMAL'
@@ -28,6 +31,7 @@ class ShardStreamStateHook(Hook):
     def __init__(self) -> None:
         self.rows: torch.Tensor | None = None  # (readers, 3), all ranks
         self.local: torch.Tensor | None = None  # (workers, 3), this rank
+        self.gathered_at: int | None = None  # runner.iter of the last gather
 
     def _layout(self, runner) -> tuple[ShardStream, int, int, int]:
         loader = runner.train_dataloader
@@ -55,11 +59,27 @@ class ShardStreamStateHook(Hook):
         _, rank, world_size, workers = self._layout(runner)
         for reader, *position in samples['stream'].tolist():  # a batch is one worker's
             self.local[reader - rank * workers] = torch.tensor(position)
+
+    def before_save_checkpoint_on_every_rank(self, runner) -> None:
+        """Gather every rank's rows for the checkpoint rank 0 is about to write."""
+        if self.local is None:
+            return
+        world_size = get_dist_info()[1]
         self.rows = torch.cat(all_gather(self.local)) if world_size > 1 else self.local.clone()
+        self.gathered_at = runner.iter
 
     def before_save_checkpoint(self, runner, checkpoint: dict) -> None:
-        if self.rows is not None:
-            checkpoint[KEY] = dict(self.meta, readers=self.rows.clone())
+        if self.local is None:
+            return
+        if self.gathered_at != runner.iter:
+            if get_dist_info()[1] > 1:
+                raise RuntimeError(
+                    f'checkpoint at iteration {runner.iter}: the shard stream positions of the '
+                    "other ranks were not gathered; save with 'AtomicCheckpointHook' (the "
+                    "plugin's configs do), which gathers them on every rank first"
+                )
+            self.rows = self.local.clone()
+        checkpoint[KEY] = dict(self.meta, readers=self.rows.clone())
 
     def after_load_checkpoint(self, runner, checkpoint: dict) -> None:
         if not runner.cfg.get('resume', False):
