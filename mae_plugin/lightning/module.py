@@ -33,8 +33,9 @@ class MAELightningModule(pl.LightningModule):
     (B, L) bool drawn in the data pipeline; images are normalised on the training device.
 
     Optimizer: AdamW β ``betas``, ``weight_decay`` except norms, biases, position tables, cls
-    and mask tokens, one fused kernel for the update (``fused``, as the MMEngine configs); lr = ``base_lr`` x batch x processes x ``accumulate_grad_batches`` / 256;
-    ``warmup_epochs`` of linear warm-up from 0, then half-cycle cosine to 0, per optimizer step.
+    and mask tokens, one fused kernel for the update (``fused``, as the MMEngine configs);
+    lr = ``base_lr`` x batch x processes x ``accumulate_grad_batches`` / 256; ``warmup_epochs``
+    of linear warm-up from 0, then half-cycle cosine to 0, per optimizer step.
     A non-finite loss stops every rank before backward, naming the step; a checkpoint holding
     a non-finite weight is refused on every rank. ``pretrained``: weights to start from, any
     format the converters read (a new run, not a resume).
