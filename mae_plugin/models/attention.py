@@ -1,18 +1,20 @@
 """Where the MAE's attention runs: under CPU bf16 autocast, in fp32 through torch's flash kernel.
 
 CPU autocast casts ``scaled_dot_product_attention`` to bf16, and torch's bf16 CPU kernels are
-the slowest choice at the MAE's shapes. Measured on two CPUs (``tools/benchmark.py CONFIG
---attention``, docs/benchmarks.md), ViT-B at batch 16, ms per forward + backward:
+the slowest choice at the MAE's shapes. ViT-B at batch 16, ms per forward + backward of one
+layer (``tools/benchmark.py CONFIG --attention``, docs/benchmarks.md):
 
-==========================  =======  =========  ==============  ======================
-CPU                         part     bf16 math  bf16 flash      fp32 flash incl. casts
-==========================  =======  =========  ==============  ======================
-Xeon with AMX-BF16          encoder  9.7        29.2            see benchmarks.md
-Xeon with AMX-BF16          decoder  136.4      99.8            see benchmarks.md
-==========================  =======  =========  ==============  ======================
+=====================  =======  =========  ==========  ==========  ===================
+CPU                    part     bf16 math  bf16 flash  fp32 flash  bf16 in fp32 (this)
+=====================  =======  =========  ==========  ==========  ===================
+Xeon, AMX-BF16         encoder  9.6        28.4        6.2         8.8
+Xeon, AMX-BF16         decoder  129.8      96.7        45.8        58.2
+EPYC, AVX512-BF16      encoder  9.8        19.4        7.9         -
+EPYC, AVX512-BF16      decoder  131.4      90.1        52.7        -
+=====================  =======  =========  ==========  ==========  ===================
 
-So on a CPU the attention of bf16 tokens runs in fp32 (upcast q, k, v; the output cast back):
-the matmuls around it stay bf16, and the attention is more exact, not less. GPUs keep
+So on a CPU the attention of bf16 tokens runs in fp32 (q, k, v upcast, flash, the output cast
+back): the matmuls around it stay bf16, and the attention is more exact, not less. GPUs keep
 autocast's bf16 and torch's kernel choice.
 """
 

@@ -6,8 +6,8 @@ import torch
 import torch.nn.functional as F
 from torch.overrides import TorchFunctionMode
 
-from mae_plugin.models import build_mae
 from mae_plugin.models.masking import random_masks
+from tests.engine.demo_run import tiny_core_mae
 
 
 class AttentionDtypes(TorchFunctionMode):
@@ -25,17 +25,10 @@ class AttentionDtypes(TorchFunctionMode):
 
 
 def small_mae(grad_checkpointing=False):
+    """2 encoder blocks + 1 decoder block: 3 attention calls a forward."""
     torch.manual_seed(0)
-    mae = build_mae(
-        'tiny',
-        img_size=32,
-        patch_size=8,
-        embed_dim=48,
-        depth=2,
-        num_heads=3,
-        decoder=dict(embed_dim=32, depth=2, num_heads=4, grad_checkpointing=grad_checkpointing),
-    )
-    mae.encoder.grad_checkpointing = grad_checkpointing
+    mae = tiny_core_mae(img_size=32)
+    mae.encoder.grad_checkpointing = mae.decoder.grad_checkpointing = grad_checkpointing
     return mae
 
 
@@ -45,7 +38,7 @@ def test_every_attention_of_the_mae_runs_in_fp32_on_the_cpu(autocast):
     spy = AttentionDtypes()
     with spy, torch.autocast('cpu', dtype=torch.bfloat16, enabled=autocast):
         out = mae(x, random_masks(2, 16, 0.75))
-    assert spy.seen == [torch.float32] * 4  # 2 encoder + 2 decoder blocks
+    assert spy.seen == [torch.float32] * 3  # 2 encoder + 1 decoder blocks
     assert out.pred.dtype == (torch.bfloat16 if autocast else torch.float32)
 
 
@@ -70,7 +63,7 @@ def test_checkpointed_blocks_recompute_the_fp32_attention_of_the_forward():
         with torch.autocast('cpu', dtype=torch.bfloat16):
             loss = mae(x, mask).loss
         loss.backward()
-        assert len(calls) == (8 if checkpointing else 4)  # recomputed in backward
+        assert len(calls) == (6 if checkpointing else 3)  # recomputed in backward
         grads.append((loss, {k: p.grad for k, p in mae.named_parameters() if p.requires_grad}))
     torch.testing.assert_close(grads[1][0], grads[0][0], rtol=0, atol=0)
     for name, grad in grads[0][1].items():
