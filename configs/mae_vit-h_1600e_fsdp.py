@@ -7,6 +7,5 @@ _base_ = 'mae_vit-h_1600e.py'
 # code-free, strict resume (mae_plugin/engine/runtime/flexible_runner.py)
 runner_type = 'mae_plugin.MAEFlexibleRunner'
 strategy = dict(type='mae_plugin.MAEFSDP2Strategy', activation_checkpointing=True)
-# The reconstruction pictures run the model on rank 0 alone; a sharded model needs every rank in
-# each forward. Draw them afterwards from a checkpoint (tools/visualize_reconstruction.py).
-default_hooks = dict(visualization=None)
+# The reconstruction pictures run on every rank here (a sharded model needs every rank in each
+# forward); rank 0 writes them.

@@ -7,6 +7,5 @@ _base_ = 'mae_vit-t_demo.py'
 # FlexibleRunner with the plugin's lr rule and code-free resume
 runner_type = 'mae_plugin.MAEFlexibleRunner'
 strategy = dict(type='mae_plugin.MAEFSDP2Strategy', activation_checkpointing=False)
-# The reconstruction pictures and the kNN monitor run the model on rank 0 alone; a sharded
-# model needs every rank in each forward, so they are off here.
-default_hooks = dict(visualization=None, knn=None)
+# The reconstruction pictures and the kNN monitor run on every rank here (a sharded model
+# needs every rank in each forward); rank 0 writes them.

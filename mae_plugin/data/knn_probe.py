@@ -56,27 +56,38 @@ class KNNProbe:
 
     @torch.no_grad()
     def features(
-        self, encoder: nn.Module, normalize: Callable[[Tensor], Tensor], images: Tensor
+        self,
+        encode: Callable[[Tensor], Tensor],
+        normalize: Callable[[Tensor], Tensor],
+        images: Tensor,
     ) -> Tensor:
         """(N, D) float CPU features of uint8 ``images`` (N, 3, H, W); ``normalize`` maps a
-        uint8 batch to the encoder's normalised input on its device."""
+        uint8 batch to the encoder's normalised input on its device, ``encode`` (an encoder) a
+        normalised batch to its (B, 1 + L, D) tokens."""
         feats = [
-            pool_tokens(encoder(normalize(images[i : i + self.batch_size])), self.pool)
+            pool_tokens(encode(normalize(images[i : i + self.batch_size])), self.pool)
             for i in range(0, len(images), self.batch_size)
         ]
         return torch.cat(feats).float().cpu()
 
-    def evaluate(self, encoder: nn.Module, normalize: Callable[[Tensor], Tensor]) -> float:
-        """Top-1 in % of ``encoder`` (a MaskedViTEncoder), measured in eval mode."""
+    def evaluate(
+        self,
+        encoder: nn.Module,
+        normalize: Callable[[Tensor], Tensor],
+        encode: Callable[[Tensor], Tensor] | None = None,
+    ) -> float:
+        """Top-1 in % of ``encoder`` (a MaskedViTEncoder), measured in eval mode; ``encode``
+        replaces ``encoder``'s own call (a sharded model's root, which gathers its weights)."""
+        encode = encode or encoder
         size = encoder.grid_size[0] * encoder.patch_size
         train_x, train_y, val_x, val_y = self.splits(size)
         was_training = encoder.training
         encoder.eval()
         try:
             return weighted_knn_top1(
-                self.features(encoder, normalize, train_x),
+                self.features(encode, normalize, train_x),
                 train_y,
-                self.features(encoder, normalize, val_x),
+                self.features(encode, normalize, val_x),
                 val_y,
                 self.k,
                 self.temperature,

@@ -24,15 +24,15 @@ def probed(tmp_path, base, name, hooks=("dict(type='FSDPProbeHook')",), imports=
 
 
 def tiny_options(demo_root, iters, ckpt_interval, **extra):
-    """The ``TINY`` demo options with the hooks the sharded demo turns off turned off (the DDP
-    runs of the tests too, so both runs do the same work; dropping only their options would leave
-    the DDP run reading the config's relative ``data/demo/knn``, which a clean checkout lacks)."""
+    """The ``TINY`` demo options with the monitoring hooks turned off (in the DDP runs of the
+    tests too, so both runs do the same work; dropping only their options would leave a run
+    reading the config's relative ``data/demo/knn``, which a clean checkout lacks)."""
     options = demo_options(demo_root, iters, ckpt_interval, **{**TINY, **extra})
     options = {k: v for k, v in options.items() if not k.startswith(OFF_UNDER_SHARDING)}
     return {**options, **{hook: None for hook in OFF_UNDER_SHARDING}}
 
 
-# the rank-0-only hooks (configs/mae_vit-t_demo_fsdp.py)
+# the monitoring hooks, off where a test compares losses or times runs
 OFF_UNDER_SHARDING = ('default_hooks.visualization', 'default_hooks.knn')
 
 

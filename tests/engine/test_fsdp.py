@@ -2,6 +2,8 @@
 (in process, one rank); against DDP, kill -9, world-size change, timm export, two simulated
 nodes (torchrun, 2 CPU processes on gloo, slow)."""
 
+import glob
+import json
 import os
 import subprocess
 import sys
@@ -17,7 +19,16 @@ from mae_plugin.checkpoints import load_checkpoint_file
 from mae_plugin.engine.runtime.launch import build_runner, build_train_config
 from mae_plugin.engine.runtime.sharded_checkpoint import sharded_folder
 from tests.conftest import ROOT, save_plugin_checkpoint
-from tests.engine.demo_run import DEMO, TRAIN, cli, logged_losses, run_cli, tiny_core_mae
+from tests.engine.demo_run import (
+    DEMO,
+    TINY,
+    TRAIN,
+    cli,
+    demo_options,
+    logged_losses,
+    run_cli,
+    tiny_core_mae,
+)
 from tests.engine.fsdp_run import (
     DEMO_FSDP,
     last_checkpoint,
@@ -32,13 +43,13 @@ FSDP_CONFIGS = ['mae_vit-t_demo_fsdp.py', 'mae_vit-h_1600e_fsdp.py', 'mae_vit-g_
 
 
 @pytest.mark.parametrize('name', FSDP_CONFIGS)
-def test_configs_run_the_flexible_runner_with_the_strategy_and_safe_hooks(name):
+def test_configs_run_the_flexible_runner_with_the_strategy_and_the_hooks(name):
     cfg = Config.fromfile(os.path.join(ROOT, 'configs', name))
     assert cfg.runner_type == 'mae_plugin.MAEFlexibleRunner'
     assert cfg.strategy.type == 'mae_plugin.MAEFSDP2Strategy'
     hooks = {h['type'].split('.')[-1] for h in cfg.default_hooks.values() if h is not None}
     assert {'AtomicCheckpointHook', 'FiniteWeightsHook', 'WeightsOnlyResumeHook'} <= hooks
-    assert 'ResumeScheduleGuardHook' in hooks and 'ReconstructionVisHook' not in hooks
+    assert 'ResumeScheduleGuardHook' in hooks and 'ReconstructionVisHook' in hooks
 
 
 def test_vit_g_encoder_has_about_one_billion_parameters():
@@ -168,6 +179,32 @@ def test_sharded_losses_equal_ddp_and_each_rank_holds_half(tmp_path, demo_root):
         rtol=0,
         atol=0,
     )
+
+
+@pytest.mark.slow
+def test_knn_monitor_and_pictures_run_on_every_rank_of_a_sharded_model(tmp_path, demo_root):
+    """Under FSDP2 every rank runs the monitors' forwards (through the root module) and rank 0
+    logs: the kNN rows, from the random start (before training) on, equal DDP's for the same
+    weights, and the reconstruction pictures are written."""
+    torch.manual_seed(0)
+    start = save_plugin_checkpoint(tiny_core_mae(), tmp_path / 'start.pth')
+    options = demo_options(
+        demo_root,
+        2,
+        2,
+        **{**TINY, 'model.init_cfg.type': 'Pretrained', 'model.init_cfg.checkpoint': start},
+    )
+    knn = {}
+    for name, config in (('ddp', DEMO), ('fsdp', DEMO_FSDP)):
+        work = str(tmp_path / name)
+        torchrun(config, work, options)
+        scalars = glob.glob(os.path.join(work, '*', 'vis_data', 'scalars.json'))
+        rows = [json.loads(line) for line in open(scalars[0])]
+        knn[name] = {row['step']: row['knn_top1'] for row in rows if 'knn_top1' in row}
+        pictures = glob.glob(os.path.join(work, '*', 'vis_data', 'vis_image', 'reconstruction_*'))
+        assert len(pictures) == 1, pictures  # at step 2 (the end repeats the same step)
+    assert sorted(knn['fsdp']) == [0, 2]
+    assert knn['fsdp'] == pytest.approx(knn['ddp'], abs=1e-6)
 
 
 @pytest.mark.slow

@@ -40,6 +40,13 @@ def test_modes_and_mask_from_data_samples():
     assert torch.equal(out.mask, mask)
     assert set(model(x, dict(mask=mask), mode='loss')) == {'loss'}
     assert int((~model(x, None, mode='predict').mask).sum(1)[0]) == 4  # self-masked at 0.75
+    tokens = model(x, None, mode='features')  # the unmasked encoder: cls + 16 patch tokens
+    torch.testing.assert_close(tokens, model.mae.encoder(x), rtol=0, atol=0)
+    assert tokens.shape == (2, 17, model.mae.encoder.embed_dim)
+    half = random_masks(2, 16, 0.5)  # another ratio, said explicitly (the pictures' tool)
+    assert torch.equal(model(x, dict(mask=half, num_visible=8), mode='tensor').mask, half)
+    with pytest.raises(ValueError, match='keep num_visible'):
+        model(x, dict(mask=half), mode='tensor')
     with pytest.raises(ValueError, match='mode'):
-        model(x, None, mode='features')
+        model(x, None, mode='pixels')
     assert all(k.startswith(('mae.', 'data_preprocessor.')) for k in model.state_dict())

@@ -5,11 +5,11 @@ from __future__ import annotations
 import torch
 from mmengine.hooks import Hook
 from mmengine.logging import print_log
-from mmengine.model import is_model_wrapper
 
 from ...data.knn_probe import KNNProbe
 from ..pretrain.dataset import log_warning
 from ..registry import HOOKS
+from .ranks import bare_model, computes_here
 
 
 @HOOKS.register_module()
@@ -22,7 +22,8 @@ class KNNMonitorHook(Hook):
 
     Labels are the indices of the training split's class folders; the validation split maps to
     them (a class it lacks moves nothing; a class only it has is an error). Every image must
-    lie in a class folder.
+    lie in a class folder. Rank 0 measures and logs; with a sharded model (FSDP2) every rank
+    takes part in the forwards.
     """
 
     priority = 'LOW'
@@ -48,18 +49,23 @@ class KNNMonitorHook(Hook):
         self._last_step = -1
 
     def evaluate(self, runner) -> float:
-        model = runner.model.module if is_model_wrapper(runner.model) else runner.model
+        model = bare_model(runner)
 
         def normalize(images: torch.Tensor) -> torch.Tensor:
             return model.data_preprocessor(dict(inputs=images, data_samples=None), False)['inputs']
 
-        return self.probe.evaluate(model.mae.encoder, normalize)
+        def encode(inputs: torch.Tensor) -> torch.Tensor:
+            return model(inputs, mode='features')  # through the root: FSDP2 gathers there
+
+        return self.probe.evaluate(model.mae.encoder, normalize, encode)
 
     def _run(self, runner, step: int) -> None:
-        if runner.rank != 0 or step == self._last_step:
+        if not computes_here(runner) or step == self._last_step:
             return
         self._last_step = step
-        accuracy = self.evaluate(runner)
+        accuracy = self.evaluate(runner)  # every rank of a sharded model computes
+        if runner.rank != 0:
+            return
         # one row at the step it was measured (through the message hub the logger would repeat
         # the last value in every later training row, as if measured there)
         runner.visualizer.add_scalars({'knn_top1': accuracy}, step=step)

@@ -5,13 +5,13 @@ from __future__ import annotations
 import numpy as np
 import torch
 from mmengine.hooks import Hook
-from mmengine.model import is_model_wrapper
 
 from ...data.image import read_center_crop
 from ...data.picture import labelled_grid
 from ...models.masking import fixed_masks, keep_count
 from ...models.visual import reconstruction_panels, to_uint8_grid
 from ..registry import HOOKS
+from .ranks import bare_model, computes_here
 
 
 @torch.no_grad()
@@ -30,7 +30,9 @@ def reconstruction_grid(model, images: torch.Tensor, masks: torch.Tensor) -> np.
     model.eval()
     data = model.data_preprocessor(dict(inputs=images, data_samples=None), False)
     inputs = data['inputs']
-    output = model.mae(inputs, masks.to(inputs.device), keep_count(masks))
+    # through the root module's forward (FSDP2 gathers sharded weights there)
+    samples = dict(mask=masks.to(inputs.device), num_visible=keep_count(masks))
+    output = model(inputs, samples, mode='tensor')
     panels = reconstruction_panels(model.mae, inputs, output.pred, output.mask)
     model.train(was_training)
     prep = model.data_preprocessor
@@ -83,17 +85,17 @@ class ReconstructionVisHook(Hook):
         return self._batch
 
     def _draw(self, runner, step: int) -> None:
-        if step == self._last_step:
+        if step == self._last_step or not computes_here(runner):
             return
         self._last_step = step
-        model = runner.model.module if is_model_wrapper(runner.model) else runner.model
+        model = bare_model(runner)
         picture = reconstruction_picture(model, *self._fixed_batch(runner, model))
-        runner.visualizer.add_image('reconstruction', picture, step=step)
+        if runner.rank == 0:  # every rank of a sharded model drew it; rank 0 writes it
+            runner.visualizer.add_image('reconstruction', picture, step=step)
 
     def after_train_iter(self, runner, batch_idx: int, data_batch=None, outputs=None) -> None:
-        if self.every_n_train_iters(runner, self.interval) and runner.rank == 0:
+        if self.every_n_train_iters(runner, self.interval):
             self._draw(runner, runner.iter + 1)  # iterations done, as the log counts them
 
     def after_train(self, runner) -> None:
-        if runner.rank == 0:
-            self._draw(runner, runner.iter)
+        self._draw(runner, runner.iter)

@@ -43,8 +43,11 @@ class MAEPretrainModel(FiniteLossModel):
     ``mae.decoder.*`` in official names without their ``decoder_`` prefix).
 
     ``forward(inputs, data_samples, mode)``: inputs (B, 3, H, W) normalised; ``data_samples``
-    a dict whose ``mask`` (B, L) bool came from the pipeline (None: the model draws one).
-    mode 'loss' -> ``dict(loss=...)``; 'tensor' and 'predict' -> ``MAEOutput``.
+    a dict whose ``mask`` (B, L) bool came from the pipeline (None: the model draws one), and
+    ``num_visible`` for a mask at another ratio than the config's (the pictures' tool).
+    mode 'loss' -> ``dict(loss=...)``; 'tensor' and 'predict' -> ``MAEOutput``; 'features' ->
+    (B, 1 + L, D) tokens of the unmasked encoder (the kNN monitor's; under FSDP2 a forward must
+    enter through the root, not a child module).
     """
 
     def __init__(
@@ -92,10 +95,13 @@ class MAEPretrainModel(FiniteLossModel):
     def forward(
         self, inputs: torch.Tensor, data_samples: dict | None = None, mode: str = 'tensor'
     ) -> Any:
-        mask = data_samples.get('mask') if isinstance(data_samples, dict) else None
-        output = self.mae(inputs, mask)
+        if mode == 'features':  # the monitors' route: through the root, as FSDP2 requires
+            return self.mae.encoder(inputs)
+        samples = data_samples if isinstance(data_samples, dict) else {}
+        # 'num_visible': a mask at another ratio than the config's (the pictures' tool)
+        output = self.mae(inputs, samples.get('mask'), samples.get('num_visible'))
         if mode == 'loss':
             return dict(loss=output.loss)
         if mode in ('tensor', 'predict'):
             return output
-        raise ValueError(f"mode must be 'loss', 'tensor' or 'predict', got {mode!r}")
+        raise ValueError(f"mode must be 'loss', 'tensor', 'predict' or 'features', got {mode!r}")
