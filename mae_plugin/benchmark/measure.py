@@ -7,6 +7,7 @@ import multiprocessing as mp
 import platform
 import resource
 import time
+from collections.abc import Callable
 from contextlib import nullcontext
 from typing import Any
 
@@ -81,6 +82,53 @@ def plugin_optimizer_options(cfg: Any) -> dict[str, Any]:
     return {k: optimizer[k] for k in ('fused', 'foreach') if k in optimizer}
 
 
+def training_step(
+    model: torch.nn.Module,
+    step_loss: Callable[[torch.Tensor], torch.Tensor],
+    images: torch.Tensor,
+    device: str,
+    amp: bool,
+    adamw_options: dict[str, Any],
+) -> tuple[Callable[[], None], torch.optim.Optimizer]:
+    """(one training step on ``images``: zero grads, forward under autocast with ``amp``,
+    backward, AdamW, the optimizer): what the peers are timed on and ``--profile`` profiles."""
+    optimizer = torch.optim.AdamW(
+        [p for p in model.parameters() if p.requires_grad],
+        lr=1e-4,
+        betas=(0.9, 0.95),
+        weight_decay=0.05,
+        **adamw_options,
+    )
+
+    def step() -> None:
+        optimizer.zero_grad(set_to_none=True)
+        with _autocast(device, amp):
+            loss = step_loss(images)
+        loss.backward()
+        optimizer.step()
+
+    return step, optimizer
+
+
+def timed_steps(step: Callable[[], None], iters: int, device: str) -> list[float]:
+    """Seconds of each of ``iters`` calls of ``step``: the fastest is the one noise touched
+    least. On a GPU CUDA events time them, read once at the end (no host sync per step)."""
+    if not device.startswith('cuda'):
+        times = []
+        for _ in range(iters):
+            began = time.perf_counter()
+            step()
+            times.append(time.perf_counter() - began)
+        return times
+    events = [torch.cuda.Event(enable_timing=True) for _ in range(iters + 1)]
+    events[0].record()
+    for event in events[1:]:
+        step()
+        event.record()
+    torch.cuda.synchronize()
+    return [a.elapsed_time(b) / 1e3 for a, b in zip(events, events[1:], strict=False)]
+
+
 def measure_peer(spec: dict[str, Any]) -> dict[str, Any]:
     """Build peer ``spec['peer']`` and time ``spec['iters']`` training steps (AdamW)."""
     from mmengine.config import Config
@@ -109,23 +157,11 @@ def measure_peer(spec: dict[str, Any]) -> dict[str, Any]:
     eager_loss = step_loss
     if spec.get('compile'):
         step_loss = torch.compile(step_loss)
-    # the plugin steps as its config trains (e.g. fused AdamW); the peers with torch's default
-    optimizer = torch.optim.AdamW(
-        [p for p in model.parameters() if p.requires_grad],
-        lr=1e-4,
-        betas=(0.9, 0.95),
-        weight_decay=0.05,
-        **(plugin_optimizer_options(cfg) if spec['peer'] == 'plugin' else {}),
-    )
     size = enc_cfg['img_size']
     images = torch.randn(batch, 3, size, size, device=device)
-
-    def step() -> None:
-        optimizer.zero_grad(set_to_none=True)
-        with _autocast(device, amp):
-            loss = step_loss(images)
-        loss.backward()
-        optimizer.step()
+    # the plugin steps as its config trains (e.g. fused AdamW); the peers with torch's default
+    options = plugin_optimizer_options(cfg) if spec['peer'] == 'plugin' else {}
+    step, optimizer = training_step(model, step_loss, images, device, amp, options)
 
     # torch's FLOP counter has no formula for the fused CPU attention kernel; the math backend
     # spells attention out in bmm's, which it counts (timing below uses the fused kernel).
@@ -141,13 +177,9 @@ def measure_peer(spec: dict[str, Any]) -> dict[str, Any]:
     if device.startswith('cuda'):
         torch.cuda.reset_peak_memory_stats()
     _sync(device)
-    steps = []  # each step timed alone too: the fastest is the one noise touched least
     start = time.perf_counter()
-    for _ in range(spec['iters']):
-        began = time.perf_counter()
-        step()
-        _sync(device)
-        steps.append(time.perf_counter() - began)
+    steps = timed_steps(step, spec['iters'], device)
+    _sync(device)
     seconds = (time.perf_counter() - start) / spec['iters']
     if device.startswith('cuda'):
         peak = torch.cuda.max_memory_allocated() / 2**20

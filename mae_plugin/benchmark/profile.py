@@ -8,7 +8,7 @@ import torch
 from torch.profiler import ProfilerActivity, profile
 
 from .kernels import build_mae
-from .measure import _autocast, _sync, machine_line, plugin_optimizer_options
+from .measure import _sync, machine_line, plugin_optimizer_options, training_step
 
 
 def profile_step(
@@ -29,27 +29,14 @@ def profile_step(
     torch.manual_seed(0)
     mae = build_mae(config, device)
     switches = plugin_optimizer_options(Config.fromfile(config))
-    optimizer = torch.optim.AdamW(
-        [p for p in mae.parameters() if p.requires_grad],
-        lr=1e-4,
-        betas=(0.9, 0.95),
-        weight_decay=0.05,
-        **switches,
-    )
     size = mae.encoder.grid_size[0] * mae.patch_size
     images = torch.randn(batch_size, 3, size, size, device=device)
+    step, _ = training_step(mae, lambda x: mae(x).loss, images, device, amp, switches)
     print(
         f'{machine_line(device, threads)}; {config}, batch {batch_size}, '
         f'{"bf16 autocast" if amp else "fp32"}, AdamW {switches or "default"}, {iters} steps',
         flush=True,
     )
-
-    def step() -> None:
-        optimizer.zero_grad(set_to_none=True)
-        with _autocast(device, amp):
-            loss = mae(images).loss
-        loss.backward()
-        optimizer.step()
 
     step()
     _sync(device)
