@@ -2,7 +2,8 @@
 
     python tools/pack_shards.py SRC OUT [--max-side 320] [--shard-size 1000] [--quality 90]
 
-SRC: images, directly or in class folders (ImageNet layout). OUT gets ``shard-000000.tar`` ...,
+SRC: images, directly or in class folders (ImageNet layout); 16-bit and 32-bit files are brought to
+8 bits by the rule of ``mae_plugin.data.image.to_rgb``. OUT gets ``shard-000000.tar`` ...,
 ``manifest.tsv`` and, with class folders, ``classes.txt``.
 """
 

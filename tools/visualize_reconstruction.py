@@ -5,6 +5,9 @@ mean and std, for real colours), panels enlarged to at least 224 px under a head
     python tools/visualize_reconstruction.py CONFIG CHECKPOINT IMAGE [IMAGE ...] --out FILE.png
         [--mask-ratio 0.75] [--seed 0] [--strategy random|block|grid] [--device cpu]
         [--no-norm-pix]   (for checkpoints trained on raw pixels: official mae_visualize_*)
+
+IMAGE: any file the training reads, 16-bit and 32-bit ones by the rule of
+``mae_plugin.data.image.to_rgb`` (their contrast kept, as in training).
 """
 
 import argparse

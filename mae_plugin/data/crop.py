@@ -11,8 +11,9 @@ Three paths, each producing uint8 (3, H, W):
 - any other RGB JPEG: a full decode by ``torchvision.io.decode_jpeg`` (same libjpeg-turbo, the
   same pixels as PIL's full decode, and faster), the integer box sliced out (a view) and resized
   by torch's uint8 antialiased kernel (within 1 grey level of PIL's resize).
-- other files (PNG, BMP, ...) and JPEGs that are not YCbCr (greyscale, CMYK): PIL's full decode
-  and conversion to RGB, then the same slice and torch resize.
+- other files (PNG, BMP, TIFF, ...) and JPEGs that are not YCbCr (greyscale, CMYK): PIL's full
+  decode and conversion to 8-bit RGB by :func:`~mae_plugin.data.image.to_rgb` (16-bit by the bit
+  depth, 32-bit by its stated rule, never clipped), then the same slice and torch resize.
 """
 
 from __future__ import annotations
@@ -24,7 +25,7 @@ import torch.nn.functional as F
 from PIL import Image
 from torchvision.io import ImageReadMode, decode_jpeg
 
-from .image import CorruptImageError, to_uint8_tensor
+from .image import CorruptImageError, to_rgb, to_uint8_tensor
 
 # the filters that both PIL and torch's uint8 antialiased resize implement
 RESAMPLE = {'bilinear': Image.Resampling.BILINEAR, 'bicubic': Image.Resampling.BICUBIC}
@@ -73,7 +74,7 @@ def decode_resized_crop(
         drafted = image.draft('RGB', (image.width // scale, image.height // scale))
         scale = full_width / drafted[1][2] if drafted else 1
         image.load()
-        reduced = image if image.mode == 'RGB' else image.convert('RGB')
+        reduced = to_rgb(image, name)
         crop = (left / scale, top / scale, (left + width) / scale, (top + height) / scale)
         out = reduced.resize(size[::-1], RESAMPLE[interpolation], box=crop)
         return to_uint8_tensor(out)
@@ -85,7 +86,7 @@ def decode_resized_crop(
         except RuntimeError as err:  # torchvision's error for a corrupt or truncated JPEG
             raise CorruptImageError(name, str(err)) from err
     else:
-        full = to_uint8_tensor(image.convert('RGB'))
+        full = to_uint8_tensor(to_rgb(image, name))
     return _resize(full[:, top : top + height, left : left + width], size, interpolation)
 
 

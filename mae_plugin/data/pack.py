@@ -3,9 +3,11 @@
 Each image is decoded once, resized so that its longer side is at most ``max_side`` (bicubic;
 smaller images keep their size) and re-encoded as JPEG at ``quality``: pretraining crops 20-100 %
 of an image down to 224 px, so 320 px keeps what the crop needs while decoding gets several
-times cheaper than a full-size photograph (docs/benchmarks.md). The images are packed in a
-shuffled order (``seed``): class folders scanned in order would otherwise give one class per
-shard. Every shard is written under a temporary name and renamed once complete.
+times cheaper than a full-size photograph (docs/benchmarks.md). 16-bit and 32-bit images are
+brought to 8 bits first by :func:`~mae_plugin.data.image.to_rgb`, the rule every reader uses.
+The images are packed in a shuffled order (``seed``): class folders scanned in order would
+otherwise give one class per shard. Every shard is written under a temporary name and renamed
+once complete.
 
 Beside the shards: ``classes.txt`` (one class a line, label = line index; only when ``SRC`` has
 class folders) and ``manifest.tsv`` (shard, key, source path relative to ``SRC``, label).

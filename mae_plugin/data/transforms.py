@@ -37,7 +37,8 @@ from .image import (
 
 class MAELoadImage:
     """Read ``sample['img_path']`` (or the encoded file ``sample['img_bytes']``, named by
-    ``img_name``) into an RGB PIL image at ``sample['img']``; an unreadable file raises
+    ``img_name``) into an 8-bit RGB PIL image at ``sample['img']`` (16-bit and 32-bit files by
+    :func:`~mae_plugin.data.image.to_rgb`'s rule); an unreadable file raises
     :class:`~mae_plugin.data.image.CorruptImageError`."""
 
     def __call__(self, sample: dict[str, Any]) -> dict[str, Any]:
