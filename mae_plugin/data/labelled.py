@@ -2,12 +2,13 @@
 
 from __future__ import annotations
 
+import logging
 from collections.abc import Callable, Sequence
 
 import torch
 
 from .folder import scan_image_folder
-from .image import read_center_crop
+from .unreadable import read_fixed_views
 
 
 def read_labelled_split(
@@ -16,7 +17,8 @@ def read_labelled_split(
     classes: Sequence[str] | None = None,
     warn: Callable[[str], None] | None = None,
 ) -> tuple[torch.Tensor, torch.Tensor, list[str]]:
-    """Every image of ``folder/<class>/*``, resized (bicubic) and centre-cropped to ``size``.
+    """Every readable image of ``folder/<class>/*``, resized (bicubic) and centre-cropped to
+    ``size``; unreadable ones are left out and named once through ``warn``.
 
     Args:
         classes: the training split's class list (labels index it; a class folder not in it is
@@ -32,6 +34,10 @@ def read_labelled_split(
             f'{unlabelled[0]!r} is outside the class sub-folders of {folder!r}; '
             'every image of a labelled split needs a class folder'
         )
-    images = torch.stack([read_center_crop(path, size) for path, _ in samples])
-    labels = torch.tensor([label for _, label in samples], dtype=torch.int64)
+    sources = ((path, path) for path, _ in samples)
+    warn = warn or logging.getLogger(__name__).warning
+    kept, images = read_fixed_views(sources, size, warn=warn, what=f'kNN split {folder!r}')
+    if not kept:
+        raise ValueError(f'{folder!r}: none of its {len(samples)} images is readable')
+    labels = torch.tensor([samples[i][1] for i in kept], dtype=torch.int64)
     return images, labels, list(classes)

@@ -19,7 +19,8 @@ position to resume from (it restarts its epoch), so each reader here walks a det
 A reader streams epoch after epoch without end (``epochs=None``; an iteration-based loop never
 restarts it), so its epochs are its own: with uneven shards one reader may be an epoch ahead of
 another, and every image is still seen once per epoch of each reader. A truncated tar, an
-undecodable image or a bad ``.cls`` is skipped and counted in the next sample's ``num_skipped``.
+undecodable image or a bad ``.cls`` is skipped, named in the next sample's ``skipped_files``
+(a member as ``<shard>:<key>``, a damaged shard by its path) and counted in its ``num_skipped``.
 """
 
 from __future__ import annotations
@@ -39,6 +40,7 @@ from webdataset.shardlists import expand_urls
 from webdataset.tariterators import base_plus_ext, group_by_keys, tar_file_expander
 
 from .image import CorruptImageError
+from .unreadable import join_names
 
 _log = logging.getLogger(__name__)
 IMAGE_MEMBERS = ('jpg', 'jpeg', 'png', 'webp', 'bmp', 'tif', 'tiff')
@@ -213,11 +215,12 @@ class ShardStream(IterableDataset):
         members = read_members(self.paths[index], errors)
         return shuffle(self.buffer, initial=self.buffer, rng=rng)(members)
 
-    def _emit(self, sample: Any, skipped: int, stream: list[int]) -> Any:
+    def _emit(self, sample: Any, skipped: list[str], stream: list[int]) -> Any:
         where = sample.get('data_samples') if isinstance(sample, dict) else None
         where = where if isinstance(where, dict) else sample
         if isinstance(where, dict):
-            where['num_skipped'] = skipped
+            where['num_skipped'] = len(skipped)
+            where['skipped_files'] = join_names(skipped)  # members, or a damaged shard's path
             where['stream'] = torch.tensor(stream, dtype=torch.int64)
         return sample
 
@@ -227,7 +230,7 @@ class ShardStream(IterableDataset):
         worker = (worker + self.turn) % workers
         reader, readers = self.rank * workers + worker, self.world_size * workers
         epoch, first_k, first_pos = self.start.get(worker, (0, 0, 0))
-        skipped = 0
+        skipped: list[str] = []
         while self.epochs is None or epoch < self.epochs:
             shards = reader_shards(len(self.paths), self.seed, epoch, reader, readers)
             for k in range(first_k, len(shards)):
@@ -242,25 +245,26 @@ class ShardStream(IterableDataset):
                     except CorruptImageError as err:
                         if self.on_corrupt == 'error':
                             raise
-                        _log.warning(f'skipped unreadable sample: {err} ({err.__cause__})')
-                        skipped += 1
+                        _log.debug(f'skipped unreadable sample: {err} ({err.__cause__})')
+                        skipped.append(err.path)
                         continue
                     skipped += self._counted(errors, self.paths[shards[k]])
                     yield self._emit(sample, skipped, [reader, epoch, k, pos])
-                    skipped = 0
+                    skipped = []
                 skipped += self._counted(errors, self.paths[shards[k]])
                 first_pos = 0
             first_k = 0
             epoch += 1
 
-    def _counted(self, errors: _Damage, path: str) -> int:
-        """1 the first time a shard's reading fails (a truncated tar raises twice in webdataset's
-        reader: it is one damaged shard), else 0; raised with ``on_corrupt='error'``."""
+    def _counted(self, errors: _Damage, path: str) -> list[str]:
+        """``[path]`` the first time a shard's reading fails (a truncated tar raises twice in
+        webdataset's reader: it is one damaged shard), else []; raised with
+        ``on_corrupt='error'``."""
         if not errors:
-            return 0
+            return []
         if self.on_corrupt == 'error':
             raise CorruptImageError(path, f'tar: {errors[0]}') from errors[0]
         _log.warning(f'skipped the unreadable rest of shard {path!r}: {errors[0]}')
         errors.clear()
         first, errors.counted = not errors.counted, True
-        return int(first)
+        return [path] if first else []

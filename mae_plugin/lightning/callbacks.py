@@ -18,8 +18,8 @@ from pytorch_lightning.utilities import rank_zero_info, rank_zero_warn
 
 from ..checkpoints.atomic import atomic_write_bytes
 from ..data.constants import IMAGENET_MEAN, IMAGENET_STD
-from ..data.image import read_center_crop
 from ..data.knn_probe import KNNProbe
+from ..data.unreadable import LOOK_AHEAD, read_fixed_views
 from ..models.masking import fixed_masks, keep_count
 from ..models.visual import reconstruction_panels, to_uint8_grid
 
@@ -88,11 +88,18 @@ class ReconstructionCallback(_EveryNSteps):
                 )
             mae = pl_module.mae
             size = mae.encoder.grid_size[0] * mae.patch_size
-            paths = [path for path, _ in samples.samples[: self.num_images]]
-            images = torch.stack([read_center_crop(path, size) for path in paths])
-            masks = fixed_masks(
-                mae.encoder.grid_size, len(paths), mae.mask_ratio, 'random', self.seed
+            # the first readable ones: an unreadable image is passed over, said once
+            paths = [path for path, _ in samples.samples[:LOOK_AHEAD]]
+            what = 'reconstruction pictures'
+            _, images = read_fixed_views(
+                ((p, p) for p in paths), size, self.num_images, rank_zero_warn, what
             )
+            count = len(images)
+            if not count:
+                rank_zero_warn(f'{what}: no readable training image, none drawn')
+            masks = fixed_masks(
+                mae.encoder.grid_size, max(count, 1), mae.mask_ratio, 'random', self.seed
+            )[:count]
             self._batch = (images, masks)
         return self._batch
 
@@ -109,6 +116,8 @@ class ReconstructionCallback(_EveryNSteps):
         return to_uint8_grid(panels, IMAGENET_MEAN, IMAGENET_STD)
 
     def _run(self, trainer: pl.Trainer, pl_module: pl.LightningModule, step: int) -> None:
+        if not len(self.fixed_batch(trainer, pl_module)[0]):
+            return  # no readable training image: no picture, the run goes on
         grid = self.picture(trainer, pl_module)
         # trainer.log_dir is a broadcast under DDP: every rank asks
         folder = self.dirpath or os.path.join(

@@ -22,6 +22,7 @@ from ..data.transforms import (
     MAEPackInputs,
     MAERandomFlip,
 )
+from ..data.unreadable import join_names
 from ..models import MaskedAutoencoder
 
 _log = logging.getLogger(__name__)
@@ -29,8 +30,9 @@ _log = logging.getLogger(__name__)
 
 class MAEImageDataset(Dataset):
     """``(path, label)`` samples through ``transforms``; an unreadable image is skipped (another
-    one is drawn) and counted in ``data_samples['num_skipped']``, or raises with
-    ``on_corrupt='error'``. ``repeat`` > 1 lists every sample that many times per epoch."""
+    one is drawn) and named in ``data_samples['skipped_files']`` (counted in ``num_skipped``),
+    or raises with ``on_corrupt='error'``. ``repeat`` > 1 lists every sample that many times
+    per epoch."""
 
     def __init__(
         self,
@@ -52,7 +54,7 @@ class MAEImageDataset(Dataset):
         return len(self.samples) * self.repeat
 
     def __getitem__(self, index: int) -> dict[str, Any]:
-        skipped = 0
+        skipped: list[str] = []  # named in the batch; the module counts distinct files
         index %= len(self.samples)
         for _ in range(self.max_refetch + 1):
             path, label = self.samples[index]
@@ -63,11 +65,12 @@ class MAEImageDataset(Dataset):
             except CorruptImageError as err:
                 if self.on_corrupt == 'error':
                     raise
-                skipped += 1
-                _log.warning(f'skipped unreadable image {err.path!r} ({err.__cause__})')
+                skipped.append(err.path)
+                _log.debug(f'replaced unreadable image {err.path!r} ({err.__cause__})')
                 index = int(torch.randint(len(self.samples), ()))
                 continue
-            sample['data_samples']['num_skipped'] = skipped
+            sample['data_samples']['num_skipped'] = len(skipped)
+            sample['data_samples']['skipped_files'] = join_names(skipped)
             return sample
         raise RuntimeError(f'no decodable image after {self.max_refetch} tries')
 

@@ -40,13 +40,16 @@ val_dataloader = dict(
     sampler=dict(type='DefaultSampler', shuffle=False),
     collate_fn=dict(type='default_collate'),
     # labels are the indices of the training split's class folders (a class missing in val
-    # moves nothing); 'train' is taken under data_root
+    # moves nothing); 'train' is taken under data_root. An evaluation never replaces an
+    # unreadable image: an error naming it ('skip': left out of the accuracy and counted)
     dataset=dict(
         type='MAEImageFolder',
         data_root=data_root,
         data_prefix=dict(img_path='val'),
         classes='train',
         pipeline=test_pipeline,
+        test_mode=True,
+        on_corrupt='error',
     ),
 )
 test_dataloader = val_dataloader

@@ -141,7 +141,10 @@ class MAEClassifier(FiniteLossModel):
             return dict(loss=loss)
         if mode == 'predict':
             scores = logits.float().softmax(dim=1)
+            # the evaluation dataset's mark of an unreadable image: the metric leaves it out
+            unreadable = data_samples.get('unreadable') or [''] * len(scores)
             return [
-                dict(pred_score=s, gt_label=int(g)) for s, g in zip(scores, labels, strict=True)
+                dict(pred_score=s, gt_label=int(g), unreadable=u)
+                for s, g, u in zip(scores, labels, unreadable, strict=True)
             ]
         raise ValueError(f"mode must be 'loss', 'tensor' or 'predict', got {mode!r}")

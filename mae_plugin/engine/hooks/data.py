@@ -1,22 +1,32 @@
-"""Data health in the training log: images skipped as unreadable, counted over all ranks."""
+"""Data health in the training log: the distinct unreadable image files, over all ranks."""
 
 from __future__ import annotations
 
-import torch
-from mmengine.dist import all_reduce
-from mmengine.hooks import Hook, LoggerHook
+import logging
 
+from mmengine.dist import get_dist_info
+from mmengine.hooks import Hook, LoggerHook
+from mmengine.logging import print_log
+
+from ...data.unreadable import UnreadableFiles, listing
 from ..registry import HOOKS
+
+KEY = 'corrupt_images'  # the checkpoint's sorted list of the files
 
 
 @HOOKS.register_module()
 class CorruptImageCounterHook(Hook):
-    """Log ``corrupt_images``: the images skipped as unreadable (``data_samples['num_skipped']``)
-    since the start of training, summed over all ranks.
+    """Log ``corrupt_images``: the distinct image files found unreadable (and replaced by
+    others) since the start of training, a resumed run included, over all ranks; each file is
+    named once in the log.
 
-    Each rank counts its own skips; the sum is one ``all_reduce`` of one integer, a collective,
-    so it runs at iterations every rank agrees on: those where the ``LoggerHook`` writes a line
-    (the only reader), or every ``interval`` iterations when given, and after training.
+    A dataset names the files it replaced in the batch (``data_samples['skipped_files']``): a
+    file met again (a retry, the next epoch, another rank) counts once. Each rank keeps the names
+    new to it; the union over ranks is one ``all_gather_object`` of those names, a collective,
+    run where every rank is: at the iterations where the ``LoggerHook`` writes a line (or every
+    ``interval`` iterations when given), after training, and before a checkpoint
+    (``AtomicCheckpointHook`` calls :meth:`before_save_checkpoint_on_every_rank` on every rank).
+    The checkpoint keeps the sorted list (``corrupt_images``); ``--resume`` continues from it.
     """
 
     priority = 'NORMAL'  # before the LoggerHook ('BELOW_NORMAL') reads the scalar
@@ -25,7 +35,8 @@ class CorruptImageCounterHook(Hook):
         if interval is not None and interval < 1:
             raise ValueError(f'interval must be a positive number of iterations, got {interval}')
         self.interval = interval
-        self.local = 0  # this rank's skips
+        self.files = UnreadableFiles()
+        self.gathered_at: int | None = None  # runner.iter of the last gather
         self._logger: LoggerHook | None = None
 
     def before_train(self, runner) -> None:
@@ -42,17 +53,47 @@ class CorruptImageCounterHook(Hook):
             runner.train_dataloader, batch_idx
         )
 
+    def _sync(self, runner) -> None:
+        """Gather the names new on any rank (collective); rank 0 names them in the log."""
+        new = self.files.sync()
+        self.gathered_at = runner.iter
+        if new and runner.rank == 0:
+            print_log(
+                f'{len(new)} unreadable image file(s) skipped (each replaced by another image; '
+                f'{len(self.files)} in all): {listing(new)}',
+                logger='current',
+                level=logging.WARNING,
+            )
+
     def _publish(self, runner) -> None:
-        total = torch.tensor(self.local, dtype=torch.int64)
-        all_reduce(total, op='sum')  # does nothing without a process group
-        runner.message_hub.update_scalar('train/corrupt_images', int(total))
+        self._sync(runner)
+        runner.message_hub.update_scalar('train/corrupt_images', len(self.files))
 
     def after_train_iter(self, runner, batch_idx: int, data_batch=None, outputs=None) -> None:
         samples = (data_batch or {}).get('data_samples')
-        if isinstance(samples, dict) and 'num_skipped' in samples:
-            self.local += int(torch.as_tensor(samples['num_skipped']).sum())
+        if isinstance(samples, dict) and 'skipped_files' in samples:
+            self.files.add(samples['skipped_files'])
         if self._due(runner, batch_idx):
             self._publish(runner)
 
     def after_train(self, runner) -> None:
         self._publish(runner)
+
+    def before_save_checkpoint_on_every_rank(self, runner) -> None:
+        self._sync(runner)
+
+    def before_save_checkpoint(self, runner, checkpoint: dict) -> None:
+        if self.gathered_at != runner.iter:
+            if get_dist_info()[1] > 1:
+                raise RuntimeError(
+                    f'checkpoint at iteration {runner.iter}: the unreadable files met by the '
+                    "other ranks were not gathered; save with 'AtomicCheckpointHook' (the "
+                    "plugin's configs do), which gathers them on every rank first"
+                )
+            self._sync(runner)  # one process: nothing to gather
+        checkpoint[KEY] = self.files.state()
+
+    def after_load_checkpoint(self, runner, checkpoint: dict) -> None:
+        if not runner.cfg.get('resume', False):
+            return  # load_from (weights only): a new run counts from 0
+        self.files.restore(checkpoint.get(KEY, []))  # none before files were named

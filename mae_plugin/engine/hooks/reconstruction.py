@@ -6,10 +6,11 @@ import numpy as np
 import torch
 from mmengine.hooks import Hook
 
-from ...data.image import read_center_crop
 from ...data.picture import labelled_grid
+from ...data.unreadable import LOOK_AHEAD, read_fixed_views
 from ...models.masking import fixed_masks, keep_count
 from ...models.visual import reconstruction_panels, to_uint8_grid
+from ..pretrain.dataset import log_warning
 from ..registry import HOOKS
 from .ranks import bare_model, computes_here
 
@@ -49,12 +50,20 @@ def reconstruction_picture(model, images: torch.Tensor, masks: torch.Tensor) -> 
     return labelled_grid(reconstruction_grid(model, images, masks), rows=len(images))
 
 
+def image_source(info: dict) -> tuple[str, str | bytes]:
+    """(name, path or encoded bytes) of a dataset's data info; a shard stream gives the
+    encoded file (``img_bytes``, named ``img_name``) instead of a path."""
+    name = info.get('img_name') or info.get('img_path', '')
+    return name, info.get('img_bytes', info.get('img_path'))
+
+
 @HOOKS.register_module()
 class ReconstructionVisHook(Hook):
     """Every ``interval`` iterations and after training, draw reconstructions of the first
     ``num_images`` training images (resize + centre crop, fixed masks from ``seed``) and send the
     labelled picture (:func:`reconstruction_picture`) to ``runner.visualizer`` (local PNG files
-    by default; TensorBoard when configured).
+    by default; TensorBoard when configured). Unreadable images are passed over for the next
+    readable ones (said once in the log): a picture never ends a run.
     """
 
     priority = 'LOW'
@@ -71,16 +80,17 @@ class ReconstructionVisHook(Hook):
             dataset = runner.train_dataloader.dataset
             grid = model.mae.encoder.grid_size
             size = grid[0] * model.mae.patch_size
-            count = min(self.num_images, len(dataset))
-            infos = [dataset.get_data_info(i) for i in range(count)]
-            # a shard stream gives the encoded file (img_bytes) instead of a path
-            images = torch.stack(
-                [
-                    read_center_crop(info.get('img_bytes', info.get('img_path')), size)
-                    for info in infos
-                ]
+            # the first num_images readable ones, looked for among the next LOOK_AHEAD files
+            infos = map(dataset.get_data_info, range(min(len(dataset), LOOK_AHEAD)))
+            what = 'reconstruction pictures'
+            _, images = read_fixed_views(
+                map(image_source, infos), size, self.num_images, log_warning, what
             )
-            masks = fixed_masks(grid, count, model.mae.mask_ratio, 'random', self.seed)
+            count = len(images)
+            if not count:
+                log_warning(f'{what}: no readable training image, none drawn')
+            ratio = model.mae.mask_ratio
+            masks = fixed_masks(grid, max(count, 1), ratio, 'random', self.seed)[:count]
             self._batch = (images, masks)
         return self._batch
 
@@ -89,7 +99,10 @@ class ReconstructionVisHook(Hook):
             return
         self._last_step = step
         model = bare_model(runner)
-        picture = reconstruction_picture(model, *self._fixed_batch(runner, model))
+        images, masks = self._fixed_batch(runner, model)
+        if not len(images):
+            return
+        picture = reconstruction_picture(model, images, masks)
         if runner.rank == 0:  # every rank of a sharded model drew it; rank 0 writes it
             runner.visualizer.add_image('reconstruction', picture, step=step)
 

@@ -1,6 +1,8 @@
 """``MAEImageFolder``: MMEngine's ``BaseDataset`` over ``mae_plugin.data``'s image-folder scan
 (ImageNet layout ``root/train/<class>/*.JPEG``, classes optional, the training split's class list
-for every split), skipping and counting unreadable images."""
+for every split). Training replaces an unreadable image and names it in the sample; evaluation
+(``test_mode=True``) never replaces one: an error, or a sample marked unreadable that the metric
+drops and counts."""
 
 from __future__ import annotations
 
@@ -13,6 +15,7 @@ from mmengine.logging import print_log
 
 from ...data.folder import IMAGE_EXTENSIONS, read_classes, scan_image_folder
 from ...data.image import CorruptImageError
+from ...data.unreadable import join_names
 from ..registry import DATASETS
 
 
@@ -32,10 +35,15 @@ class MAEImageFolder(BaseDataset):
             a path to the training folder (relative to ``data_root``, e.g. ``'train'``), a text
             file of names (one a line) or the names; a class folder of this split not in the
             list is an error. ``metainfo=dict(classes=...)`` says the same.
-        on_corrupt: 'skip' (default) logs a warning naming the file, draws another image and
-            counts the skip in the sample (``data_samples['num_skipped']``, summed over ranks
-            into the training log by ``CorruptImageCounterHook``); 'error' raises. A file that
-            vanished or became unreadable after the scan counts as corrupt.
+        on_corrupt: None (default): 'error' for evaluation (``test_mode=True``), else 'skip'.
+            'error' raises, naming the file. 'skip' in training draws another image and names
+            the unreadable files in the sample (``data_samples['skipped_files']``, joined by
+            ``mae_plugin.data.unreadable.SEPARATOR``; ``num_skipped`` counts the reads);
+            ``CorruptImageCounterHook`` counts and lists the distinct files over all ranks.
+            'skip' in evaluation never replaces an image: the sample (a stand-in of the right
+            shape) is marked ``data_samples['unreadable'] = path`` ('' for a readable one), and
+            ``MAEAccuracy`` leaves it out and says how many it left out. A file that vanished or
+            became unreadable after the scan counts as corrupt.
         extensions: file endings that count as images (case-insensitive).
         Others: as MMEngine's ``BaseDataset``.
     """
@@ -46,11 +54,13 @@ class MAEImageFolder(BaseDataset):
         data_prefix: dict | None = None,
         pipeline: Sequence[Any] = (),
         classes: str | Sequence[str] | None = None,
-        on_corrupt: str = 'skip',
+        on_corrupt: str | None = None,
         extensions: Sequence[str] = IMAGE_EXTENSIONS,
         metainfo: dict | None = None,
         **kwargs: Any,
     ) -> None:
+        if on_corrupt is None:
+            on_corrupt = 'error' if kwargs.get('test_mode', False) else 'skip'
         if on_corrupt not in ('skip', 'error'):
             raise ValueError(f"on_corrupt must be 'skip' or 'error', got {on_corrupt!r}")
         metainfo = dict(metainfo or {})
@@ -86,20 +96,63 @@ class MAEImageFolder(BaseDataset):
     def __getitem__(self, idx: int) -> dict:
         if not self._fully_initialized:
             self.full_init()
-        skipped = 0
+        if self.test_mode:
+            return self._evaluation_item(idx)
+        skipped: list[str] = []
         for _ in range(self.max_refetch + 1):
             try:
                 data = self.prepare_data(idx)
             except CorruptImageError as err:
                 if self.on_corrupt == 'error':
                     raise
-                skipped += 1
-                log_warning(f'skipped unreadable image {err.path!r} ({err.__cause__})')
+                skipped.append(err.path)  # CorruptImageCounterHook lists it once for the run
+                print_log(f'replaced unreadable image {err!s}', 'current', logging.DEBUG)
                 idx = self._rand_another()
                 continue
             if isinstance(data, dict) and isinstance(data.get('data_samples'), dict):
-                data['data_samples']['num_skipped'] = skipped
+                data['data_samples']['num_skipped'] = len(skipped)
+                data['data_samples']['skipped_files'] = join_names(skipped)
             return data
         raise RuntimeError(
             f'no decodable image after {self.max_refetch} tries in {self.data_prefix["img_path"]!r}'
+        )
+
+    def _evaluation_item(self, idx: int) -> dict:
+        """The sample ``idx``, never another image: an error, or (``on_corrupt='skip'``) the
+        next readable image through the pipeline (only so that the batch collates) marked
+        ``unreadable`` with the path of ``idx``."""
+        try:
+            data, unreadable = self.prepare_data(idx), ''
+        except CorruptImageError as err:
+            if self.on_corrupt == 'error':
+                err.args = (
+                    f'{err.args[0]}; an evaluation never replaces an image: remove the file, or '
+                    "set the dataset's on_corrupt='skip' to score without it (the metric says "
+                    'how many it left out)',
+                )
+                raise
+            unreadable = err.path
+            data = self._stand_in(idx)
+        samples = data.get('data_samples') if isinstance(data, dict) else None
+        if isinstance(samples, dict):
+            samples['unreadable'] = unreadable
+        elif unreadable:
+            raise CorruptImageError(
+                unreadable,
+                "on_corrupt='skip' marks the sample of an unreadable image in its "
+                "'data_samples' dict, which this pipeline does not make (end it with "
+                'MAEPackInputs)',
+            )
+        return data
+
+    def _stand_in(self, idx: int) -> dict:
+        """The next readable sample after ``idx``: its content is never scored."""
+        for step in range(1, min(self.max_refetch, len(self) - 1) + 1):
+            try:
+                return self.prepare_data((idx + step) % len(self))
+            except CorruptImageError:
+                continue
+        raise RuntimeError(
+            f'no readable image in {self.data_prefix["img_path"]!r} near index {idx} '
+            f'({self.max_refetch} tried) to stand in for an unreadable one'
         )
