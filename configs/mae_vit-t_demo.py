@@ -18,6 +18,7 @@ model = dict(
 data_root = 'data/demo'
 train_dataloader = dict(
     batch_size=32,
+    drop_last=True,  # as every pretraining loader (no effect under the InfiniteSampler)
     num_workers=2,
     persistent_workers=True,
     sampler=dict(type='InfiniteSampler', shuffle=True),

@@ -43,6 +43,7 @@ RECIPE_KEYS = (
     'train_cfg',
     'auto_scale_lr',
     'train_dataloader.batch_size',
+    'train_dataloader.drop_last',
     'train_dataloader.dataset.pipeline',
     'train_dataloader.dataset.dataset.pipeline',
     'test_dataloader.dataset.pipeline',
@@ -103,6 +104,18 @@ def test_recipe_numbers_did_not_move(name):
     assert name in pinned, f'{name} has no pinned recipe: run python -m tests.test_configs'
     # through JSON, as the pins were written: tuples become lists, numbers stay exact
     assert json.loads(json.dumps(recipe(build(name)))) == pinned[name]
+
+
+PRETRAIN = [name for name in RUNNABLE if name.startswith('mae_')]
+
+
+@pytest.mark.parametrize('name', PRETRAIN)
+def test_pretraining_loaders_drop_the_last_partial_batch(name):
+    """As the official loader and MAEDataModule: every optimizer step sees a full batch, so
+    steps per epoch (and the warm-up counted in them) are those of the recipe."""
+    cfg = build(name)
+    assert cfg['model']['type'].endswith('MAEPretrainModel'), name
+    assert cfg['train_dataloader'].get('drop_last') is True, name
 
 
 if __name__ == '__main__':

@@ -4,17 +4,23 @@
     python tools/convert_checkpoint.py IN OUT [--from FORMAT] --to FORMAT
         [--img-size H [W]] [--src-img-size H [W]] [--keep-optimizer]
         [--norm-pix | --no-norm-pix] [--mask-ratio R] [--num-heads N] [--decoder-num-heads N]
+        [--lightly-head-classes N]
 
 The source format is detected when --from is absent. IN may be a Hugging Face folder
 (config.json + model.safetensors or pytorch_model.bin). Everything is read without running
 code: ``torch.load(weights_only=True)``, ``safetensors``, JSON; a report lists what was used,
 dropped and resampled. OUT ending in .safetensors is written as safetensors (timm, hf, lightly);
---to hf writes a folder whose config.json takes --norm-pix/--no-norm-pix (required with a
-decoder), --mask-ratio and the head counts from the options, else from IN's config.json, else
-the paper's values (the report says which). --img-size resamples the position tables to that
-input size's patch grid. --src-img-size gives the input size the source's tables were made
-for, needed only for a non-square table whose grid the file does not record (plugin
-checkpoints and Hugging Face folders record it).
+--to hf writes a folder whose config.json takes --norm-pix/--no-norm-pix, --mask-ratio and the
+head counts from the options, else from what IN says (a Hugging Face config.json; the
+``mae_model`` entry of the checkpoints plugin training and Lightning write), else the paper's
+values (the report says which); norm-pix has no default: give it for a decoder of any other
+source. --img-size resamples the position tables to that input size's patch grid.
+--src-img-size gives the input size the source's tables were made for, when the file does not
+record it (plugin checkpoints, Lightning .ckpt and Hugging Face folders do): a table whose
+entry count is not a square is an error without it, one whose count is a square is read as
+square and the report says so. --to lightly writes the layout of lightly's MAE example
+(decoder_embed, MaskedVisionTransformerDecoderTIMM, prediction_head) with a zero classifier of
+--lightly-head-classes classes (default 1000, as its timm ViT; 0 for none).
 """
 
 import argparse
@@ -46,6 +52,12 @@ def main(argv=None) -> None:
     hf.add_argument('--mask-ratio', type=float)
     hf.add_argument('--num-heads', type=int)
     hf.add_argument('--decoder-num-heads', type=int)
+    parser.add_argument(
+        '--lightly-head-classes',
+        type=int,
+        help="--to lightly: classes of the zero classifier written for lightly's example "
+        '(default 1000; 0: none)',
+    )
     args = parser.parse_args(argv)
     for name in ('img_size', 'src_img_size'):
         size = getattr(args, name)
@@ -64,6 +76,7 @@ def main(argv=None) -> None:
         mask_ratio=args.mask_ratio,
         num_heads=args.num_heads,
         decoder_num_heads=args.decoder_num_heads,
+        lightly_head_classes=args.lightly_head_classes,
     )
     print(conv.report())
     print(f'wrote {args.dst} ({args.to} format)')

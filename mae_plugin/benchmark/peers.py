@@ -3,14 +3,14 @@
 - ``plugin``: this package's MaskedAutoencoder (encoder on the visible tokens only).
 - ``mask_tokens``: the same weights with mask tokens passed through the encoder (paper Table 2's
   baseline, "encoder w/ [M]"): the encoder runs on all tokens, the decoder needs no mask tokens.
-- ``lightly``: lightly's MaskedVisionTransformerTIMM + MAEDecoderTIMM, as lightly's MAE example
-  wires them (norm-pix target added so the loss matches).
+- ``lightly``: lightly's MaskedVisionTransformerTIMM + decoder_embed +
+  MaskedVisionTransformerDecoderTIMM + prediction_head, as lightly's current MAE example wires
+  them (norm-pix target added so the loss matches).
 - ``hf``: Hugging Face transformers' ViTMAEForPreTraining, random init (no download), SDPA.
 """
 
 from __future__ import annotations
 
-import warnings
 from collections.abc import Callable
 
 import torch
@@ -52,35 +52,50 @@ class MaskTokensThroughEncoder(nn.Module):
 def build_lightly(
     encoder_cfg: dict, decoder_cfg: dict, mask_ratio: float
 ) -> tuple[nn.Module, Callable[[Tensor], Tensor]]:
+    """lightly's MAE example (lightly >= 1.6): ``MaskedVisionTransformerTIMM`` backbone,
+    ``decoder_embed`` + ``MaskedVisionTransformerDecoderTIMM`` + ``prediction_head``. Its state
+    dict is the ``lightly`` checkpoint format (current layout)."""
     from lightly.models import utils
-    from lightly.models.modules import MAEDecoderTIMM, MaskedVisionTransformerTIMM
+    from lightly.models.modules import (
+        MaskedVisionTransformerDecoderTIMM,
+        MaskedVisionTransformerTIMM,
+    )
+    from lightly.models.modules.masked_vision_transformer_timm import init_weights
     from timm.models.vision_transformer import VisionTransformer
 
     vit = VisionTransformer(num_classes=0, **encoder_cfg)
     backbone = MaskedVisionTransformerTIMM(vit=vit)
-    patch = vit.patch_embed.patch_size[0]
-    with warnings.catch_warnings():  # deprecated in lightly 1.6, still what its MAE example uses
-        warnings.simplefilter('ignore', FutureWarning)
-        decoder = MAEDecoderTIMM(
-            num_patches=vit.patch_embed.num_patches,
-            patch_size=patch,
-            embed_dim=vit.embed_dim,
-            decoder_embed_dim=decoder_cfg['embed_dim'],
-            decoder_depth=decoder_cfg['depth'],
-            decoder_num_heads=decoder_cfg['num_heads'],
+    patch, dim = vit.patch_embed.patch_size[0], decoder_cfg['embed_dim']
+    decoder_embed = nn.Linear(vit.embed_dim, dim)
+    decoder = MaskedVisionTransformerDecoderTIMM(
+        num_patches=vit.patch_embed.num_patches,
+        embed_dim=dim,
+        depth=decoder_cfg['depth'],
+        num_heads=decoder_cfg['num_heads'],
+        num_prefix_tokens=vit.num_prefix_tokens,
+    )
+    prediction_head = nn.Linear(dim, patch * patch * 3)
+    decoder_embed.apply(init_weights)  # outside the decoder: initialised as the example does
+    prediction_head.apply(init_weights)
+    model = nn.ModuleDict(
+        dict(
+            backbone=backbone,
+            decoder_embed=decoder_embed,
+            decoder=decoder,
+            prediction_head=prediction_head,
         )
-    model = nn.ModuleDict(dict(backbone=backbone, decoder=decoder))
+    )
 
     def step_loss(images: Tensor) -> Tensor:
         batch = images.shape[0]
         idx_keep, idx_mask = utils.random_token_mask(
             (batch, backbone.sequence_length), mask_ratio=mask_ratio, device=images.device
         )
-        encoded = backbone.encode(images=images, idx_keep=idx_keep)
-        x = decoder.embed(encoded)
-        full = utils.repeat_token(decoder.mask_token, (batch, backbone.sequence_length))
-        full = utils.set_at_index(full, idx_keep, x.type_as(full))
-        pred = decoder.predict(utils.get_at_index(decoder.decode(full), idx_mask))
+        x = decoder_embed(backbone.encode(images=images, idx_keep=idx_keep))
+        full = x.new_zeros(batch, backbone.sequence_length, x.shape[-1])
+        full = utils.set_at_index(full, idx_keep, x)
+        decoded = utils.get_at_index(decoder(full, idx_mask=idx_mask), idx_mask)
+        pred = prediction_head(decoded)
         target = utils.get_at_index(utils.patchify(images, patch), idx_mask - 1)
         return nn.functional.mse_loss(pred.float(), pixel_target(target.float()))
 

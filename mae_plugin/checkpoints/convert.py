@@ -5,22 +5,14 @@ from __future__ import annotations
 import os
 from typing import Any
 
+from . import lightly_format
 from .core import DECODER, ENCODER, Conversion
 from .files import hf_writes_folder, write_checkpoint
 from .formats import from_core, to_core
 from .hf_config import build_config
-from .resample import resample_table, table_grid
+from .resample import grid_of_size, resample_table, table_grid
 from .safe_load import load_checkpoint_file
 from .shapes import check_shapes
-
-
-def _grid_of(img_size: tuple[int, int], patch: int, what: str) -> tuple[int, int]:
-    """Patch grid (h, w) of an (H, W) input; ValueError unless ``patch`` divides both."""
-    if img_size[0] % patch or img_size[1] % patch:
-        raise ValueError(
-            f"{what} {tuple(img_size)} is not divisible by the checkpoint's patch size {patch}"
-        )
-    return img_size[0] // patch, img_size[1] // patch
 
 
 def _check_paths(src: str | os.PathLike, dst: str | os.PathLike) -> None:
@@ -53,22 +45,26 @@ def convert_checkpoint(
     mask_ratio: float | None = None,
     num_heads: int | None = None,
     decoder_num_heads: int | None = None,
+    lightly_head_classes: int | None = None,
 ) -> Conversion:
     """Read ``src`` (format ``fmt`` or detected), write ``dst`` in format ``to``.
 
     ``img_size`` (H, W) resamples the position tables to the patch grid of that input size (the
     patch size is read off the patch embedding). The grid the tables have is ``src_img_size``'s,
-    else the one the file records, else ``img_size``'s when the token count fits it, else the
-    square one; a non-square table of unknown grid is an error. A plugin output records its grid
-    in ``meta``. ``keep_optimizer`` (plugin -> plugin only) keeps optimizer, schedulers and the
-    rest. Returns the conversion, whose ``report()`` lists what was used, dropped and resampled.
+    else the one the file records, else the square one when the count is a square (a note of
+    the report says so, never the grid of ``img_size``); any other count is an error. A plugin
+    output records its grid in ``meta``. ``keep_optimizer`` (plugin -> plugin only) keeps
+    optimizer, schedulers and the rest. Returns the conversion, whose ``report()`` lists what
+    was used, dropped and resampled.
 
     ``src`` may be a Hugging Face folder; ``dst`` ending in ``.safetensors`` is written as
     safetensors (formats of flat tensor dicts: timm, hf, lightly). ``to='hf'`` writes a folder
     (config.json + model.safetensors) unless ``dst`` ends in .safetensors/.pth/.pt/.bin (the
     weights alone); the folder's config takes what the weights do not hold from
     ``norm_pix``, ``mask_ratio``, ``num_heads``, ``decoder_num_heads``, else from the source's
-    config (see ``hf_config.py``).
+    config (see ``hf_config.py``). ``to='lightly'`` writes the layout of lightly's current MAE
+    example with a zero classifier of ``lightly_head_classes`` classes (default 1000, 0 for none)
+    so that the example module loads it with ``strict=True`` (``lightly_format.py``).
     """
     _check_paths(src, dst)
     hf_options = dict(
@@ -82,6 +78,11 @@ def convert_checkpoint(
         raise ValueError(
             f'{hf_given} only apply to --to hf written as a folder (they go to its config.json)'
         )
+    if lightly_head_classes is not None and (to != 'lightly' or lightly_head_classes < 0):
+        raise ValueError(
+            f'lightly_head_classes={lightly_head_classes} only applies to --to lightly '
+            '(a class count >= 0)'
+        )
     conv = to_core(load_checkpoint_file(src), fmt)
     if keep_optimizer and (conv.format != 'plugin' or to != 'plugin'):
         raise ValueError(
@@ -89,20 +90,13 @@ def convert_checkpoint(
             'optimizer state in their own parameter order'
         )
     patch = conv.state[ENCODER + 'patch_embed.proj.weight'].shape[-1]
-    target = _grid_of(img_size, patch, 'image size') if img_size is not None else None
-    given = _grid_of(src_img_size, patch, 'source image size') if src_img_size else None
-    if given is not None and conv.grid is not None and given != conv.grid:
-        raise ValueError(
-            f'--src-img-size gives a {given[0]}x{given[1]} grid but {src!r} records '
-            f'{conv.grid[0]}x{conv.grid[1]}'
-        )
-    hint = (
-        'Give the input size the table was made for with --src-img-size H W '
-        '(convert_checkpoint(src_img_size=(H, W))).'
-    )
-    grid = table_grid(
-        conv.state[ENCODER + 'pos_embed'], ENCODER + 'pos_embed', given or conv.grid, target, hint
-    )
+    target = grid_of_size(img_size, patch, 'image size') if img_size is not None else None
+    given = grid_of_size(src_img_size, patch, 'source image size') if src_img_size else None
+    hint = '--src-img-size H W (convert_checkpoint(src_img_size=(H, W)))'
+    try:
+        grid = table_grid(conv, ENCODER + 'pos_embed', given, hint)
+    except ValueError as err:
+        raise ValueError(f'{os.fspath(src)!r}: {err}') from None
     for key in (ENCODER + 'pos_embed', DECODER + 'pos_embed'):
         if key in conv.state:
             resample_table(conv, key, target or grid, grid)
@@ -115,8 +109,15 @@ def convert_checkpoint(
             del conv.state[key]
     if to in ('official', 'lightly', 'plugin', 'hf') and not has_decoder:
         conv.dropped.setdefault('(decoder)', 'not in the source: the output is encoder-only')
-    kwargs: dict[str, Any] = dict(extras=conv.extras, keep_optimizer=keep_optimizer, grid=grid)
+    kwargs: dict[str, Any] = dict(
+        extras=conv.extras,
+        keep_optimizer=keep_optimizer,
+        grid=grid,
+        head_classes=lightly_head_classes,
+    )
     out = from_core(conv.state, to, **kwargs)
+    if to == 'lightly':
+        conv.notes += lightly_format.written_notes(lightly_head_classes)
     config = None
     if to == 'hf' and hf_writes_folder(dst):
         config, notes = build_config(conv.state, grid, conv.extras.get('hf_config'), **hf_options)

@@ -3,8 +3,9 @@
 A Lightning checkpoint (``pytorch-lightning_version``, ``state_dict``, ``optimizer_states``,
 ``loops``, ``hyper_parameters``, ...) whose ``state_dict`` holds the core MAE under ``mae.``.
 Detected before ``plugin``, whose MMEngine checkpoints share the ``mae.`` prefix. The grid of the
-position tables is ``hyper_parameters['img_size']`` over the patch size of the weights; the head
-counts, mask ratio and norm-pix setting of ``hyper_parameters`` fill a ``--to hf`` config.
+position tables, the head counts, mask ratio and norm-pix setting (which fill a ``--to hf``
+config) come from ``ckpt['mae_model']`` (``model_meta.py``, written by the module), else from
+``hyper_parameters`` (``img_size`` over the patch size of the weights; files of older modules).
 """
 
 from __future__ import annotations
@@ -12,6 +13,7 @@ from __future__ import annotations
 from typing import Any
 
 from .core import Conversion, UnknownKeyError
+from .model_meta import hf_fields, meta_grid, read_model_meta
 
 NAME = 'lightning'
 PREFIX = 'mae.'
@@ -45,6 +47,11 @@ def to_core(ckpt: dict[str, Any]) -> Conversion:
         if key != 'state_dict':
             conv.drop(key, 'training state')
             conv.extras[key] = value
+    model = read_model_meta(ckpt, 'the Lightning checkpoint')
+    if model is not None:
+        conv.grid = meta_grid(model) or _grid(ckpt)
+        conv.extras['hf_config'] = hf_fields(model)
+        return conv
     conv.grid = _grid(ckpt)
     # what a Hugging Face config.json would say and the weights do not hold (--to hf)
     hparams = ckpt.get('hyper_parameters') or {}

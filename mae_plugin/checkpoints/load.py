@@ -16,7 +16,7 @@ from torch import Tensor, nn
 
 from .core import DECODER, ENCODER, Conversion
 from .formats import to_core
-from .resample import resample_table, table_grid
+from .resample import grid_of_size, resample_table, table_grid
 from .safe_load import load_checkpoint_file
 
 
@@ -104,25 +104,48 @@ def _copy_strict(
     return sorted(incoming)
 
 
-def _resample_to(conv: Conversion, key: str, grid: tuple[int, int]) -> None:
-    """Resample table ``key`` of ``conv`` (if present) to the model's ``grid``."""
+def _source_grid(
+    source: str, conv: Conversion, src_img_size: tuple[int, int] | None
+) -> tuple[int, int] | None:
+    """Grid of the checkpoint's position tables (see :func:`~.resample.table_grid`), once for
+    both tables; None when the file has no encoder table."""
+    key = ENCODER + 'pos_embed'
     if key not in conv.state:
-        return
+        return None
+    patch = conv.state[ENCODER + 'patch_embed.proj.weight'].shape[-1]
+    given = grid_of_size(tuple(src_img_size), patch, 'src_img_size') if src_img_size else None
     hint = (
-        'Record it in the file: python tools/convert_checkpoint.py IN OUT --to plugin '
-        '--src-img-size H W (the input size the table was made for).'
+        'src_img_size=(H, W) (load_mae_weights, load_encoder_weights), or record it in the '
+        'file: python tools/convert_checkpoint.py IN OUT --to plugin --src-img-size H W'
     )
-    resample_table(conv, key, grid, table_grid(conv.state[key], key, conv.grid, grid, hint))
+    try:
+        return table_grid(conv, key, given, hint)
+    except ValueError as err:
+        raise ValueError(f'checkpoint {source!r}: {err}') from None
+
+
+def _resample_to(
+    conv: Conversion, key: str, grid: tuple[int, int], source: tuple[int, int] | None
+) -> None:
+    """Resample table ``key`` of ``conv`` (if present) from ``source`` to the model's ``grid``."""
+    if key in conv.state and source is not None:
+        resample_table(conv, key, grid, source)
 
 
 def load_mae_weights(
-    mae: nn.Module, checkpoint: str | os.PathLike | dict[str, Any], fmt: str | None = None
+    mae: nn.Module,
+    checkpoint: str | os.PathLike | dict[str, Any],
+    fmt: str | None = None,
+    src_img_size: tuple[int, int] | None = None,
 ) -> LoadReport:
     """Load into a ``MaskedAutoencoder``. Every encoder tensor is required; the decoder may be
-    absent as a whole (encoder-only release: it stays freshly initialised) but not in part."""
+    absent as a whole (encoder-only release: it stays freshly initialised) but not in part.
+    ``src_img_size`` (H, W): the input size the file's position tables were made for, when the
+    file does not record it (a square grid is assumed otherwise, and the report says so)."""
     source, conv = read_checkpoint(checkpoint, fmt)
-    _resample_to(conv, ENCODER + 'pos_embed', mae.encoder.grid_size)
-    _resample_to(conv, DECODER + 'pos_embed', mae.decoder.grid_size)
+    grid = _source_grid(source, conv, src_img_size)
+    _resample_to(conv, ENCODER + 'pos_embed', mae.encoder.grid_size, grid)
+    _resample_to(conv, DECODER + 'pos_embed', mae.decoder.grid_size, grid)
     target = mae.state_dict()
     has_decoder = any(k.startswith(DECODER) for k in conv.state)
     required = [k for k in target if k.startswith(ENCODER) or has_decoder]
@@ -146,15 +169,17 @@ def load_encoder_weights(
     new_ok: Sequence[str] = (),
     prefix: str = '',
     unused_ok: Sequence[str] = (),
+    src_img_size: tuple[int, int] | None = None,
 ) -> LoadReport:
     """Load the MAE encoder of ``checkpoint`` into a module with timm ViT names (under
     ``prefix``), e.g. a classifier or a dense-prediction backbone. The decoder is dropped;
     target keys matching a glob of ``new_ok`` (relative position tables, heads, ...) may be
     absent and are reported as left new; encoder keys matching a glob of ``unused_ok`` (the
     final norm of an average-pooling classifier) are dropped and reported; any other missing
-    or unexpected key is an error."""
+    or unexpected key is an error. ``src_img_size`` as in :func:`load_mae_weights`."""
     source, conv = read_checkpoint(checkpoint, fmt)
-    _resample_to(conv, ENCODER + 'pos_embed', tuple(grid_size))
+    grid = _source_grid(source, conv, src_img_size)
+    _resample_to(conv, ENCODER + 'pos_embed', tuple(grid_size), grid)
     incoming = {}
     for key, value in conv.state.items():
         name = key[len(ENCODER) :]  # meaningful for encoder keys only

@@ -91,7 +91,29 @@ def test_timm_state_with_head_is_read_and_head_dropped(demo_core):
     assert conv.format == 'timm' and sorted(conv.dropped) == ['head.bias', 'head.weight']
 
 
-def lightly_mae():
+def lightly_mae(head_classes=0):
+    """lightly's MAE example wiring (current layout: decoder_embed,
+    MaskedVisionTransformerDecoderTIMM, prediction_head) at the demo's sizes."""
+    from lightly.models.modules import (
+        MaskedVisionTransformerDecoderTIMM,
+        MaskedVisionTransformerTIMM,
+    )
+
+    vit = VisionTransformer(num_classes=head_classes, **TINY)
+    return torch.nn.ModuleDict(
+        dict(
+            backbone=MaskedVisionTransformerTIMM(vit=vit),
+            decoder_embed=torch.nn.Linear(192, 128),
+            decoder=MaskedVisionTransformerDecoderTIMM(
+                num_patches=64, embed_dim=128, depth=2, num_heads=4
+            ),
+            prediction_head=torch.nn.Linear(128, 8 * 8 * 3),
+        )
+    ).eval()
+
+
+def deprecated_lightly_mae():
+    """The layout of lightly's MAEDecoderTIMM (deprecated in 1.6, removed in 1.7)."""
     from lightly.models.modules import MAEDecoderTIMM, MaskedVisionTransformerTIMM
 
     vit = VisionTransformer(num_classes=0, **TINY)
@@ -112,18 +134,47 @@ def lightly_mae():
 
 def test_lightly_export_and_import(tmp_path, demo_core):
     src = save(tmp_path, 'plugin.pth', from_core(demo_core, 'plugin'))
-    convert_checkpoint(src, tmp_path / 'lightly.pth', 'lightly')
+    conv = convert_checkpoint(src, tmp_path / 'lightly.pth', 'lightly', lightly_head_classes=0)
+    assert any('backbone.mask_token written as zeros' in n for n in conv.notes)
     model = lightly_mae()
     model.load_state_dict(load_checkpoint_file(tmp_path / 'lightly.pth'), strict=True)
     ours = init_model(DEMO_CFG, src)
     x = torch.randn(2, 3, 64, 64)
     with torch.no_grad():
         torch.testing.assert_close(model['backbone'].encode(x), ours.mae.encoder(x))
-    # and back: a state dict written by lightly itself, in a Lightning-style wrapper
-    conv = to_core({'state_dict': model.state_dict(), 'epoch': 3})
-    assert conv.format == 'lightly' and 'backbone.mask_token' in conv.dropped
-    for key, value in demo_core.items():
-        assert torch.equal(conv.state[key], value), key
+    # the default keeps the 1000-class head of lightly's example (timm vit_*_224())
+    convert_checkpoint(src, tmp_path / 'head.pth', 'lightly')
+    lightly_mae(1000).load_state_dict(load_checkpoint_file(tmp_path / 'head.pth'), strict=True)
+    with pytest.raises(ValueError, match='only applies to --to lightly'):
+        convert_checkpoint(src, tmp_path / 'x.pth', 'timm', lightly_head_classes=0)
+    # and back: state dicts written by lightly itself, in a Lightning-style wrapper, in both
+    # decoder layouts (the deprecated one from the same weights)
+    deprecated = deprecated_lightly_mae()
+    old = from_core(demo_core, 'official')['model']
+    deprecated.load_state_dict(
+        {
+            **{
+                f'backbone.vit.{k}': v
+                for k, v in old.items()
+                if not k.startswith(('decoder', 'mask'))
+            },
+            'backbone.mask_token': torch.zeros(1, 1, 192),
+            **{f'decoder.{k}': v for k, v in old.items() if k.startswith(('decoder', 'mask'))},
+        },
+        strict=True,
+    )
+    for module in (lightly_mae(1000), deprecated):
+        if module is not deprecated:
+            module.load_state_dict(load_checkpoint_file(tmp_path / 'head.pth'), strict=True)
+        conv = to_core({'state_dict': module.state_dict(), 'epoch': 3})
+        assert conv.format == 'lightly' and 'backbone.mask_token' in conv.dropped
+        assert conv.state.keys() == demo_core.keys()
+        for key, value in demo_core.items():
+            assert torch.equal(conv.state[key], value), key
+    assert conv.dropped['epoch'] == 'training state'
+    mixed = {**lightly_mae().state_dict(), 'decoder.decoder_pred.weight': torch.zeros(1)}
+    with pytest.raises(UnknownKeyError, match='mixes the MAEDecoderTIMM layout'):
+        to_core(mixed)
 
 
 # mmpretrain's MAE state dict, names written out from its source (MAEViT = mmpretrain's

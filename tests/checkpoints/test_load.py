@@ -156,6 +156,10 @@ def test_load_mae_weights_copies_every_tensor_and_reports_it(tmp_path):
     assert report.dropped == ['epoch'] and report.left_new == [] and report.resampled == []
     assert report.summary() == (
         f'loaded {len(source)} tensors from {str(path)!r} (official format); dropped 1 (epoch)'
+        '; position tables of 64 entries read as a square 8x8 grid (the file does not record '
+        'its grid; another: src_img_size=(H, W) (load_mae_weights, load_encoder_weights), or '
+        'record it in the file: python tools/convert_checkpoint.py IN OUT --to plugin '
+        '--src-img-size H W)'
     )
 
 

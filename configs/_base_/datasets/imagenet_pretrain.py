@@ -9,9 +9,11 @@ train_pipeline = [
     ),
     dict(type='MAEPackInputs'),
 ]
-# 8 GPUs x 512 = the paper's total batch of 4096.
+# 8 GPUs x 512 = the paper's total batch of 4096; the last partial batch is dropped, as the
+# official loader and the Lightning side do (same steps per epoch, same warm-up).
 train_dataloader = dict(
     batch_size=512,
+    drop_last=True,
     num_workers=10,
     persistent_workers=True,
     pin_memory=True,

@@ -2,6 +2,7 @@
 
 - checkpoint safety: ``AtomicCheckpointHook`` and ``FiniteWeightsHook`` (``checkpoint.py``),
   ``WeightsOnlyResumeHook`` and ``ResumeScheduleGuardHook`` (``resume.py``);
+- checkpoint contents: ``MAEModelMetaHook`` (``model_meta.py``);
 - data: ``CorruptImageCounterHook`` (``data.py``), ``ShardStreamStateHook`` (``shards.py``);
 - monitoring: ``ReconstructionVisHook`` (``reconstruction.py``), ``KNNMonitorHook`` (``knn.py``).
 """
@@ -9,6 +10,7 @@
 from .checkpoint import AtomicCheckpointHook, FiniteWeightsHook
 from .data import CorruptImageCounterHook
 from .knn import KNNMonitorHook
+from .model_meta import MAEModelMetaHook
 from .reconstruction import ReconstructionVisHook
 from .resume import ResumeScheduleGuardHook, WeightsOnlyResumeHook
 from .shards import ShardStreamStateHook
@@ -18,6 +20,7 @@ __all__ = [
     'FiniteWeightsHook',
     'CorruptImageCounterHook',
     'KNNMonitorHook',
+    'MAEModelMetaHook',
     'ReconstructionVisHook',
     'ResumeScheduleGuardHook',
     'ShardStreamStateHook',

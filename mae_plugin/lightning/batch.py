@@ -1,0 +1,73 @@
+"""The batches ``MAELightningModule`` trains on: ``MAEDataModule``'s and lightly's own.
+
+- ``MAEDataModule``: a dict of ``inputs`` uint8 (B, 3, H, W) and ``data_samples`` with the mask
+  (B, L) bool drawn in the data pipeline (and ``num_skipped``).
+- lightly's pipeline (``LightlyDataset`` + ``MAETransform``, as lightly's MAE example):
+  ``(views, targets, filenames)`` with ``views`` a list holding one float (B, 3, H, W) batch,
+  already normalised by the transform; no mask: the MAE draws one on the device at its mask
+  ratio, as the official code does.
+
+The dtype says whether images still need normalising: uint8 is raw RGB 0-255 and is
+normalised once on the training device; a float tensor is taken as normalised (with the
+model's ImageNet mean/std, ``MAETransform``'s default) and used as it is, never normalised
+twice.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import Any
+
+import torch
+from torch import Tensor
+
+EXPECTED = (
+    "MAEDataModule batches (a dict of 'inputs' uint8 (B, 3, H, W) and 'data_samples' with the "
+    "mask) or lightly's (views, targets, filenames) of LightlyDataset + MAETransform"
+)
+
+
+def _images(images: Any, normalize: Callable[[Tensor], Tensor], where: str) -> Tensor:
+    """(B, 3, H, W) normalised float: uint8 normalised once, float taken as normalised."""
+    if not isinstance(images, Tensor) or images.dim() != 4:
+        raise TypeError(
+            f'MAELightningModule trains on {EXPECTED}; {where} is '
+            f'{type(images).__name__} {tuple(getattr(images, "shape", ()))}, not (B, 3, H, W)'
+        )
+    if images.dtype == torch.uint8:
+        return normalize(images)
+    if images.is_floating_point():
+        return images
+    raise TypeError(
+        f'{where} has dtype {images.dtype}: uint8 (raw RGB 0-255) or float (normalised) '
+        'images are expected'
+    )
+
+
+def unpack_batch(
+    batch: Any, normalize: Callable[[Tensor], Tensor]
+) -> tuple[Tensor, dict[str, Any]]:
+    """(normalised images (B, 3, H, W), data samples: ``mask`` (B, L) bool and ``num_skipped``
+    (B,) when the batch has them, else empty) of an ``MAEDataModule`` or lightly batch.
+
+    Args:
+        normalize: uint8 (B, 3, H, W) -> float normalised (the module's mean/std).
+    """
+    if isinstance(batch, dict):
+        samples = batch.get('data_samples')
+        if 'inputs' not in batch or not isinstance(samples, dict):
+            raise TypeError(
+                f'MAELightningModule trains on {EXPECTED}; got a dict with keys {sorted(batch)}'
+            )
+        return _images(batch['inputs'], normalize, "batch['inputs']"), samples
+    if isinstance(batch, (list, tuple)) and len(batch) == 3:
+        views = batch[0]
+        if isinstance(views, (list, tuple)):
+            if len(views) != 1:
+                raise TypeError(
+                    f'a lightly batch with {len(views)} views: MAE trains on one '
+                    '(MAETransform gives one)'
+                )
+            views = views[0]
+        return _images(views, normalize, 'the views of the lightly batch'), {}
+    raise TypeError(f'MAELightningModule trains on {EXPECTED}; got a {type(batch).__name__}')
