@@ -24,10 +24,12 @@ RULES = {
     ),
     'checkpoints': ({'torch', 'timm', 'numpy', 'safetensors'}, {'checkpoints', 'models'}),
     'analysis': ({'matplotlib', 'numpy'}, {'analysis', 'checkpoints'}),
-    'engine': (ANY, {'engine', 'data', 'models', 'checkpoints'}),
-    'lightning': (ANY, {'lightning', 'data', 'models', 'checkpoints'}),
-    'det': (ANY, {'det', 'engine', 'data', 'models', 'checkpoints'}),
-    'seg': (ANY, {'seg', 'engine', 'data', 'models', 'checkpoints'}),
+    # runner-free training rules both runner adapters apply (non-finite policy, rank agreement)
+    'training': ({'torch'}, {'training'}),
+    'engine': (ANY, {'engine', 'training', 'data', 'models', 'checkpoints'}),
+    'lightning': (ANY, {'lightning', 'training', 'data', 'models', 'checkpoints'}),
+    'det': (ANY, {'det', 'engine', 'training', 'data', 'models', 'checkpoints'}),
+    'seg': (ANY, {'seg', 'engine', 'training', 'data', 'models', 'checkpoints'}),
 }
 # third-party packages a layer with ANY may still not import: the other runner's stack, and
 # the transfer stacks outside their task adapter

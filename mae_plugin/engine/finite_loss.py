@@ -1,6 +1,9 @@
-"""Training stops on a non-finite loss, on every rank, before the optimizer step, unless the
-optimizer wrapper guards the step itself (``runtime/finite_step.py``: skip on the device, no
-sync)."""
+"""The last guard of a run whose optimizer wrapper does not follow the plugin's non-finite rule:
+training stops on a non-finite loss, on every rank, before the optimizer step.
+
+``tools/train.py`` gives every config a guarding wrapper (``runtime/finite_step.py``,
+``runtime/amp.py``: skip on the device, count, stop after ``max_consecutive_skips`` in a row);
+this check is for a runner built around MMEngine's own wrappers by other means."""
 
 from __future__ import annotations
 

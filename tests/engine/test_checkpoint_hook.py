@@ -2,6 +2,7 @@
 named in ``last_checkpoint``, and ``--resume`` continues from it."""
 
 import os
+import re
 import signal
 import subprocess
 import sys
@@ -75,6 +76,11 @@ def test_kill_during_a_save_then_resume_continues_from_the_last_complete(tmp_pat
     )
     assert killed.returncode == -signal.SIGKILL, killed.stderr[-3000:]
     assert 'Saving checkpoint at 4 iterations' in killed.stdout + killed.stderr
+    # killed during the file write: bytes of iter_4 were on disk, under the temporary name
+    written = re.search(r'kill -9 with (\d+) bytes of (\S+) on disk', killed.stderr)
+    assert written and int(written[1]) > 0, killed.stderr[-3000:]
+    assert written[2] == os.path.join(work, 'iter_4.pth' + PARTIAL_SUFFIX)
+    assert os.path.isfile(written[2]) and not os.path.exists(os.path.join(work, 'iter_4.pth'))
     assert last_checkpoint(work) == os.path.join(work, 'iter_2.pth')
     torch.load(os.path.join(work, 'iter_2.pth'), weights_only=True)  # complete
 

@@ -1,5 +1,7 @@
 """Non-finite steps are skipped on the device and counted; a run of them stops training."""
 
+import glob
+
 import pytest
 import torch
 from mmengine.hooks import Hook
@@ -9,7 +11,8 @@ from torch import nn
 from mae_plugin.engine.registry import HOOKS
 from mae_plugin.engine.runtime.finite_step import FiniteOptimWrapper
 from mae_plugin.engine.runtime.launch import build_runner
-from tests.engine.demo_run import TINY, in_process_cfg
+from tests.engine.demo_run import DEMO, TINY, cli, demo_options, in_process_cfg
+from tests.engine.nan_steps import NaNStepsHook
 
 
 def wrapper(optimizer_kw, **kw):
@@ -65,10 +68,28 @@ def test_skips_in_a_row_stop_naming_the_iterations():
     train_step(model, optim, bad=True, it=6)
     with pytest.raises(
         FloatingPointError,
-        match=r'4 optimizer steps in a row \(iterations 4 to 7\); max_consecutive_skips=3 '
-        r'was reached at iteration 6',
+        match=r'3 optimizer steps in a row \(iterations 4 to 6\); max_consecutive_skips=3 '
+        r'was reached at iteration 6 \(5 skipped in all\)',
     ):
         optim.check_skips()
+
+
+@pytest.mark.parametrize('optimizer_kw', [dict(fused=True), dict(foreach=True)])
+def test_a_burst_ended_before_the_check_still_stops_at_its_fifth_step(optimizer_kw):
+    """9 NaN steps, then a finite one, read at the 10th: the run is counted on the device as
+    it goes, not as it stands at the check; the finite step after the limit changes nothing."""
+    model, optim = wrapper(optimizer_kw, max_consecutive_skips=5, check_interval=10)
+    weights, _ = snapshot(model, optim)
+    for it in range(9):
+        train_step(model, optim, bad=True, it=it)
+    with pytest.raises(
+        FloatingPointError,
+        match=r'5 optimizer steps in a row \(iterations 1 to 5\); max_consecutive_skips=5 '
+        r'was reached at iteration 5 \(9 skipped in all\)',
+    ):
+        train_step(model, optim, it=9)
+    assert all(torch.equal(a, b) for a, b in zip(weights, model.parameters(), strict=True))
+    assert optim.skipped_steps == 9
 
 
 def test_bad_options_are_errors():
@@ -150,3 +171,47 @@ def test_mmengine_compile_trains_through_the_guard(tmp_path, demo_root):
     runner, hook = run(tmp_path, demo_root, 3, bad=[1], compile=dict(backend='eager'))
     runner.train()
     assert hook.changed == {0: True, 1: False, 2: True}
+
+
+@pytest.mark.slow
+def test_train_py_stops_a_burst_at_its_fifth_step_whatever_the_check_interval(
+    tmp_path, demo_root
+):
+    """tools/train.py with a config whose first 9 iterations give a NaN loss, checked every 10
+    steps: stopped naming iterations 1 to 5, no weight ever changed, the skips in the log."""
+    from tools.train import main as train_main
+
+    config = tmp_path / 'nan_burst.py'
+    config.write_text(
+        f'_base_ = {DEMO!r}\n'
+        "custom_imports = dict(imports=['mae_plugin', 'tests.engine.nan_steps'])\n"
+        "custom_hooks = [dict(type='NaNStepsHook', bad=list(range(9)))]\n"
+    )
+    work = tmp_path / 'run'
+    options = demo_options(
+        demo_root,
+        12,
+        100,
+        **TINY,
+        **{'optim_wrapper.check_interval': 10, 'optim_wrapper.optimizer.fused': True},
+    )
+    with pytest.raises(
+        FloatingPointError,
+        match=r'\(iterations 1 to 5\); max_consecutive_skips=5 was reached at iteration 5',
+    ):
+        train_main([str(config), '--work-dir', str(work)] + cli(options))
+    hook = NaNStepsHook.runs[-1]
+    assert hook.started == 10  # the check of the 10th step stopped it
+    assert hook.changed == {i: False for i in range(1, 10)}
+    assert torch.equal(hook.first, hook.model.mae.decoder.pred.weight)  # the 10th too
+    (log,) = glob.glob(str(work / '*' / '*.log'))
+    assert '9 optimizer step(s) skipped (non-finite loss or gradients)' in open(log).read()
+
+
+def test_large_finite_gradients_are_not_taken_for_non_finite():
+    """1e30 is a finite gradient (its L2 norm overflows fp32): the step is taken."""
+    model, optim = wrapper(dict(fused=True), check_interval=1)
+    model.weight.register_hook(lambda g: torch.full_like(g, 1e30))
+    weights, _ = snapshot(model, optim)
+    train_step(model, optim)
+    assert optim.skipped_steps == 0 and not torch.equal(weights[0], model.weight)

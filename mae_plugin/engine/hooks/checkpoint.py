@@ -12,6 +12,9 @@ the stock hook and changes the order and the writes:
 2. then ``last_checkpoint`` is replaced atomically;
 3. only then are the checkpoints that ``max_keep_ckpts`` (or a new best) drops deleted (with
    the sharded folder ``MAEFSDP2Strategy`` writes beside each).
+
+An error on one rank during a save (rank 0 alone writes) stops every rank with its message
+(``training/ranks.py``), instead of leaving the others waiting in the next collective.
 """
 
 from __future__ import annotations
@@ -25,6 +28,7 @@ from mmengine.fileio import LocalBackend, register_backend
 from mmengine.hooks import CheckpointHook, Hook
 
 from ...checkpoints.atomic import atomic_write_bytes, atomic_write_text
+from ...training.ranks import every_rank_agrees
 from ..registry import HOOKS
 from ..runtime.sharded_checkpoint import sharded_folder
 
@@ -47,8 +51,9 @@ class FiniteWeightsHook(Hook):
                 and value.is_floating_point()
                 and not bool(torch.isfinite(value).all())
             ):
+                at = checkpoint.get('meta', {}).get('iter', runner.iter)  # as the file's name
                 raise FloatingPointError(
-                    f'checkpoint not written at iteration {runner.iter}: weight {key!r} holds '
+                    f'checkpoint not written at iteration {at}: weight {key!r} holds '
                     'non-finite values'
                 )
 
@@ -114,24 +119,27 @@ class AtomicCheckpointHook(CheckpointHook):
             # recorded before saving, so that the checkpoint itself lists what it keeps
             runner.message_hub.update_info('keep_ckpt_ids', list(self.keep_ckpt_ids))
         filename = self.filename_tmpl.format(step)
-        # collectives a checkpoint needs (ShardStreamStateHook) run here, where every rank is;
-        # Runner.save_checkpoint and its before_save_checkpoint run on rank 0 alone
-        runner.call_hook('before_save_checkpoint_on_every_rank')
         self.last_ckpt = self.file_backend.join_path(self.out_dir, filename)
         runner.message_hub.update_info('last_ckpt', self.last_ckpt)
-        runner.save_checkpoint(
-            self.out_dir,
-            filename,
-            self.file_client_args,
-            save_optimizer=self.save_optimizer,
-            save_param_scheduler=self.save_param_scheduler,
-            meta=meta,
-            by_epoch=self.by_epoch,
-            backend_args=self.backend_args,
-            **self.args,
-        )
-        if not is_main_process():
-            return
+        with every_rank_agrees('another rank failed to write the checkpoint'):
+            # collectives a checkpoint needs (ShardStreamStateHook) run here, where every rank
+            # is; Runner.save_checkpoint and its before_save_checkpoint run on rank 0 alone
+            runner.call_hook('before_save_checkpoint_on_every_rank')
+            runner.save_checkpoint(
+                self.out_dir,
+                filename,
+                self.file_client_args,
+                save_optimizer=self.save_optimizer,
+                save_param_scheduler=self.save_param_scheduler,
+                meta=meta,
+                by_epoch=self.by_epoch,
+                backend_args=self.backend_args,
+                **self.args,
+            )
+            if is_main_process():
+                self._name_and_drop(runner, dropped)
+
+    def _name_and_drop(self, runner, dropped: list[int]) -> None:
         atomic_write_text(self.last_ckpt, osp.join(runner.work_dir, 'last_checkpoint'))
         for old in dropped:
             path = self.file_backend.join_path(self.out_dir, self.filename_tmpl.format(old))
@@ -145,17 +153,18 @@ class AtomicCheckpointHook(CheckpointHook):
     def _save_best_checkpoint(self, runner, metrics: dict) -> None:
         # The stock method removes the previous best before writing the new one: hold the
         # removals back until every write of this call is complete.
-        runner.call_hook('before_save_checkpoint_on_every_rank')  # as in the method above
-        backend = self.file_backend
-        deferred = self.file_backend = _DeferredRemovals(backend)
-        try:
-            super()._save_best_checkpoint(runner, metrics)
-        finally:
-            self.file_backend = backend
-        if is_main_process():
-            written = {
-                self.last_ckpt,
-                getattr(self, 'best_ckpt_path', None),
-                *getattr(self, 'best_ckpt_path_dict', {}).values(),
-            }
-            deferred.flush(keep={p for p in written if p})
+        with every_rank_agrees('another rank failed to write the checkpoint'):
+            runner.call_hook('before_save_checkpoint_on_every_rank')  # as in the method above
+            backend = self.file_backend
+            deferred = self.file_backend = _DeferredRemovals(backend)
+            try:
+                super()._save_best_checkpoint(runner, metrics)
+            finally:
+                self.file_backend = backend
+            if is_main_process():
+                written = {
+                    self.last_ckpt,
+                    getattr(self, 'best_ckpt_path', None),
+                    *getattr(self, 'best_ckpt_path_dict', {}).values(),
+                }
+                deferred.flush(keep={p for p in written if p})

@@ -8,11 +8,12 @@ of that version.
   consolidated checkpoints);
 - ``launch.py``: what ``tools/train.py`` and ``tools/test.py`` do, importable and testable;
 - ``distributed.py``: DDP on CPU-only machines (MMEngine's launcher assumes CUDA);
-- ``amp.py``: bf16 autocast on the CPU (MMEngine's ``AmpOptimWrapper`` asserts a GPU);
+- ``amp.py``: autocast on any device, bf16 where it has it, under the non-finite rule (MMEngine's
+  ``AmpOptimWrapper`` asserts a GPU, runs fp16 and skips uncounted);
 - ``finite_step.py``: non-finite steps skipped on the device, counted, a run of them stops.
 """
 
-from .amp import CPUAmpOptimWrapper
+from .amp import CPUAmpOptimWrapper, MAEAmpOptimWrapper
 from .distributed import CPUDistributedDataParallel
 from .finite_step import FiniteOptimWrapper
 from .flexible_runner import MAEFlexibleRunner
@@ -23,6 +24,7 @@ __all__ = [
     'CPUAmpOptimWrapper',
     'CPUDistributedDataParallel',
     'FiniteOptimWrapper',
+    'MAEAmpOptimWrapper',
     'MAEFSDP2Strategy',
     'MAEFlexibleRunner',
     'MAERunner',

@@ -1,4 +1,11 @@
-"""Mixed precision on the CPU: MMEngine's ``AmpOptimWrapper`` asserts a CUDA/NPU/MLU device."""
+"""Mixed precision on any device, under the plugin's non-finite rule.
+
+MMEngine's ``AmpOptimWrapper`` asserts a CUDA/NPU/MLU device, runs fp16 (which MAE runs are known
+to diverge in) and skips non-finite steps through its loss scaler uncounted, forever.
+``MAEAmpOptimWrapper`` autocasts on the model's device in the dtype ``--amp`` picks
+(``mae_plugin/training/precision.py``: bf16 where the device has it, fp16 with a GradScaler
+elsewhere), and counts and stops as every other path does (:class:`~.finite_step.FiniteStepMixin`).
+"""
 
 from __future__ import annotations
 
@@ -7,11 +14,13 @@ from contextlib import ExitStack, contextmanager
 from typing import Any
 
 import torch
+from mmengine.logging import MessageHub
 from mmengine.model import is_model_wrapper
 from mmengine.optim import OptimWrapper
 from torch import nn
 
 from ..registry import OPTIM_WRAPPERS
+from ...training.nonfinite import apply_skip
 from .finite_step import FiniteStepMixin
 
 
@@ -26,14 +35,16 @@ def _to_float32(value: Any) -> Any:
 
 
 @contextmanager
-def _autocast_regions(model: nn.Module, names: Sequence[str], dtype: torch.dtype) -> Iterator[None]:
-    """Run the forward of each named submodule under CPU autocast and hand its outputs on in
-    fp32, for as long as the context is open."""
+def _autocast_regions(
+    model: nn.Module, names: Sequence[str], dtype: torch.dtype, device_type: str = 'cpu'
+) -> Iterator[None]:
+    """Run the forward of each named submodule under autocast and hand its outputs on in fp32,
+    for as long as the context is open."""
     module = model.module if is_model_wrapper(model) else model
     casts: dict[nn.Module, torch.autocast] = {}
 
     def enter(sub: nn.Module, args: Any) -> None:
-        casts[sub] = torch.autocast('cpu', dtype=dtype)
+        casts[sub] = torch.autocast(device_type, dtype=dtype)
         casts[sub].__enter__()
 
     def leave(sub: nn.Module, args: Any, output: Any) -> Any:
@@ -48,20 +59,26 @@ def _autocast_regions(model: nn.Module, names: Sequence[str], dtype: torch.dtype
         yield
 
 
-@OPTIM_WRAPPERS.register_module()
-class CPUAmpOptimWrapper(FiniteStepMixin, OptimWrapper):
-    """``OptimWrapper`` whose forward runs under CPU autocast (bf16 by default).
+def _device_type(model: nn.Module) -> str:
+    module = model.module if is_model_wrapper(model) else model
+    first = next(module.parameters(), None)
+    return 'cpu' if first is None else first.device.type
 
-    bf16 has fp32's exponent range, so no loss scaling is needed; parameters, gradients and the
-    optimizer state stay fp32. Non-finite steps are skipped on the device and counted
-    (:class:`~.finite_step.FiniteStepMixin`). On GPUs use MMEngine's own ``AmpOptimWrapper``
-    (``tools/train.py --amp`` picks the right one).
+
+@OPTIM_WRAPPERS.register_module()
+class MAEAmpOptimWrapper(FiniteStepMixin, OptimWrapper):
+    """``OptimWrapper`` whose forward runs under autocast on the model's device.
+
+    bf16 has fp32's exponent range, so it needs no loss scaling; fp16 goes through a GradScaler
+    (``loss_scale``), whose skipped steps are counted like any other. Parameters, gradients and
+    the optimizer state stay fp32.
 
     Args:
-        dtype: autocast dtype, 'bfloat16'.
+        dtype: autocast dtype, 'bfloat16' or 'float16'.
+        loss_scale: fp16 only: 'dynamic', an initial scale (float) or GradScaler's arguments.
         autocast_modules: names of submodules (e.g. ``['backbone', 'neck']``) that alone run
             under autocast, their outputs handed on in fp32; None autocasts the whole forward.
-            Detectors need it: mmcv's CPU kernels (NMS, RoIAlign) take fp32 only.
+            Detectors need it on the CPU: mmcv's CPU kernels (NMS, RoIAlign) take fp32 only.
         max_consecutive_skips, check_interval: as :class:`~.finite_step.FiniteStepMixin`.
     """
 
@@ -69,6 +86,7 @@ class CPUAmpOptimWrapper(FiniteStepMixin, OptimWrapper):
         self,
         *args: Any,
         dtype: str = 'bfloat16',
+        loss_scale: str | float | dict = 'dynamic',
         autocast_modules: Sequence[str] | None = None,
         max_consecutive_skips: int = 5,
         check_interval: int = 10,
@@ -76,15 +94,89 @@ class CPUAmpOptimWrapper(FiniteStepMixin, OptimWrapper):
     ) -> None:
         super().__init__(*args, **kwargs)
         self._init_guard(max_consecutive_skips, check_interval)
+        if dtype not in ('bfloat16', 'float16'):
+            raise ValueError(f"optim_wrapper.dtype must be 'bfloat16' or 'float16', got {dtype!r}")
         self.cast_dtype = getattr(torch, dtype)
         self.autocast_modules = list(autocast_modules) if autocast_modules else None
+        if isinstance(loss_scale, str) and loss_scale != 'dynamic':
+            raise ValueError(
+                f"optim_wrapper.loss_scale: 'dynamic', a float or a dict, not {loss_scale!r}"
+            )
+        self._loss_scale = loss_scale
+        self._scale_update = loss_scale if isinstance(loss_scale, float) else None
+        self.loss_scaler: torch.amp.GradScaler | None = None  # fp16: built on the first backward
+        self._scaler_state: dict | None = None
+
+    def _scaler(self, device_type: str) -> torch.amp.GradScaler:
+        if self.loss_scaler is None:
+            scale = self._loss_scale
+            kw = scale if isinstance(scale, dict) else {}
+            if isinstance(scale, float):
+                kw = dict(init_scale=scale)
+            self.loss_scaler = torch.amp.GradScaler(device_type, **kw)
+            if self._scaler_state is not None:
+                self.loss_scaler.load_state_dict(self._scaler_state)
+        return self.loss_scaler
 
     @contextmanager
     def optim_context(self, model: nn.Module) -> Iterator[None]:
+        device_type = _device_type(model)
         with super().optim_context(model):
             if self.autocast_modules is None:
-                with torch.autocast('cpu', dtype=self.cast_dtype):
+                with torch.autocast(device_type, dtype=self.cast_dtype):
                     yield
             else:
-                with _autocast_regions(model, self.autocast_modules, self.cast_dtype):
+                with _autocast_regions(
+                    model, self.autocast_modules, self.cast_dtype, device_type
+                ):
                     yield
+
+    def backward(self, loss: torch.Tensor, **kwargs: Any) -> None:
+        if self.cast_dtype is not torch.float16:
+            super().backward(loss, **kwargs)
+            return
+        self.guard.observe_loss(loss)
+        self._scaler(loss.device.type).scale(loss).backward(**kwargs)
+        self._inner_count += 1
+
+    def _scaled_step(self, **kwargs: Any) -> None:
+        scaler = self.loss_scaler
+        if self.clip_grad_kwargs:
+            scaler.unscale_(self.optimizer)
+            self._clip_grad()
+        scaler.step(self.optimizer, **kwargs)
+        scaler.update(self._scale_update)
+
+    @torch.compiler.disable
+    def step(self, **kwargs: Any) -> None:
+        if self.loss_scaler is None:
+            super().step(**kwargs)
+            return
+        params = [p for g in self.optimizer.param_groups for p in g['params']]
+        it = MessageHub.get_current_instance().get_info('iter', None)
+        skip = self.guard.record(self.guard.flag(params), None if it is None else it + 1)
+        apply_skip(self.optimizer, skip, lambda: self._scaled_step(**kwargs), self.loss_scaler)
+        if self.guard.due:
+            self.check_skips()
+
+    def state_dict(self) -> dict:
+        state = super().state_dict()
+        if self.loss_scaler is not None:
+            state['loss_scaler'] = self.loss_scaler.state_dict()
+        return state
+
+    def load_state_dict(self, state_dict: dict) -> None:
+        if 'loss_scaler' in state_dict:
+            self._scaler_state = state_dict.pop('loss_scaler')
+            if self.loss_scaler is not None:
+                self.loss_scaler.load_state_dict(self._scaler_state)
+        super().load_state_dict(state_dict)
+
+
+@OPTIM_WRAPPERS.register_module()
+class CPUAmpOptimWrapper(MAEAmpOptimWrapper):
+    """:class:`MAEAmpOptimWrapper` in bf16, the name ``tools/train.py --amp`` gives it on the
+    CPU (kept for configs and logs that name it)."""
+
+    def __init__(self, *args: Any, dtype: str = 'bfloat16', **kwargs: Any) -> None:
+        super().__init__(*args, dtype=dtype, **kwargs)

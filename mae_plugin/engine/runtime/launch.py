@@ -9,6 +9,7 @@ from mmengine.config import Config
 from mmengine.registry import RUNNERS
 from mmengine.runner import Runner
 
+from ...training.precision import device_amp_dtype
 from .distributed import setup_cpu_distributed
 
 
@@ -31,8 +32,12 @@ def build_train_config(
         cfg.work_dir = work_dir
     elif cfg.get('work_dir') is None:
         cfg.work_dir = osp.join('work_dirs', osp.splitext(osp.basename(config))[0])
-    if amp:
+    kind = (cfg.get('optim_wrapper') or {}).get('type', 'OptimWrapper')
+    if amp or kind == 'AmpOptimWrapper':  # MMEngine's skips forever, uncounted, in fp16
         enable_amp(cfg)
+    elif kind == 'OptimWrapper' and cfg.get('optim_wrapper') is not None:
+        # the plugin's non-finite rule on every path (training/nonfinite.py): skip, count, stop
+        cfg.optim_wrapper.type = 'mae_plugin.FiniteOptimWrapper'
     if resume == 'auto':
         cfg.resume, cfg.load_from = True, None
     elif resume is not None:
@@ -42,18 +47,24 @@ def build_train_config(
 
 
 def enable_amp(cfg: Config) -> None:
-    """MMEngine's ``AmpOptimWrapper`` (fp16, dynamic loss scale) on GPU; bf16 autocast on CPU,
-    of the whole forward or of ``cfg.cpu_autocast_modules`` only."""
+    """Autocast under the plugin's non-finite rule on every device (``MAEAmpOptimWrapper``): bf16
+    where the device has it, fp16 with its loss scaler on a GPU without bf16
+    (``training/precision.py``); on the CPU of the whole forward or of
+    ``cfg.cpu_autocast_modules`` only. An ``optim_wrapper.dtype`` of the config is kept."""
     wrapper = cfg.optim_wrapper
+    kind = wrapper.get('type', 'OptimWrapper')
+    if kind not in _GUARDABLE:
+        raise ValueError(
+            f'--amp replaces optim_wrapper.type {kind!r} by the plugin\'s autocast wrapper; '
+            f'it knows {sorted(_GUARDABLE)}'
+        )
     if torch.cuda.is_available():
-        if wrapper.get('type', 'OptimWrapper') != 'AmpOptimWrapper':
-            wrapper.type = 'AmpOptimWrapper'
-            wrapper.setdefault('loss_scale', 'dynamic')
-            # its GradScaler skips non-finite steps; the model's loss check stops the run
-            wrapper.pop('max_consecutive_skips', None)
-            wrapper.pop('check_interval', None)
+        wrapper.type = 'mae_plugin.MAEAmpOptimWrapper'  # found from the mmdet/mmseg scope too
+        chosen = device_amp_dtype(torch.device('cuda', torch.cuda.current_device()))
+        wrapper.dtype = str(wrapper.get('dtype') or chosen).removeprefix('torch.')
+        wrapper.setdefault('loss_scale', 'dynamic')
     else:
-        wrapper.type = 'mae_plugin.CPUAmpOptimWrapper'  # found from the mmdet/mmseg scope too
+        wrapper.type = 'mae_plugin.CPUAmpOptimWrapper'
         wrapper.pop('loss_scale', None)  # bf16 needs no loss scaling
         if cfg.get('cpu_autocast_modules'):
             wrapper.autocast_modules = list(cfg.cpu_autocast_modules)
@@ -61,6 +72,20 @@ def enable_amp(cfg: Config) -> None:
             raise ValueError(
                 f'CPU autocast runs bfloat16, not optim_wrapper.dtype={wrapper.get("dtype")!r}'
             )
+    wrapper.pop('use_fsdp', None)  # MMEngine's AmpOptimWrapper's
+
+
+# optimizer wrappers --amp may replace: MMEngine's plain and AMP ones, and the plugin's
+_GUARDABLE = {
+    'OptimWrapper',
+    'AmpOptimWrapper',
+    'FiniteOptimWrapper',
+    'mae_plugin.FiniteOptimWrapper',
+    'CPUAmpOptimWrapper',
+    'mae_plugin.CPUAmpOptimWrapper',
+    'MAEAmpOptimWrapper',
+    'mae_plugin.MAEAmpOptimWrapper',
+}
 
 
 def build_runner(cfg: Config) -> Runner:

@@ -9,7 +9,8 @@ own tools do. What it changes, each a silent failure of the stock runner:
 - **loading**: ``load_from`` and ``--resume`` never load with ``strict=False``. ``load_from`` on
   an MAE goes through the one interop loader (every format the converters read, position tables
   resampled, a report in the log); on any other model, and on resume, every key and shape must
-  fit. A misfit is an error listing keys and shapes, never a warning before a random model.
+  fit. A misfit is an error listing keys and shapes, never a warning before a random model,
+  on every rank (the stock strict load raises on rank 0 alone).
 - **nothing from a file runs**: files are read with ``weights_only=True``, and a
   ``meta['config']`` text (which the stock ``resume`` hands to ``Config.fromstring``, executing
   it) is dropped unread.
@@ -30,6 +31,7 @@ from mmengine.runner.checkpoint import _load_checkpoint_to_model
 from torch.utils.data import DataLoader
 
 from ...checkpoints import load_checkpoint_file, load_mae_weights
+from ...training.ranks import on_every_rank
 from ..pretrain.model import MAEPretrainModel
 from ..registry import RUNNERS
 from .runner_rules import drop_config_text, effective_batch_size, hooks_turned_off, scale_lr
@@ -61,6 +63,8 @@ class MAERunner(Runner):
         finally:
             self._resuming = False
 
+    # MMEngine's strict load raises on rank 0 alone: the others would go on half-loaded
+    @on_every_rank('another rank could not load the checkpoint')
     def load_checkpoint(
         self,
         filename: str,

@@ -29,6 +29,7 @@ from torch.distributed.checkpoint.state_dict import (
 )
 
 from ...checkpoints.atomic import _fsync_dir, atomic_torch_save
+from ...training.ranks import agree_or_raise as _agree_or_raise
 
 SHARDED_SUFFIX = '.sharded'
 
@@ -55,15 +56,9 @@ def full_model_state(model: nn.Module) -> dict[str, torch.Tensor]:
 
 
 def agree_or_raise(error: BaseException | None) -> None:
-    """Raise on every rank when any rank raised (a lone raise would leave the others waiting in
-    the next collective). The rank that failed raises its own error."""
-    failed = torch.tensor([0.0 if error is None else 1.0])
-    if dist.is_available() and dist.is_initialized():
-        dist.all_reduce(failed)
-    if error is not None:
-        raise error
-    if failed.item() > 0:
-        raise RuntimeError('another rank refused to write the checkpoint (see its log)')
+    """Raise on every rank when any rank raised: ``training/ranks.py``'s, moved there for
+    every runner and strategy; the others raise with the failing rank's message."""
+    _agree_or_raise(error, 'another rank refused to write the checkpoint')
 
 
 def save_sharded(
