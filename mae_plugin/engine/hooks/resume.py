@@ -20,6 +20,7 @@ from mmengine.hooks import Hook
 from mmengine.logging import HistoryBuffer, print_log
 
 from ..registry import HOOKS
+from ..runtime.rescale import LAYOUT_META, batch_layout, rescale_resumed_lr
 
 _MARK = 'weights_only_safe'
 
@@ -111,16 +112,30 @@ class ResumeScheduleGuardHook(Hook):
     schedule is written into ``meta['schedule']`` as plain data when a checkpoint is saved; the
     config text MMEngine also stores (``meta['cfg']``) is never read, since parsing it would
     execute it.
+
+    Another batch layout (processes x batch x accumulation) is no other schedule: the layout
+    goes into ``meta['batch_layout']``, and once the optimizer and schedulers are resumed
+    (``before_train``, under both runners) their lr is rescaled to this run's layout when
+    ``auto_scale_lr`` is on (``runtime/rescale.py``).
     """
 
     priority = 'VERY_HIGH'
 
+    def __init__(self) -> None:
+        self._resumed_layout: dict | None = None
+        self._resumed = False
+
     def before_save_checkpoint(self, runner, checkpoint: dict) -> None:
-        checkpoint.setdefault('meta', {})[SCHEDULE_META] = plain_schedule(runner.cfg)
+        meta = checkpoint.setdefault('meta', {})
+        meta[SCHEDULE_META] = plain_schedule(runner.cfg)
+        meta[LAYOUT_META] = batch_layout(runner)
 
     def after_load_checkpoint(self, runner, checkpoint: dict) -> None:
         if not runner.cfg.get('resume', False):
             return
+        self._resumed = True
+        layout = checkpoint.get('meta', {}).get(LAYOUT_META)
+        self._resumed_layout = layout if isinstance(layout, dict) else None
         saved = checkpoint.get('meta', {}).get(SCHEDULE_META)
         if not isinstance(saved, dict):
             print_log(
@@ -130,7 +145,10 @@ class ResumeScheduleGuardHook(Hook):
                 logger='current',
                 level=logging.WARNING,
             )
-            return
+        else:
+            self._refuse_another_schedule(saved, runner)
+
+    def _refuse_another_schedule(self, saved: dict, runner) -> None:
         diffs = schedule_mismatch(saved, plain_schedule(runner.cfg))
         if diffs:
             raise ValueError(
@@ -140,3 +158,27 @@ class ResumeScheduleGuardHook(Hook):
                 + '. Start a new --work-dir, or match the settings with '
                 '--cfg-options.'
             )
+
+    def before_train(self, runner) -> None:
+        """The optimizer and schedulers are resumed by now: rescale their lr to this layout."""
+        if not self._resumed:
+            return
+        self._resumed = False
+        current = batch_layout(runner)
+        if self._resumed_layout is None:
+            if current['lr_factor'] != 1.0:
+                print_log(
+                    'the checkpoint being resumed records no batch layout (an older '
+                    'mae_plugin wrote it): its lr is kept, unchecked against auto_scale_lr '
+                    f'for {current}',
+                    logger='current',
+                    level=logging.WARNING,
+                )
+            return
+        rescale_resumed_lr(
+            runner.optim_wrapper,
+            runner.param_schedulers,
+            self._resumed_layout,
+            current,
+            runner.logger,
+        )

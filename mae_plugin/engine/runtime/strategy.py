@@ -12,7 +12,8 @@ weights, gradients and AdamW state; a block's weights are gathered only while it
   ``paramwise_cfg`` (no weight decay on norms, biases, tokens, position tables) applies as ever.
 - lr = base x (batch x processes x accumulation) / base batch (``runner_rules.scale_lr``).
 - Checkpoints: sharded (``torch.distributed.checkpoint``) plus a consolidated plugin file; see
-  ``sharded_checkpoint.py``. They resume at any world size; loading is strict.
+  ``sharded_checkpoint.py``. They resume at any world size (with ``auto_scale_lr`` the lr is
+  rescaled to the new layout, ``rescale.py``); loading is strict.
 - Without a launcher (one process, no process group) nothing is sharded: the model runs whole
   and still reads and writes the sharded checkpoints (resume a 2-rank run on one process).
 """
@@ -46,6 +47,8 @@ from .sharded_checkpoint import (
     set_optimizer_state,
     sharded_folder,
 )
+
+BASE_SETTINGS = 'base_param_settings'  # OptimWrapper's extra group, beside the shards
 
 
 def transformer_blocks(model: MAEPretrainModel) -> list[nn.Module]:
@@ -174,6 +177,11 @@ class MAEFSDP2Strategy(DDPStrategy):
             error = err
         agree_or_raise(error)
         optimizer = self.optim_wrapper.optimizer if save_optimizer else None
+        base = getattr(self.optim_wrapper, 'base_param_settings', None)
+        if optimizer is not None and base is not None:
+            # the shards hold torch's optimizer state only; the wrapper's extra group (the
+            # config lr its schedulers move, logged as base_lr) goes into the file
+            checkpoint[BASE_SETTINGS] = dict(base)
         save_sharded(self.model, optimizer, checkpoint, filename)
 
     def resume(self, filename: str, **kwargs: Any) -> dict:
@@ -207,9 +215,15 @@ class MAEFSDP2Strategy(DDPStrategy):
         optim_state = load_sharded(self.model, optimizer, filename)
         checkpoint.pop('state_dict', None)  # the shards are the weights resumed
         if optim_state is not None:
-            checkpoint['optimizer'] = optim_state
+            checkpoint['optimizer'] = dict(optim_state)
+            if BASE_SETTINGS in checkpoint:
+                checkpoint['optimizer'][BASE_SETTINGS] = checkpoint.pop(BASE_SETTINGS)
         self.logger.info(f'resumed every weight of {sharded_folder(filename)}')
         return checkpoint
 
     def load_optim_state_dict(self, state_dict: dict) -> None:
+        state_dict = dict(state_dict)
+        base = state_dict.pop(BASE_SETTINGS, None)
+        if base is not None and getattr(self.optim_wrapper, 'base_param_settings', None):
+            self.optim_wrapper.base_param_settings = base
         set_optimizer_state(self.model, self.optim_wrapper.optimizer, state_dict)
