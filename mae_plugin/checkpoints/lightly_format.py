@@ -104,9 +104,7 @@ def to_core(ckpt: dict[str, Any]) -> Conversion:
     return conv
 
 
-def from_core(
-    state: dict[str, Any], head_classes: int | None = None, **_: Any
-) -> dict[str, Any]:
+def from_core(state: dict[str, Any], head_classes: int | None = None, **_: Any) -> dict[str, Any]:
     """The current layout of lightly's example; ``head_classes`` (default 1000, 0 for none):
     the zero classifier of ``backbone.vit``."""
     enc, dec = split_core(state)
@@ -133,7 +131,7 @@ def written_notes(head_classes: int | None) -> list[str]:
     notes = ['backbone.mask_token written as zeros (lightly initialises it so; MAE never uses it)']
     if classes:
         notes.append(
-            f'backbone.vit.head written as zeros ({classes} classes, as timm\'s vit_*_224() '
+            f"backbone.vit.head written as zeros ({classes} classes, as timm's vit_*_224() "
             "in lightly's MAE example keeps), so that the example loads the file with "
             'strict=True; MAE never uses it (--lightly-head-classes 0 for a ViT built with '
             'num_classes=0)'

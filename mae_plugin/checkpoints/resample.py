@@ -73,8 +73,7 @@ def table_grid(
         if grid[0] * grid[1] != tokens:
             said = 'the given source image size makes' if given else 'the checkpoint records'
             raise ValueError(
-                f'{key}: {said} a {grid[0]}x{grid[1]} grid but the table has {tokens} '
-                'patch entries'
+                f'{key}: {said} a {grid[0]}x{grid[1]} grid but the table has {tokens} patch entries'
             )
         return int(grid[0]), int(grid[1])
     side = math.isqrt(tokens)

@@ -4,8 +4,8 @@
   (B, L) bool drawn in the data pipeline (and ``num_skipped``).
 - lightly's pipeline (``LightlyDataset`` + ``MAETransform``, as lightly's MAE example):
   ``(views, targets, filenames)`` with ``views`` a list holding one float (B, 3, H, W) batch,
-  already normalised by the transform; no mask: the MAE draws one on the device at its mask
-  ratio, as the official code does.
+  already normalised by the transform; no mask: :class:`DeviceMasks` draws one on the device at
+  the model's mask ratio, as the official code does, from a stream of each rank's own.
 
 The dtype says whether images still need normalising: uint8 is raw RGB 0-255 and is
 normalised once on the training device; a float tensor is taken as normalised (with the
@@ -20,6 +20,8 @@ from typing import Any
 
 import torch
 from torch import Tensor
+
+from ..models.masking import random_masks
 
 EXPECTED = (
     "MAEDataModule batches (a dict of 'inputs' uint8 (B, 3, H, W) and 'data_samples' with the "
@@ -71,3 +73,25 @@ def unpack_batch(
             views = views[0]
         return _images(views, normalize, 'the views of the lightly batch'), {}
     raise TypeError(f'MAELightningModule trains on {EXPECTED}; got a {type(batch).__name__}')
+
+
+class DeviceMasks:
+    """Masks drawn on the training device for batches that bring none (lightly's pipeline).
+
+    The official code seeds every process with seed + rank, so the ranks of a DDP run draw
+    other masks. Lightning's ``seed_everything`` seeds every rank alike, and torch's default
+    generator would then give every rank the same masks at every step: each rank draws from a
+    generator of its own, seeded with torch's initial seed + rank.
+    """
+
+    def __init__(self) -> None:
+        self._generator: torch.Generator | None = None
+
+    def __call__(
+        self, batch_size: int, num_patches: int, mask_ratio: float, device: torch.device, rank: int
+    ) -> Tensor:
+        """(B, L) bool, True = masked, on ``device``."""
+        if self._generator is None or self._generator.device != torch.device(device):
+            self._generator = torch.Generator(device)
+            self._generator.manual_seed((torch.initial_seed() + rank) % 2**63)
+        return random_masks(batch_size, num_patches, mask_ratio, device, self._generator)

@@ -11,12 +11,15 @@ from pytorch_lightning.utilities import rank_zero_info
 from torch import Tensor
 
 from ..checkpoints import load_mae_weights
+from ..checkpoints.model_meta import MODEL_META_KEY, model_meta
 from ..data.constants import IMAGENET_MEAN, IMAGENET_STD
 from ..models import MaskedAutoencoder, build_mae
+from .batch import DeviceMasks, unpack_batch
 from .checkpoint_io import MAECheckpointIO, first_non_finite
-from .optim import WarmupCosine, adamw_groups, no_decay_names, scaled_lr
-
-SCHEDULE_KEY = 'mae_schedule'  # checkpoint[SCHEDULE_KEY]: the lr schedule as plain numbers
+from .corrupt import CorruptImageTally
+from .nonfinite import NonFiniteSteps
+from .optim import WarmupCosine, adamw_groups, no_decay_names
+from .schedule import SCHEDULE_KEY, resume_schedule, resumed_schedule, schedule_of
 
 
 class MAELightningModule(pl.LightningModule):
@@ -30,15 +33,19 @@ class MAELightningModule(pl.LightningModule):
     ``mae.encoder.vit.*`` (timm names) and ``mae.decoder.*``.
 
     Batches are ``MAEDataModule``'s: ``inputs`` uint8 (B, 3, H, W), ``data_samples['mask']``
-    (B, L) bool drawn in the data pipeline; images are normalised on the training device.
+    (B, L) bool drawn in the data pipeline; images are normalised on the training device. Or
+    lightly's ``(views, targets, filenames)`` (``LightlyDataset`` + ``MAETransform``): float
+    images already normalised, the mask drawn on the device (``lightning/batch.py``).
 
     Optimizer: AdamW β ``betas``, ``weight_decay`` except norms, biases, position tables, cls
     and mask tokens, one fused kernel for the update (``fused``, as the MMEngine configs);
     lr = ``base_lr`` x batch x processes x ``accumulate_grad_batches`` / 256; ``warmup_epochs``
     of linear warm-up from 0, then half-cycle cosine to 0, per optimizer step.
-    A non-finite loss stops every rank before backward, naming the step; a checkpoint holding
-    a non-finite weight is refused on every rank. ``pretrained``: weights to start from, any
-    format the converters read (a new run, not a resume).
+    A non-finite loss or gradient skips the step on the device, counted (``skipped_steps``);
+    ``max_consecutive_skips`` in a row (read every ``skip_check_interval`` steps) stop every
+    rank (``lightning/nonfinite.py``); a checkpoint holding a non-finite weight is refused on
+    every rank. ``pretrained``: weights to start from, any format the converters read (a new
+    run, not a resume).
     """
 
     def __init__(
@@ -63,6 +70,8 @@ class MAELightningModule(pl.LightningModule):
         warmup_epochs: float = 40,
         flush_denormal: bool = True,
         pretrained: str | None = None,
+        max_consecutive_skips: int = 5,
+        skip_check_interval: int = 10,
     ) -> None:
         super().__init__()
         self.save_hyperparameters()
@@ -96,8 +105,10 @@ class MAELightningModule(pl.LightningModule):
         self.register_buffer(
             'pixel_std', torch.tensor(IMAGENET_STD).view(-1, 1, 1), persistent=False
         )
-        self._corrupt = torch.zeros((), dtype=torch.int64)  # images skipped, this rank
+        self._corrupt = CorruptImageTally()  # distinct unreadable files, all ranks
         self._resumed_schedule: dict[str, float] | None = None
+        self._nonfinite = NonFiniteSteps(max_consecutive_skips, skip_check_interval)
+        self._device_masks = DeviceMasks()  # for batches without a mask (lightly's)
         if pretrained:
             rank_zero_info(f'pretrained: {load_mae_weights(self.mae, pretrained).summary()}')
 
@@ -107,18 +118,9 @@ class MAELightningModule(pl.LightningModule):
         data preprocessor's arithmetic: ``(x.float() - mean) / std``)."""
         return (images.float() - self.pixel_mean) / self.pixel_std
 
-    def _check_batch(self, batch: Any) -> None:
-        if not (
-            isinstance(batch, dict)
-            and 'inputs' in batch
-            and isinstance(batch.get('data_samples'), dict)
-        ):
-            raise TypeError(
-                'MAELightningModule trains on MAEDataModule batches (a dict of '
-                "'inputs' uint8 (B, 3, H, W) and 'data_samples' with the mask "
-                f'drawn in the pipeline), got a {type(batch).__name__}; wrap your '
-                'images or LightlyDataset in MAEDataModule'
-            )
+    def _check_batch(self, batch: Any) -> tuple[Tensor, dict[str, Any]]:
+        """(normalised images, data samples) of an MAEDataModule or lightly batch (batch.py)."""
+        return unpack_batch(batch, self.normalize)
 
     def setup(self, stage: str) -> None:
         io = self.trainer.strategy.checkpoint_io
@@ -144,61 +146,44 @@ class MAELightningModule(pl.LightningModule):
             self._sharded = True
 
     # ---------------------------------------------------------------- training
-    def training_step(self, batch: dict[str, Any], batch_idx: int) -> Tensor:
-        self._check_batch(batch)
-        samples = batch['data_samples']
-        loss = self.mae(self.normalize(batch['inputs']), samples.get('mask')).loss
-        self._stop_if_not_finite(loss, batch_idx)
-        if 'num_skipped' in samples:
-            self._corrupt = self._corrupt.to(loss.device) + samples['num_skipped'].sum()
+    def training_step(self, batch: Any, batch_idx: int) -> Tensor:
+        images, samples = self._check_batch(batch)
+        mask = samples.get('mask')
+        if mask is None:  # a lightly batch: drawn on the device, each rank its own stream
+            mae = self.mae
+            mask = self._device_masks(
+                images.shape[0], mae.num_patches, mae.mask_ratio, images.device, self.global_rank
+            )
+        loss = self.mae(images, mask).loss
+        self._nonfinite.observe(loss)  # the step is skipped on the device, not here
+        corrupt = self._corrupt.step(samples, self.trainer)
         self.log('loss', loss, prog_bar=True)
         self.log('lr', self.optimizers().param_groups[0]['lr'], prog_bar=True)
-        self.log('corrupt_images', self._corrupt.float(), reduce_fx='sum', sync_dist=True)
+        self.log('skipped_steps', self._nonfinite.total)  # the same on every rank
+        self.log('corrupt_images', float(corrupt))  # the same on every rank
         return loss
 
-    def _stop_if_not_finite(self, loss: Tensor, batch_idx: int) -> None:
-        """Raise on every rank together when the loss of any rank is NaN/Inf (no DDP hang)."""
-        bad = (~torch.isfinite(loss.detach())).float().reshape(1)
-        if self.trainer.strategy.reduce(bad, reduce_op='sum').item() > 0:
-            raise FloatingPointError(
-                f'non-finite loss ({loss.item()}) at optimizer step {self.global_step + 1} '
-                f'(epoch {self.current_epoch}, batch {batch_idx}): training stopped before '
-                'backward, no weights were changed or saved'
-            )
+    def on_before_optimizer_step(self, optimizer: torch.optim.Optimizer) -> None:
+        self._nonfinite.before_optimizer_step(self, optimizer)
+
+    def on_train_batch_end(self, outputs: Any, batch: Any, batch_idx: int) -> None:
+        self._nonfinite.after_batch()
+
+    def on_train_end(self) -> None:
+        self._nonfinite.check()
 
     def configure_optimizers(self) -> dict[str, Any]:
         hp, trainer = self.hparams, self.trainer
         if trainer.train_dataloader is None:  # Lightning loads it after this hook otherwise
             trainer.fit_loop.setup_data()
-        loader = trainer.train_dataloader
-        batch = getattr(loader, 'batch_size', None)
-        if not isinstance(batch, int):
-            raise ValueError(
-                'the lr rule needs the batch size per process: the training '
-                f'DataLoader has batch_size={batch!r}'
-            )
-        accumulation = trainer.accumulate_grad_batches
-        lr = scaled_lr(hp.base_lr, batch, trainer.world_size, accumulation)
-        total = trainer.estimated_stepping_batches
-        if not isinstance(total, int):
-            raise ValueError(
-                'the cosine schedule needs a finite run: set trainer.max_epochs (or max_steps)'
-            )
-        per_epoch = -(-trainer.num_training_batches // accumulation)
-        schedule = dict(
-            base_lr=hp.base_lr,
-            effective_batch=batch * trainer.world_size * accumulation,
-            lr=lr,
-            steps_per_epoch=per_epoch,
-            total_steps=total,
-            warmup_steps=hp.warmup_epochs * per_epoch,
-        )
-        self._check_resumed_schedule(schedule)
+        # checked against a resumed checkpoint's in on_train_start (schedule.py)
+        schedule = schedule_of(hp.base_lr, hp.warmup_epochs, trainer)
+        lr, total = schedule['lr'], schedule['total_steps']
         rank_zero_info(
-            f'lr = base_lr {hp.base_lr:g} x (batch {batch} x {trainer.world_size} '
-            f'processes x {accumulation} accumulation) / 256 = {lr:.6g}; '
+            f'lr = base_lr {hp.base_lr:g} x (batch {schedule["batch"]} x {trainer.world_size} '
+            f'processes x {schedule["accumulation"]} accumulation) / 256 = {lr:.6g}; '
             f'{hp.warmup_epochs:g} warm-up epochs = {schedule["warmup_steps"]:g} of '
-            f'{total} optimizer steps ({per_epoch} per epoch), then cosine to 0'
+            f'{total} optimizer steps ({schedule["steps_per_epoch"]} per epoch), then cosine to 0'
         )
         optimizer = torch.optim.AdamW(
             adamw_groups(self, hp.weight_decay, self._no_decay),
@@ -214,8 +199,16 @@ class MAELightningModule(pl.LightningModule):
             lr_scheduler=dict(scheduler=scheduler, interval='step', frequency=1),
         )
 
+    def on_train_start(self) -> None:
+        # every strategy has restored the optimizer and the scheduler by now (mae_fsdp and
+        # mae_fsdp2 only after configure_optimizers): refuse another schedule, rescale another
+        # layout (schedule.py)
+        resume_schedule(self._resumed_schedule, self._schedule, self.trainer)
+        self._resumed_schedule = None
+
     # ---------------------------------------------------------------- checkpoints
     def on_save_checkpoint(self, checkpoint: dict[str, Any]) -> None:
+        self._nonfinite.check()  # never a checkpoint past a stop (every rank alike)
         bad = first_non_finite(checkpoint.get('state_dict', {}))
         flag = torch.tensor([0.0 if bad is None else 1.0], device=self.device)
         if self.trainer.strategy.reduce(flag, reduce_op='sum').item() > 0:
@@ -225,8 +218,8 @@ class MAELightningModule(pl.LightningModule):
                 f'{self.global_step}: {what} non-finite values'
             )
         checkpoint[SCHEDULE_KEY] = dict(getattr(self, '_schedule', {}))
-        total = self.trainer.strategy.reduce(self._corrupt.to(self.device).clone(), reduce_op='sum')
-        checkpoint['corrupt_images'] = int(total)
+        checkpoint[MODEL_META_KEY] = model_meta(self.mae)  # what the weights do not say
+        checkpoint['corrupt_images'] = self._corrupt.state(self.trainer)  # file names
 
     def on_load_checkpoint(self, checkpoint: dict[str, Any]) -> None:
         attached = self._trainer is not None
@@ -252,24 +245,5 @@ class MAELightningModule(pl.LightningModule):
                 f'trained with {sizes}): shape mismatches {wrong[:4]}, missing '
                 f'{missing[:4]}, unexpected {unexpected[:4]}'
             )
-        self._resumed_schedule = checkpoint.get(SCHEDULE_KEY)
-        if not attached or self.trainer.is_global_zero:  # the sum over ranks, counted once
-            self._corrupt = torch.tensor(int(checkpoint.get('corrupt_images', 0)))
-
-    def _check_resumed_schedule(self, schedule: dict[str, float]) -> None:
-        saved = self._resumed_schedule
-        if not saved:
-            return
-        diffs = [
-            f'{k}: {saved.get(k)} -> {v}'
-            for k, v in schedule.items()
-            if k in saved and saved[k] != v
-        ]
-        if diffs:
-            raise ValueError(
-                'the checkpoint being resumed was trained with another schedule, '
-                'so resuming would follow neither: '
-                + '; '.join(diffs)
-                + '. Resume with the same trainer/data settings, or start a new '
-                'run (model.pretrained=CKPT for its weights).'
-            )
+        self._resumed_schedule = resumed_schedule(checkpoint)  # checked in on_train_start
+        self._corrupt.restore(checkpoint.get('corrupt_images', []))

@@ -121,14 +121,19 @@ def fixed_masks(
 
 
 def random_masks(
-    batch_size: int, num_patches: int, mask_ratio: float, device: torch.device | str | None = None
+    batch_size: int,
+    num_patches: int,
+    mask_ratio: float,
+    device: torch.device | str | None = None,
+    generator: torch.Generator | None = None,
 ) -> Tensor:
     """Batched random masking as the official code draws it (argsort of uniform noise).
 
     Used when the model masks by itself (no mask came with the data). Returns (B, L) bool.
+    ``generator``: the noise's generator (on ``device``), None for torch's default one.
     """
     keep = num_visible(num_patches, mask_ratio)
-    noise = torch.rand(batch_size, num_patches, device=device)
+    noise = torch.rand(batch_size, num_patches, device=device, generator=generator)
     ids_shuffle = torch.argsort(noise, dim=1)
     mask = torch.ones(batch_size, num_patches, dtype=torch.bool, device=device)
     mask.scatter_(1, ids_shuffle[:, :keep], False)

@@ -214,13 +214,21 @@ def test_a_non_square_table_is_never_read_on_the_grid_of_the_model(tmp_path, squ
     # given, 8 x 12 is resampled to 12 x 8 exactly as timm does it
     expected = resampled(table, (12, 8), (8, 12))
     report = load_encoder_weights(wide_vit, tall, (12, 8), src_img_size=(64, 96))
-    assert report.resampled == [
-        f'{ENC}: grid 8x12 -> 12x8 (timm resample_abs_pos_embed, bicubic)'
-    ]
+    assert report.resampled == [f'{ENC}: grid 8x12 -> 12x8 (timm resample_abs_pos_embed, bicubic)']
     assert torch.equal(wide_vit.pos_embed, expected)
     convert_main(
-        [tall, str(tmp_path / 'w.pth'), '--to', 'plugin', '--src-img-size', '64', '96',
-         '--img-size', '96', '64']
+        [
+            tall,
+            str(tmp_path / 'w.pth'),
+            '--to',
+            'plugin',
+            '--src-img-size',
+            '64',
+            '96',
+            '--img-size',
+            '96',
+            '64',
+        ]
     )
     written = load_checkpoint_file(tmp_path / 'w.pth')
     assert written['meta']['pos_embed_grid'] == [12, 8]

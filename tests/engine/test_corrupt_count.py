@@ -46,9 +46,7 @@ def test_shard_members_and_a_damaged_shard_are_named_once(tmp_path):
 
 
 @pytest.mark.slow
-def test_two_ranks_count_each_bad_file_once_across_epochs_retries_and_resume(
-    tmp_path, demo_root
-):
+def test_two_ranks_count_each_bad_file_once_across_epochs_retries_and_resume(tmp_path, demo_root):
     # 6 files, the last unreadable (the reconstruction pictures read the first 4); 2 ranks x 2
     # images an iteration: every rank meets the bad file every 3 iterations or so, and its
     # redraws may land on it again

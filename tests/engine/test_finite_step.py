@@ -174,9 +174,7 @@ def test_mmengine_compile_trains_through_the_guard(tmp_path, demo_root):
 
 
 @pytest.mark.slow
-def test_train_py_stops_a_burst_at_its_fifth_step_whatever_the_check_interval(
-    tmp_path, demo_root
-):
+def test_train_py_stops_a_burst_at_its_fifth_step_whatever_the_check_interval(tmp_path, demo_root):
     """tools/train.py with a config whose first 9 iterations give a NaN loss, checked every 10
     steps: stopped naming iterations 1 to 5, no weight ever changed, the skips in the log."""
     from tools.train import main as train_main

@@ -67,7 +67,9 @@ def two_ranks(tmp_path, args, timeout=300):
                 os.killpg(proc.pid, signal.SIGKILL)
                 proc.wait()
     print(f'ranks ended after {ended[0]:.1f} s and {ended[1]:.1f} s')  # seen with -s
-    return [(p.returncode, t, open(log).read()) for p, t, log in zip(procs, ended, logs)]
+    return [
+        (p.returncode, t, open(log).read()) for p, t, log in zip(procs, ended, logs, strict=True)
+    ]
 
 
 def assert_every_rank_stopped_with(ranks, message):

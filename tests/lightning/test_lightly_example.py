@@ -208,14 +208,32 @@ def test_the_plugin_module_trains_on_lightlys_pipeline_without_normalising_twice
     )
     trainer.fit(module, train_dataloaders=lightly_loader(demo_root))
     assert trainer.global_step == 2 and len(seen) == 2
-    for batch, args in zip(batches, seen):
+    for batch, args in zip(batches, seen, strict=True):
         views, _, filenames = batch  # lightly's (views, targets, filenames)
         assert len(filenames) == 4
         # MAETransform's normalised images reach the MAE as they are (normalised once)
         assert torch.equal(args[0], views[0])
-        # no mask in the batch: the MAE draws one at its ratio, on the images' device
-        assert len(args) < 2 or args[1] is None
+        # no mask in the batch: one drawn on the images' device at the model's ratio
+        mask = args[1]
+        assert mask.shape == (4, module.mae.num_patches) and mask.device == views[0].device
+        assert ((~mask).sum(1) == module.mae.num_patches // 4).all()
+    assert not torch.equal(seen[0][1], seen[1][1])
     assert torch.isfinite(trainer.callback_metrics['loss'])
+
+
+def test_ranks_draw_other_masks_for_batches_without_one():
+    # seed_everything seeds every rank alike: the masks must still differ between ranks (the
+    # official code seeds seed + rank), and repeat for the same seed and rank
+    from mae_plugin.lightning.batch import DeviceMasks
+
+    def draw(rank):
+        torch.manual_seed(0)
+        masks = DeviceMasks()
+        return torch.stack([masks(8, 16, 0.75, torch.device('cpu'), rank) for _ in range(2)])
+
+    assert torch.equal(draw(0), draw(0))
+    assert not torch.equal(draw(0), draw(1))
+    assert ((~draw(1)).sum(-1) == 4).all()
 
 
 def test_batches_are_normalised_once_whatever_their_layout():

@@ -79,9 +79,7 @@ def test_count_distinct_files_and_monitors_pass_over_them(tmp_path, data_with_un
 
 
 @pytest.mark.slow
-def test_two_ddp_ranks_count_each_file_once_and_the_monitors_go_on(
-    tmp_path, data_with_unreadable
-):
+def test_two_ddp_ranks_count_each_file_once_and_the_monitors_go_on(tmp_path, data_with_unreadable):
     root, train_bad, _ = data_with_unreadable
     run = tmp_path / 'run'
     ddp = ['--trainer.accelerator', 'cpu', '--trainer.devices', '2', '--trainer.strategy', 'ddp']

@@ -19,8 +19,8 @@ from mmengine.model import is_model_wrapper
 from mmengine.optim import OptimWrapper
 from torch import nn
 
-from ..registry import OPTIM_WRAPPERS
 from ...training.nonfinite import apply_skip
+from ..registry import OPTIM_WRAPPERS
 from .finite_step import FiniteStepMixin
 
 
@@ -126,9 +126,7 @@ class MAEAmpOptimWrapper(FiniteStepMixin, OptimWrapper):
                 with torch.autocast(device_type, dtype=self.cast_dtype):
                     yield
             else:
-                with _autocast_regions(
-                    model, self.autocast_modules, self.cast_dtype, device_type
-                ):
+                with _autocast_regions(model, self.autocast_modules, self.cast_dtype, device_type):
                     yield
 
     def backward(self, loss: torch.Tensor, **kwargs: Any) -> None:

@@ -55,7 +55,7 @@ def enable_amp(cfg: Config) -> None:
     kind = wrapper.get('type', 'OptimWrapper')
     if kind not in _GUARDABLE:
         raise ValueError(
-            f'--amp replaces optim_wrapper.type {kind!r} by the plugin\'s autocast wrapper; '
+            f"--amp replaces optim_wrapper.type {kind!r} by the plugin's autocast wrapper; "
             f'it knows {sorted(_GUARDABLE)}'
         )
     if torch.cuda.is_available():
