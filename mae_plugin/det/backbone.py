@@ -8,7 +8,7 @@ from mmengine.model import BaseModule
 from timm.layers import LayerNorm2d
 from torch import Tensor
 
-from ..engine.pretrained import init_encoder_from_cfg
+from ..engine.pretrained import init_encoder_from_cfg, pretrained_as_init_cfg
 from ..engine.registry import MODELS
 from ..models.det_vit import SimpleFeaturePyramid, ViTDetBackbone
 from ..models.factory import vit_size
@@ -29,7 +29,10 @@ class MAEViTDet(BaseModule):
     Args:
         arch: 'base' | 'large' | 'huge' | 'tiny', or a dict of ViT sizes.
         img_size, window_size, global_blocks, use_rel_pos, drop_path_rate,
-        grad_checkpointing: see ``ViTDetBackbone``.
+        grad_checkpointing: see ``ViTDetBackbone`` (inputs off the patch grid are padded).
+        pretrained: the OpenMMLab backbones' older spelling of ``init_cfg``: a path is
+            ``init_cfg=dict(type='Pretrained', checkpoint=path)``; with ``init_cfg`` as well it
+            is an error naming both.
     """
 
     def __init__(
@@ -42,8 +45,9 @@ class MAEViTDet(BaseModule):
         drop_path_rate: float = 0.1,
         grad_checkpointing: bool = False,
         init_cfg: dict | None = None,
+        pretrained: str | None = None,
     ) -> None:
-        super().__init__(init_cfg=init_cfg)
+        super().__init__(init_cfg=pretrained_as_init_cfg('MAEViTDet', pretrained, init_cfg))
         self.encoder = ViTDetBackbone(
             img_size=img_size,
             window_size=window_size,
@@ -58,7 +62,7 @@ class MAEViTDet(BaseModule):
         init_encoder_from_cfg(self, self.encoder)
 
     def forward(self, images: Tensor) -> tuple[Tensor]:
-        """(B, 3, H, W) -> ((B, D, H/p, W/p),)"""
+        """(B, 3, H, W) -> ((B, D, ceil(H/p), ceil(W/p)),)"""
         return (self.encoder(images),)
 
 

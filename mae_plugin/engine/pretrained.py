@@ -54,3 +54,23 @@ def init_encoder_from_cfg(model: BaseModule, encoder: nn.Module) -> None:
         encoder.unused_keys,
     ):
         model._is_init = True
+
+
+def pretrained_as_init_cfg(
+    owner: str, pretrained: str | None, init_cfg: dict | None, hint: str = ''
+) -> dict | None:
+    """The OpenMMLab backbones' older spelling: ``pretrained=PATH`` is
+    ``init_cfg=dict(type='Pretrained', checkpoint=PATH)``; None is nothing; both set is an error
+    naming both (``hint`` says how to drop one). ``owner`` names the backbone in errors."""
+    if pretrained is None:
+        return init_cfg
+    if not isinstance(pretrained, str):
+        raise TypeError(
+            f'{owner}: pretrained must be a checkpoint path or None, got {pretrained!r}'
+        )
+    if init_cfg:
+        raise ValueError(
+            f'{owner}: pretrained={pretrained!r} and init_cfg={init_cfg!r} are both set; keep '
+            f'one{hint}'
+        )
+    return dict(type='Pretrained', checkpoint=pretrained)

@@ -4,7 +4,8 @@ ViTDet (Li et al. 2022) is the plain ViT with windowed attention (window 14) in 
 a few global ones, decomposed relative position embeddings (zero-initialised, interpolated to
 the feature size) and drop path. timm implements exactly this as ``VisionTransformerSAM`` (SAM's
 image encoder is ViTDet's backbone) with the ViT key names, so MAE weights load by name; only
-the position table changes layout, (1, 1 + N, D) -> (1, H, W, D) without the cls entry.
+the position table changes layout, (1, 1 + N, D) -> (1, H, W, D) without the cls entry. Inputs
+off the patch grid are zero-padded right and bottom (mmdet's preprocessors usually pad to 32).
 """
 
 from __future__ import annotations
@@ -13,7 +14,7 @@ from collections.abc import Sequence
 from functools import partial
 
 import torch
-from timm.layers import LayerNorm2d
+from timm.layers import Format, LayerNorm2d, PatchEmbed
 from timm.models.vision_transformer_sam import VisionTransformerSAM
 from torch import Tensor, nn
 
@@ -71,8 +72,11 @@ class ViTDetBackbone(nn.Module):
             global_attn_indexes=tuple(global_blocks),
             neck_chans=0,
             global_pool='',
-            norm_layer=partial(nn.LayerNorm, eps=1e-6),
-        )  # timm's default is 1e-5
+            norm_layer=partial(nn.LayerNorm, eps=1e-6),  # timm's default is 1e-5
+            embed_layer=partial(
+                PatchEmbed, output_fmt=Format.NHWC, strict_img_size=False, dynamic_img_pad=True
+            ),  # timm's, padding right/bottom to the patch grid instead of asserting
+        )
         self.vit.neck = nn.Identity()  # timm puts a LayerNorm2d here; ViTDet has no final norm
         self.vit.set_grad_checkpointing(grad_checkpointing)
         self.global_blocks = tuple(global_blocks)
@@ -96,6 +100,7 @@ class ViTDetBackbone(nn.Module):
         return ('cls_token', 'norm.*')
 
     def forward(self, images: Tensor) -> Tensor:
+        """(B, 3, H, W) -> (B, D, h, w), (h, w) = ceil(H/p, W/p)."""
         return self.vit.forward_features(images)
 
 

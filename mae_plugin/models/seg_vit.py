@@ -4,8 +4,9 @@ As the BEiT segmentation code the paper follows: every block gets its own relati
 (zero-initialised, so training starts from the pretrained attention), optional layer scale, drop
 path, no final norm, and the patch tokens of a few blocks come out as (B, D, H/p, W/p) maps for a
 pyramid neck. The ViT is timm's ``VisionTransformer``, so MAE encoder weights load by name; the
-bias goes to attention as SDPA's additive mask (fused path kept). Inputs of any size divisible by
-the patch: the position table and the bias tables are resampled to the grid (timm's helpers).
+bias goes to attention as SDPA's additive mask (fused path kept). Inputs of any size: as mmseg's
+ViT, zeros pad the right and bottom up to the patch grid (timm's ``dynamic_img_pad``); the position
+table and the bias tables are resampled to that grid when it differs from ``img_size``'s.
 """
 
 from __future__ import annotations
@@ -115,6 +116,7 @@ class RelPosViTBackbone(nn.Module):
             drop_path_rate=drop_path_rate,
             final_norm=False,
             dynamic_img_size=True,
+            dynamic_img_pad=True,  # pad right/bottom to the patch grid, as mmseg's ViT
             block_fn=partial(RelPosBiasBlock, grid_size=grid_size) if rel_pos_bias else Block,
         )
         self.use_rel_pos_bias = rel_pos_bias
@@ -136,9 +138,9 @@ class RelPosViTBackbone(nn.Module):
         return ('norm.*',)
 
     def forward(self, images: Tensor) -> list[Tensor]:
-        """(B, 3, H, W) -> one (B, D, H/p, W/p) map per ``out_indices`` entry."""
+        """(B, 3, H, W) -> one (B, D, ceil(H/p), ceil(W/p)) map per ``out_indices`` entry."""
         vit = self.vit
-        patches = vit.patch_embed(images)  # (B, h, w, D)
+        patches = vit.patch_embed(images)  # (B, h, w, D), zero-padded to the grid
         batch, h, w, dim = patches.shape
         pos = vit.pos_embed
         if (h, w) != self.grid_size:

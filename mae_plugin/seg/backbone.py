@@ -7,10 +7,16 @@ from collections.abc import Sequence
 from mmengine.model import BaseModule
 from torch import Tensor
 
-from ..engine.pretrained import init_encoder_from_cfg
+from ..engine.pretrained import init_encoder_from_cfg, pretrained_as_init_cfg
 from ..engine.registry import MODELS
 from ..models.factory import vit_size
 from ..models.seg_vit import RelPosViTBackbone
+
+# mmseg's segmentors hand the model-level ``pretrained`` to the backbone
+HINT = (
+    ". mmseg's segmentors pass the model-level pretrained to the backbone: on a config that sets "
+    "it (mmseg's MAE configs do), write model=dict(pretrained=None, ...)"
+)
 
 
 @MODELS.register_module()
@@ -25,7 +31,10 @@ class MAESegViT(BaseModule):
     Args:
         arch: 'base' | 'large' | 'huge' | 'tiny', or a dict of ViT sizes.
         img_size: training crop; out_indices: blocks to return ((3, 5, 7, 11) for B).
-        Others: see ``RelPosViTBackbone``.
+        pretrained: mmseg's older spelling of ``init_cfg``, which ``EncoderDecoder`` fills from
+            the model-level ``pretrained``: a path is ``init_cfg=dict(type='Pretrained',
+            checkpoint=path)``; with ``init_cfg`` as well it is an error naming both.
+        Others: see ``RelPosViTBackbone`` (inputs off the patch grid are padded right/bottom).
     """
 
     def __init__(
@@ -38,8 +47,9 @@ class MAESegViT(BaseModule):
         layer_scale_init: float | None = None,
         grad_checkpointing: bool = False,
         init_cfg: dict | None = None,
+        pretrained: str | None = None,
     ) -> None:
-        super().__init__(init_cfg=init_cfg)
+        super().__init__(init_cfg=pretrained_as_init_cfg('MAESegViT', pretrained, init_cfg, HINT))
         self.encoder = RelPosViTBackbone(
             img_size=img_size,
             drop_path_rate=drop_path_rate,
@@ -54,5 +64,5 @@ class MAESegViT(BaseModule):
         init_encoder_from_cfg(self, self.encoder)
 
     def forward(self, images: Tensor) -> tuple[Tensor, ...]:
-        """(B, 3, H, W) -> one (B, D, H/p, W/p) map per ``out_indices`` entry."""
+        """(B, 3, H, W) -> one (B, D, ceil(H/p), ceil(W/p)) map per ``out_indices`` entry."""
         return tuple(self.encoder(images))

@@ -2,6 +2,7 @@
 
 import pytest
 import torch
+import torch.nn.functional as F
 
 from mae_plugin.checkpoints.load import load_encoder_weights
 from mae_plugin.models.det_vit import GLOBAL_BLOCKS, SimpleFeaturePyramid, ViTDetBackbone
@@ -56,6 +57,19 @@ def test_relative_positions_resize_with_the_input():
             block.attn.rel_pos_w.normal_()
     out = model(torch.randn(1, 3, 96, 80))  # a 12 x 10 grid: global tables are interpolated
     assert out.shape == (1, 48, 12, 10) and torch.isfinite(out).all()
+
+
+@pytest.mark.parametrize('size', [(60, 57), (90, 75)])
+def test_input_off_the_patch_grid_is_padded_right_and_bottom(size):
+    """Zeros right and bottom up to the patch grid, as the segmentation backbone (mmdet's
+    preprocessors usually pad to 32 already); (60, 57) pads to the table's 8 x 8 grid."""
+    model = backbone()
+    images = torch.randn(1, 3, *size)
+    grid = (-(-size[0] // 8), -(-size[1] // 8))
+    padded = F.pad(images, (0, 8 * grid[1] - size[1], 0, 8 * grid[0] - size[0]))
+    out = model(images)
+    assert out.shape == (1, 48, *grid)
+    torch.testing.assert_close(out, model(padded), rtol=0, atol=0)
 
 
 def test_no_final_norm_and_map_output():

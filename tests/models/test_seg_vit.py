@@ -2,6 +2,7 @@
 
 import pytest
 import torch
+import torch.nn.functional as F
 from timm.layers import resample_abs_pos_embed
 from timm.models.beit import RelativePositionBias as TimmRelativePositionBias
 
@@ -134,6 +135,20 @@ def test_features_follow_the_input_size():
     assert [tuple(f.shape) for f in feats] == [(1, 48, 6, 9)] * 4
     with pytest.raises(ValueError, match='out_indices'):
         backbone(out_indices=(0, 2))
+
+
+@pytest.mark.parametrize('size', [(29, 27), (45, 70)])
+def test_input_off_the_patch_grid_is_padded_right_and_bottom(size):
+    """As mmseg's ViT: zeros right and bottom up to the patch grid; (29, 27) pads to the 4 x 4
+    grid the position table is built for (used as it is), (45, 70) to 6 x 9 (resampled)."""
+    model = backbone()
+    images = torch.randn(2, 3, *size)
+    grid = (-(-size[0] // 8), -(-size[1] // 8))
+    padded = F.pad(images, (0, 8 * grid[1] - size[1], 0, 8 * grid[0] - size[0]))
+    feats = model(images)
+    assert [tuple(f.shape) for f in feats] == [(2, 48, *grid)] * 2
+    for ours, ref in zip(feats, model(padded), strict=True):
+        torch.testing.assert_close(ours, ref, rtol=0, atol=0)
 
 
 def test_layer_scale_is_optional_and_new():
