@@ -25,6 +25,18 @@ def tiny_mae(img_size: int = 32, patch_size: int = 8, norm_pix: bool = True, **k
     )
 
 
+@pytest.fixture(autouse=True)
+def environment_restored():
+    """Each test leaves ``os.environ`` as it found it. ``tools/train.py``'s ``main()`` run in
+    this process sets ``LOCAL_RANK`` (as OpenMMLab's tools do); a later DDP run started by a
+    test inherits it, and Lightning then takes itself for an already-launched rank and never
+    starts the second process (rank 0 waits at the rendezvous until its timeout)."""
+    saved = dict(os.environ)
+    yield
+    os.environ.clear()
+    os.environ.update(saved)
+
+
 @pytest.fixture
 def mae():
     torch.manual_seed(0)
