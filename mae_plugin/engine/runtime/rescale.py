@@ -20,7 +20,7 @@ from __future__ import annotations
 import logging
 from typing import Any
 
-from mmengine.optim import OptimWrapper, OptimWrapperDict
+from mmengine.optim import OptimWrapper
 from mmengine.optim.scheduler import (
     ConstantParamScheduler,
     CosineAnnealingParamScheduler,
@@ -32,6 +32,8 @@ from mmengine.optim.scheduler import (
     StepParamScheduler,
     _ParamScheduler,
 )
+
+from .runner_rules import accumulation_of, lr_factor, wrappers_of
 
 LAYOUT_META = 'batch_layout'  # checkpoint['meta'][LAYOUT_META]: plain data, never code
 # lr schedulers whose values are a product of the base lr and factors of the step
@@ -45,31 +47,6 @@ HOMOGENEOUS = (
     PolyParamScheduler,
     StepParamScheduler,
 )
-
-
-def wrappers_of(optim_wrapper: OptimWrapper) -> list[OptimWrapper]:
-    """The wrappers of an ``OptimWrapperDict``, or ``[optim_wrapper]``."""
-    if isinstance(optim_wrapper, OptimWrapperDict):
-        return list(optim_wrapper.values())
-    return [optim_wrapper]
-
-
-def accumulation_of(optim_wrapper: OptimWrapper) -> int:
-    """The gradient accumulation count, one for all wrappers (else ``ValueError``)."""
-    counts = {w._accumulative_counts for w in wrappers_of(optim_wrapper)}
-    if len(counts) != 1:
-        raise ValueError(
-            f'optimizer wrappers accumulate over different counts {counts}: '
-            'one effective batch size is needed to scale the lr'
-        )
-    return counts.pop()
-
-
-def lr_factor(auto_scale_lr: dict | None, processes: int, batch: int, accumulation: int) -> float:
-    """What ``auto_scale_lr`` multiplies the configured lr by: effective / base batch, or 1."""
-    if not auto_scale_lr or not auto_scale_lr.get('enable', False):
-        return 1.0
-    return batch * processes * accumulation / auto_scale_lr['base_batch_size']
 
 
 def batch_layout(runner: Any) -> dict[str, Any]:

@@ -37,6 +37,36 @@ def effective_batch_size(batch_size: int, world_size: int, accumulation: int) ->
     return batch_size * world_size * accumulation
 
 
+def wrappers_of(optim_wrapper: OptimWrapper) -> list[OptimWrapper]:
+    """The wrappers of an ``OptimWrapperDict``, or ``[optim_wrapper]``."""
+    if isinstance(optim_wrapper, OptimWrapperDict):
+        return list(optim_wrapper.values())
+    return [optim_wrapper]
+
+
+def accumulation_of(optim_wrapper: OptimWrapper) -> int:
+    """The gradient accumulation count, one for all wrappers (else ``ValueError``)."""
+    counts = {w._accumulative_counts for w in wrappers_of(optim_wrapper)}
+    if len(counts) != 1:
+        raise ValueError(
+            f'optimizer wrappers accumulate over different counts {counts}: '
+            'one effective batch size is needed to scale the lr'
+        )
+    return counts.pop()
+
+
+def lr_factor(auto_scale_lr: dict | None, processes: int, batch: int, accumulation: int) -> float:
+    """What ``auto_scale_lr`` multiplies the configured lr by: effective / base batch, or 1
+    when it is off. The one lr rule of fresh runs (:func:`scale_lr`) and resumes
+    (``rescale.py``)."""
+    if not auto_scale_lr or not auto_scale_lr.get('enable', False):
+        return 1.0
+    if 'base_batch_size' not in auto_scale_lr:
+        raise KeyError(f'auto_scale_lr={auto_scale_lr} needs base_batch_size')
+    effective = effective_batch_size(batch, processes, accumulation)
+    return effective / auto_scale_lr['base_batch_size']
+
+
 def schedulers_built(schedulers: Any) -> bool:
     """True when ``schedulers`` (a config, a list or a dict of them) holds a built scheduler."""
     if isinstance(schedulers, dict):
@@ -67,28 +97,16 @@ def scale_lr(
     """
     if not auto_scale_lr or not auto_scale_lr.get('enable', False):
         return
-    if 'base_batch_size' not in auto_scale_lr:
-        raise KeyError(f'auto_scale_lr={auto_scale_lr} needs base_batch_size')
     if schedulers_built(schedulers):
         raise RuntimeError(
             'scale_lr must run before the parameter schedulers are built: '
             'they record the initial lr'
         )
-    wrappers = (
-        list(optim_wrapper.values())
-        if isinstance(optim_wrapper, OptimWrapperDict)
-        else [optim_wrapper]
-    )
-    counts = {w._accumulative_counts for w in wrappers}
-    if len(counts) != 1:
-        raise ValueError(
-            f'optimizer wrappers accumulate over different counts {counts}: '
-            'one effective batch size is needed to scale the lr'
-        )
-    accumulation = counts.pop()
+    wrappers = wrappers_of(optim_wrapper)
+    accumulation = accumulation_of(optim_wrapper)
+    ratio = lr_factor(auto_scale_lr, world_size, batch, accumulation)
     effective = effective_batch_size(batch, world_size, accumulation)
     base = auto_scale_lr['base_batch_size']
-    ratio = effective / base
     for wrapper in wrappers:
         for group in wrapper.optimizer.param_groups:
             group['lr'] *= ratio
