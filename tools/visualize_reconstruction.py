@@ -39,6 +39,7 @@ def main(argv=None) -> None:
     from PIL import Image
 
     from mae_plugin.apis import init_model
+    from mae_plugin.checkpoints.atomic import atomic_open
     from mae_plugin.data import read_center_crop
     from mae_plugin.engine.hooks.reconstruction import reconstruction_picture
     from mae_plugin.models.masking import fixed_masks
@@ -55,7 +56,8 @@ def main(argv=None) -> None:
     masks = fixed_masks(grid, len(args.images), args.mask_ratio, args.strategy, args.seed)
     picture = reconstruction_picture(model, images.to(args.device), masks)
     os.makedirs(os.path.dirname(os.path.abspath(args.out)), exist_ok=True)
-    Image.fromarray(picture).save(args.out)
+    with atomic_open(args.out) as f:  # a killed run leaves no half-written picture
+        Image.fromarray(picture).save(f, format='PNG')
     print(f'wrote {args.out} ({picture.shape[1]}x{picture.shape[0]}, {len(args.images)} rows)')
 
 
