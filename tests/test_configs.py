@@ -7,6 +7,7 @@ schedule, batch size and pipelines. After a deliberate recipe change, rewrite th
 """
 
 import glob
+import importlib
 import json
 import os
 import sys
@@ -54,6 +55,16 @@ ALL = sorted(
 )
 RUNNABLE = [name for name in ALL if not name.startswith('_base_')]
 
+TRANSFER = 'run make install-transfer (mmcv 2.1.0, mmdet, mmseg)'
+
+
+def importable(package: str) -> bool:
+    try:
+        importlib.import_module(package)
+    except ImportError:
+        return False
+    return True
+
 
 def leaves(value: Any, path: str) -> Iterator[tuple[str, Any]]:
     """``(dotted path, value)`` of every leaf under ``value``; a list of plain values is a leaf.
@@ -87,8 +98,18 @@ def build(name: str) -> dict:
         text = f.read()
     for package in ('mmdet', 'mmseg'):  # the transfer stack; installed by `make test`
         if f'{package}::' in text or f'mae_plugin.{package[2:]}' in text:
-            pytest.importorskip(package)
-    return Config.fromfile(os.path.join(CONFIG_ROOT, name)).to_dict()
+            pytest.importorskip(package, reason=f'{package} is not installed: {TRANSFER}')
+    try:
+        return Config.fromfile(os.path.join(CONFIG_ROOT, name)).to_dict()
+    except ImportError as err:  # a base of the transfer stack, or its custom_imports
+        said, cause = [], err
+        while cause is not None:  # MMEngine re-raises custom_imports' failure in other words
+            said.append(str(cause))
+            cause = cause.__cause__ or cause.__context__
+        missing = [p for p in ('mmcv', 'mmdet', 'mmseg') if p in ' '.join(said)]
+        if missing and not all(importable(p) for p in missing):
+            pytest.skip(f'{name} needs {", ".join(missing)}: {TRANSFER}')
+        raise
 
 
 @pytest.mark.parametrize('name', ALL)
