@@ -160,6 +160,7 @@ def test_torchrun_two_ranks_two_workers_one_epoch_then_resume(tmp_path, demo_roo
 def test_positions_are_gathered_only_for_a_checkpoint(tmp_path, demo_root, shard_root, monkeypatch):
     """Training iterations make no collective; the checkpoint hook gathers on every rank once,
     and a save that skipped the gather on a multi-process run is refused, not written stale."""
+    from mae_plugin.engine.hooks import checkpoint as checkpoint_module
     from mae_plugin.engine.hooks import shards as hook_module
 
     opts = options(demo_root, shard_root, 2, 2, workers=0)
@@ -179,6 +180,7 @@ def test_positions_are_gathered_only_for_a_checkpoint(tmp_path, demo_root, shard
 
     gathers = []
     monkeypatch.setattr(hook_module, 'get_dist_info', lambda: (0, 2))  # as rank 0 of 2
+    monkeypatch.setattr(checkpoint_module, 'get_dist_info', lambda: (0, 2))  # its save check
     monkeypatch.setattr(hook_module, 'all_gather', lambda t: gathers.append(1) or [t, t + 100])
     batch = dict(data_samples=dict(stream=torch.tensor([[0, 0, 0, 3]])))
     for _ in range(5):

@@ -23,7 +23,7 @@ import os.path as osp
 from typing import Any
 
 import torch
-from mmengine.dist import is_main_process
+from mmengine.dist import get_dist_info, is_main_process
 from mmengine.fileio import LocalBackend, register_backend
 from mmengine.hooks import CheckpointHook, Hook
 
@@ -33,6 +33,22 @@ from ..registry import HOOKS
 from ..runtime.sharded_checkpoint import sharded_folder
 
 ATOMIC_BACKEND = 'mae_atomic_local'
+
+
+def gathered_for_save(runner, gathered_at: int | None, what: str) -> bool:
+    """Whether a hook's per-rank state was gathered for the checkpoint being written (its
+    ``before_save_checkpoint_on_every_rank`` ran at this iteration). On one process False: the
+    hook reads its own state. On several, an ungathered save is refused, naming ``what``: the
+    stock save runs on rank 0 alone, too late for a collective."""
+    if gathered_at == runner.iter:
+        return True
+    if get_dist_info()[1] > 1:
+        raise RuntimeError(
+            f'checkpoint at iteration {runner.iter}: {what} of the other ranks were not '
+            "gathered; save with 'AtomicCheckpointHook' (the plugin's configs do), which "
+            'gathers them on every rank first'
+        )
+    return False
 
 
 @HOOKS.register_module()

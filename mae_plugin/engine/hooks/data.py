@@ -4,12 +4,12 @@ from __future__ import annotations
 
 import logging
 
-from mmengine.dist import get_dist_info
 from mmengine.hooks import Hook, LoggerHook
 from mmengine.logging import print_log
 
 from ...data.unreadable import UnreadableFiles, listing
 from ..registry import HOOKS
+from .checkpoint import gathered_for_save
 
 KEY = 'corrupt_images'  # the checkpoint's sorted list of the files
 
@@ -83,13 +83,7 @@ class CorruptImageCounterHook(Hook):
         self._sync(runner)
 
     def before_save_checkpoint(self, runner, checkpoint: dict) -> None:
-        if self.gathered_at != runner.iter:
-            if get_dist_info()[1] > 1:
-                raise RuntimeError(
-                    f'checkpoint at iteration {runner.iter}: the unreadable files met by the '
-                    "other ranks were not gathered; save with 'AtomicCheckpointHook' (the "
-                    "plugin's configs do), which gathers them on every rank first"
-                )
+        if not gathered_for_save(runner, self.gathered_at, 'the unreadable files met'):
             self._sync(runner)  # one process: nothing to gather
         checkpoint[KEY] = self.files.state()
 

@@ -9,6 +9,7 @@ from mmengine.hooks import Hook
 
 from ...data.shards import ShardStream
 from ..registry import HOOKS
+from .checkpoint import gathered_for_save
 
 KEY = 'shard_stream'
 
@@ -71,13 +72,7 @@ class ShardStreamStateHook(Hook):
     def before_save_checkpoint(self, runner, checkpoint: dict) -> None:
         if self.local is None:
             return
-        if self.gathered_at != runner.iter:
-            if get_dist_info()[1] > 1:
-                raise RuntimeError(
-                    f'checkpoint at iteration {runner.iter}: the shard stream positions of the '
-                    "other ranks were not gathered; save with 'AtomicCheckpointHook' (the "
-                    "plugin's configs do), which gathers them on every rank first"
-                )
+        if not gathered_for_save(runner, self.gathered_at, 'the shard stream positions'):
             self.rows = self.local.clone()
         checkpoint[KEY] = dict(self.meta, readers=self.rows.clone())
 
