@@ -93,3 +93,16 @@ def on_every_rank(what: str) -> Callable[[F], F]:
         return agreed  # type: ignore[return-value]
 
     return decorate
+
+
+def end_process_group() -> None:
+    """Wait for every rank, then destroy the default process group (no-op without one).
+
+    Called once a run has finished on every rank. A process that exits with the group alive can
+    abort (SIGABRT, 'terminate called without an active exception') after its work is done: gloo's
+    worker threads still hold finished work when the interpreter tears down. The barrier first
+    makes sure no rank closes its connections while another still reads from them.
+    """
+    if dist.is_available() and dist.is_initialized():
+        dist.barrier()
+        dist.destroy_process_group()

@@ -10,6 +10,7 @@ from mmengine.registry import RUNNERS
 from mmengine.runner import Runner
 
 from ...training.precision import device_amp_dtype
+from ...training.ranks import end_process_group
 from .distributed import setup_cpu_distributed
 
 
@@ -102,6 +103,7 @@ def run_training(cfg: Config) -> Runner:
     """Build the runner from ``cfg`` and train."""
     runner = build_runner(cfg)
     runner.train()
+    end_process_group()
     return runner
 
 
@@ -110,4 +112,6 @@ def run_test(cfg: Config, checkpoint: str) -> dict:
     if not osp.isfile(checkpoint):
         raise FileNotFoundError(f'checkpoint {checkpoint!r} does not exist')
     cfg.load_from, cfg.resume = checkpoint, False
-    return build_runner(cfg).test()
+    metrics = build_runner(cfg).test()
+    end_process_group()
+    return metrics
