@@ -1,0 +1,38 @@
+"""A finished ``tools/train.py --launcher pytorch`` run ends its process group (barrier, then
+destroy): a process that exits with a gloo group alive can abort at exit after its work is done
+('terminate called without an active exception', seen on CI under torchrun)."""
+
+import subprocess
+import sys
+import uuid
+
+from tests.conftest import ROOT
+from tests.engine.demo_run import DEMO, TRAIN, cli
+from tests.engine.fsdp_run import tiny_options
+
+# the launcher's environment for a world of one process, then the tool as torchrun starts it
+SCRIPT = """
+import os, runpy, sys
+import torch.distributed as dist
+os.environ.update(RANK='0', LOCAL_RANK='0', WORLD_SIZE='1', MASTER_ADDR='127.0.0.1',
+                  MASTER_PORT=sys.argv[1])
+sys.argv = sys.argv[2:]
+runpy.run_path(sys.argv[0], run_name='__main__')
+print('group alive after the run:', dist.is_initialized())
+"""
+
+
+def test_a_finished_launcher_run_leaves_no_process_group(tmp_path, demo_root):
+    port = str(29500 + uuid.uuid4().int % 1000)
+    args = [TRAIN, DEMO, '--launcher', 'pytorch', '--work-dir', str(tmp_path)]
+    args += cli(tiny_options(demo_root, 1, 1))
+    proc = subprocess.run(
+        [sys.executable, '-c', SCRIPT, port, *args],
+        cwd=ROOT,
+        env={'PYTHONPATH': ROOT, 'OMP_NUM_THREADS': '1', 'PATH': '/usr/bin:/bin'},
+        capture_output=True,
+        text=True,
+        timeout=300,
+    )
+    assert proc.returncode == 0, proc.stderr[-4000:]
+    assert 'group alive after the run: False' in proc.stdout, proc.stdout[-2000:]
