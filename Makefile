@@ -10,8 +10,10 @@ WHEELS := .wheels
 .PHONY: install install-transfer demo demo-shards demo-cls demo-seg demo-det demo-digits test test-fast lint \
 	format benchmark clean
 
-$(STAMP): setup.py requirements/torch.txt
+# pip >= 21.3 installs editable from pyproject.toml alone (PEP 660); Python 3.10.0's venv has 21.2
+$(STAMP): pyproject.toml requirements/torch.txt
 	test -x $(PY) || $(PYTHON) -m venv $(VENV)
+	$(PY) -m pip install 'pip>=21.3'
 	$(PY) -m pip install -r requirements/torch.txt
 	$(PY) -m pip install -e '.[tests,demo]'
 	touch $(STAMP)

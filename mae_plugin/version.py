@@ -1,1 +1,2 @@
+# A plain literal: pyproject.toml's [tool.setuptools.dynamic] reads it from this text (no import).
 __version__ = '0.1.0'

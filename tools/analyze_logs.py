@@ -9,12 +9,8 @@ against the iteration. A key missing from a log is an error listing the keys it 
 """
 
 import argparse
-import os
-import sys
 
-sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
-
-from mae_plugin.analysis.curves import plot_curves  # noqa: E402
+from mae_plugin.analysis.curves import plot_curves
 
 
 def main(argv=None) -> None:

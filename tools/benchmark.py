@@ -32,10 +32,8 @@ Rounds are interleaved and the best round is reported: noise only slows a run do
 
 import argparse
 import os
-import sys
 
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
-sys.path.insert(0, ROOT)
 
 MODES = ('runners', 'data', 'adamw', 'attention', 'profile', 'decode')
 ITERS = {'peers': 5, 'runners': 5, 'adamw': 10, 'attention': 20, 'profile': 2}

@@ -24,13 +24,9 @@ square and the report says so. --to lightly writes the layout of lightly's MAE e
 """
 
 import argparse
-import os
-import sys
 
-sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
-
-from mae_plugin.checkpoints import FORMATS, WRITABLE  # noqa: E402
-from mae_plugin.checkpoints.convert import convert_checkpoint  # noqa: E402
+from mae_plugin.checkpoints import FORMATS, WRITABLE
+from mae_plugin.checkpoints.convert import convert_checkpoint
 
 
 def main(argv=None) -> None:

@@ -9,12 +9,8 @@ that file exists. A missing checkpoint, picture or logged key is an error naming
 
 import argparse
 import os
-import sys
 
-ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
-sys.path.insert(0, ROOT)
-
-from mae_plugin.analysis.summary import format_summary, summarize  # noqa: E402
+from mae_plugin.analysis.summary import format_summary, summarize
 
 
 def main(argv=None) -> None:

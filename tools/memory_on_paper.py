@@ -8,9 +8,6 @@ the GiB per GPU of docs/scaling.md (the formulas: mae_plugin/benchmark/memory.py
 
 import argparse
 import os
-import sys
-
-sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 
 DEFAULT = {
     'B/16': 'configs/mae_vit-b_800e.py',

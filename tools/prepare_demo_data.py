@@ -10,11 +10,8 @@ With ``--digits``, also scikit-learn's 1,797 handwritten digits at 32 px:
 
 import argparse
 import os
-import sys
 
-sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
-
-from mae_plugin.demo_data import (  # noqa: E402
+from mae_plugin.demo_data import (
     prepare_coco_split,
     prepare_demo_images,
     prepare_digits,

@@ -8,11 +8,8 @@ from __future__ import annotations
 
 import argparse
 import os
-import sys
 
-sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
-
-from mae_plugin.engine.runtime.launch import build_train_config, run_test  # noqa: E402
+from mae_plugin.engine.runtime.launch import build_train_config, run_test
 
 
 def parse_args(argv: list[str] | None = None) -> argparse.Namespace:

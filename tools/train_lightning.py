@@ -7,12 +7,7 @@
     python tools/train_lightning.py fit --help
 """
 
-import os
-import sys
-
-sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
-
-from mae_plugin.lightning.cli import main  # noqa: E402
+from mae_plugin.lightning.cli import main
 
 if __name__ == '__main__':
     main()

@@ -12,9 +12,6 @@ IMAGE: any file the training reads, 16-bit and 32-bit ones by the rule of
 
 import argparse
 import os
-import sys
-
-sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 
 
 def main(argv=None) -> None:
