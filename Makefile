@@ -8,7 +8,7 @@ LINT_STAMP := $(VENV)/.installed-lint
 WHEELS := .wheels
 
 .PHONY: install install-transfer demo demo-shards demo-cls demo-seg demo-det demo-digits test test-fast lint \
-	format benchmark clean
+	format benchmark gpu-check gpu-wheels clean
 
 # pip >= 21.3 installs editable from pyproject.toml alone (PEP 660); Python 3.10.0's venv has 21.2
 $(STAMP): pyproject.toml requirements/torch.txt
@@ -92,6 +92,20 @@ format: $(LINT_STAMP)
 benchmark: $(STAMP)
 	$(PY) -m pip install -e '.[benchmark]'
 	$(PY) tools/benchmark.py configs/mae_vit-b_800e.py
+
+# On a GPU machine (issue 23): the gpu tests, then ViT-B/16 bf16 at batch 256 against its peers
+# and the data pipeline per core, each step time-boxed (<= 8 min on one H100); the result file
+# (JSON + a block for docs/benchmarks.md) goes to work_dirs/gpu_check_<date>.json. Without CUDA
+# it stops with exit code 2. GPU_CHECK_ARGS: e.g. --skip-bench, --timeout-scale 2.
+gpu-check: $(STAMP)
+	$(PY) -m pip install -e '.[benchmark]'
+	$(PY) tools/gpu_check.py $(GPU_CHECK_ARGS)
+
+# The pure-Python packages the lent GPU machine's image lacks (its torch, timm, Lightning and
+# transformers are its own), as wheels carried with the run into $(WHEELS)/gpu.
+gpu-wheels: $(STAMP)
+	$(PY) -m pip download --no-deps --only-binary=:all: -d $(WHEELS)/gpu mmengine==0.10.7 \
+		lightly==1.6.0 webdataset==1.0.2 braceexpand addict termcolor yapf platformdirs
 
 clean:
 	rm -rf $(VENV) work_dirs data/demo .pytest_cache $(WHEELS)
