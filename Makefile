@@ -5,10 +5,11 @@ PY := $(VENV)/bin/python
 STAMP := $(VENV)/.installed
 TRANSFER_STAMP := $(VENV)/.installed-transfer
 LINT_STAMP := $(VENV)/.installed-lint
+DOCS_STAMP := $(VENV)/.installed-docs
 WHEELS := .wheels
 
 .PHONY: install install-transfer demo demo-shards demo-cls demo-seg demo-det demo-digits test test-fast lint \
-	format benchmark gpu-check gpu-wheels clean
+	format benchmark gpu-check gpu-wheels docs clean
 
 # pip >= 21.3 installs editable from pyproject.toml alone (PEP 660); Python 3.10.0's venv has 21.2
 $(STAMP): pyproject.toml requirements/torch.txt
@@ -106,6 +107,15 @@ gpu-check: $(STAMP)
 gpu-wheels: $(STAMP)
 	$(PY) -m pip download --no-deps --only-binary=:all: -d $(WHEELS)/gpu mmengine==0.10.7 \
 		lightly==1.6.0 webdataset==1.0.2 braceexpand addict termcolor yapf platformdirs
+
+# The documentation site (mkdocs.yml, pages in docs/) into site/, strictly: a broken link or
+# anchor, a page missing from the navigation or a docstring mkdocstrings cannot read fails it.
+$(DOCS_STAMP): $(STAMP)
+	$(PY) -m pip install -e '.[docs]'
+	touch $(DOCS_STAMP)
+
+docs: $(DOCS_STAMP)
+	NO_MKDOCS_2_WARNING=1 $(VENV)/bin/mkdocs build --strict
 
 clean:
 	rm -rf $(VENV) work_dirs data/demo .pytest_cache $(WHEELS)

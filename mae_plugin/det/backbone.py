@@ -26,10 +26,11 @@ class MAEViTDet(BaseModule):
     the plugin reads: the position table is resampled to ``img_size`` and laid out 2-D, relative
     positions stay new (zeros), the cls token and final norm are dropped; the log says so.
 
+    ``img_size``, ``window_size``, ``global_blocks``, ``use_rel_pos``, ``drop_path_rate`` and
+    ``grad_checkpointing`` are ``ViTDetBackbone``'s (inputs off the patch grid are padded).
+
     Args:
         arch: 'base' | 'large' | 'huge' | 'tiny', or a dict of ViT sizes.
-        img_size, window_size, global_blocks, use_rel_pos, drop_path_rate,
-        grad_checkpointing: see ``ViTDetBackbone`` (inputs off the patch grid are padded).
         pretrained: the OpenMMLab backbones' older spelling of ``init_cfg``: a path is
             ``init_cfg=dict(type='Pretrained', checkpoint=path)``; with ``init_cfg`` as well it
             is an error naming both.

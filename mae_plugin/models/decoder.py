@@ -24,7 +24,10 @@ class MAEPixelDecoder(nn.Module):
         grid_size: patch grid (h, w) of the pretraining images.
         patch_size: side of a patch in pixels.
         encoder_dim: width of the encoder tokens coming in.
-        embed_dim, depth, num_heads, mlp_ratio: decoder size.
+        embed_dim: decoder token width.
+        depth: decoder blocks.
+        num_heads: attention heads per block.
+        mlp_ratio: MLP hidden width over ``embed_dim``.
         grad_checkpointing: recompute blocks in backward to save activation memory (the decoder
             holds most of them: all L + 1 tokens, e.g. 8 x 197 x 512 for ViT-B vs the encoder's
             12 x 50 x 768).

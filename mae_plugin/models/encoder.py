@@ -22,7 +22,10 @@ class MaskedViTEncoder(nn.Module):
     Args:
         img_size: input size the position table is built for.
         patch_size: side of a square patch in pixels.
-        embed_dim, depth, num_heads, mlp_ratio: ViT size.
+        embed_dim: token width.
+        depth: transformer blocks.
+        num_heads: attention heads per block.
+        mlp_ratio: MLP hidden width over ``embed_dim``.
         drop_path_rate: stochastic depth (0 for pretraining, as the official recipe).
         grad_checkpointing: recompute blocks in backward to save activation memory.
     """

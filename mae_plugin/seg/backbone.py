@@ -28,13 +28,16 @@ class MAESegViT(BaseModule):
     format the plugin reads: the position table is resampled to ``img_size``, the relative
     position biases and layer scales stay new, the final norm is dropped; the log says so.
 
+    The other arguments are ``RelPosViTBackbone``'s (inputs off the patch grid are padded
+    right/bottom).
+
     Args:
         arch: 'base' | 'large' | 'huge' | 'tiny', or a dict of ViT sizes.
-        img_size: training crop; out_indices: blocks to return ((3, 5, 7, 11) for B).
+        img_size: training crop.
+        out_indices: blocks to return ((3, 5, 7, 11) for B).
         pretrained: mmseg's older spelling of ``init_cfg``, which ``EncoderDecoder`` fills from
             the model-level ``pretrained``: a path is ``init_cfg=dict(type='Pretrained',
             checkpoint=path)``; with ``init_cfg`` as well it is an error naming both.
-        Others: see ``RelPosViTBackbone`` (inputs off the patch grid are padded right/bottom).
     """
 
     def __init__(

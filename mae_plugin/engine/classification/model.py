@@ -84,11 +84,12 @@ class MAEClassifier(FiniteLossModel):
     ``init_cfg=dict(type='Pretrained', checkpoint=PATH)``: the position table is resampled to
     the input grid and the load report is logged.
 
+    ``num_classes``, ``img_size``, ``pool``, ``drop_path_rate``, ``head_bn``,
+    ``head_init_std`` and ``trainable_blocks`` are ``ViTClassifier``'s.
+
     Args:
         arch: 'tiny' | 'base' | 'large' | 'huge', or a dict of ViT sizes (patch_size,
             embed_dim, depth, num_heads).
-        num_classes, img_size, pool, drop_path_rate, head_bn, head_init_std,
-        trainable_blocks: see ``ViTClassifier``.
         label_smoothing: of the cross-entropy on hard labels (with mixup, ``Mixup`` smooths).
     """
 

@@ -45,7 +45,8 @@ class MAEImageFolder(BaseDataset):
             ``MAEAccuracy`` leaves it out and says how many it left out. A file that vanished or
             became unreadable after the scan counts as corrupt.
         extensions: file endings that count as images (case-insensitive).
-        Others: as MMEngine's ``BaseDataset``.
+        metainfo: as MMEngine's ``BaseDataset``.
+        **kwargs: as MMEngine's ``BaseDataset``.
     """
 
     def __init__(

@@ -36,7 +36,9 @@ class MAEShardStream(ShardStream):
         classes: the class list (a text file relative to ``data_root``, e.g. the
             ``classes.txt`` that ``tools/pack_shards.py`` writes, or the names); None: no names.
         seed: shard order and in-shard shuffle, with the epoch; the same on every rank.
-        Others: as :class:`~mae_plugin.data.shards.ShardStream`.
+        data_root: as :class:`~mae_plugin.data.shards.ShardStream`.
+        buffer: as :class:`~mae_plugin.data.shards.ShardStream`.
+        on_corrupt: as :class:`~mae_plugin.data.shards.ShardStream`.
     """
 
     def __init__(

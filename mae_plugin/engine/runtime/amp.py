@@ -79,7 +79,8 @@ class MAEAmpOptimWrapper(FiniteStepMixin, OptimWrapper):
         autocast_modules: names of submodules (e.g. ``['backbone', 'neck']``) that alone run
             under autocast, their outputs handed on in fp32; None autocasts the whole forward.
             Detectors need it on the CPU: mmcv's CPU kernels (NMS, RoIAlign) take fp32 only.
-        max_consecutive_skips, check_interval: as :class:`~.finite_step.FiniteStepMixin`.
+        max_consecutive_skips: as :class:`~.finite_step.FiniteStepMixin`.
+        check_interval: as :class:`~.finite_step.FiniteStepMixin`.
     """
 
     def __init__(
