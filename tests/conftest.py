@@ -1,11 +1,70 @@
+import itertools
 import os
+import random
+import shutil
+import socket
 import sys
+from collections.abc import Callable
+from pathlib import Path
 
 import pytest
 import torch
+from filelock import FileLock
 
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 sys.path.insert(0, ROOT)
+
+
+# Rendezvous ports below the kernel's ephemeral range (32768 and up on Linux), so no outgoing
+# connection takes one between the test choosing it and torchrun binding it; each xdist worker
+# its own block of 1000, from a random start (other pytest sessions on the machine).
+_WORKER = int(os.environ.get('PYTEST_XDIST_WORKER', 'gw0').removeprefix('gw') or 0)
+_PORTS = itertools.count(random.randrange(1000))
+
+
+def free_port() -> str:
+    """A TCP port nobody listens on now, for one torchrun/DDP launch (``MASTER_PORT``)."""
+    base = 20000 + 1000 * (_WORKER % 12)
+    for _ in range(1000):
+        port = base + next(_PORTS) % 1000
+        with socket.socket() as s:
+            try:
+                s.bind(('127.0.0.1', port))
+            except OSError:
+                continue
+        return str(port)
+    raise OSError(f'no free port in {base}-{base + 999}')
+
+
+def pytest_configure(config):
+    """Under pytest-xdist each worker computes with its share of the cores (torch takes them
+    all by default: the workers would contend for them)."""
+    workers = os.environ.get('PYTEST_XDIST_WORKER_COUNT')
+    if workers:
+        torch.set_num_threads(max(1, (os.cpu_count() or 1) // int(workers)))
+
+
+def pytest_collection_modifyitems(config, items):
+    """The slow end-to-end tests first (stable order otherwise): parallel workers then share
+    out the long runs at the start, and the quick tests fill in the end."""
+    items.sort(key=lambda item: item.get_closest_marker('slow') is None)
+
+
+def built_once(tmp_path_factory, name: str, build: Callable[[Path], None]) -> Path:
+    """The folder ``name`` filled by ``build(folder)`` once per test run: under pytest-xdist the
+    first worker to ask builds it while the others wait on a file lock, then every worker reads
+    it (tests copy before they change anything). A build that raised is retried by the next."""
+    base = tmp_path_factory.getbasetemp()
+    if 'PYTEST_XDIST_WORKER' in os.environ:
+        base = base.parent  # this run's folder, above the workers' own
+    folder, done = base / f'shared-{name}', base / f'shared-{name}.done'
+    with FileLock(f'{folder}.lock'):
+        if not done.exists():
+            shutil.rmtree(folder, ignore_errors=True)
+            folder.mkdir()
+            build(folder)
+            done.touch()
+    return folder
 
 
 def tiny_mae(img_size: int = 32, patch_size: int = 8, norm_pix: bool = True, **kw):
@@ -69,3 +128,16 @@ def pretrained_64(tmp_path_factory):
     torch.manual_seed(0)
     mae = tiny_mae(img_size=64, patch_size=8)
     return save_plugin_checkpoint(mae, tmp_path_factory.mktemp('pretrain') / 'iter_1.pth'), mae
+
+
+@pytest.fixture(scope='session')
+def tiny_demo_run(tmp_path_factory, demo_root):
+    """(run, resumed): ``tools/train.py`` on the demo config with the tiny MAE, 6 iterations,
+    checkpoint, pictures and kNN every 3 (tests/tools/training.py), in ``.../mae_vit-t_demo``;
+    and a copy of it resumed from iteration 3, which logs steps 4-6 again in a second
+    timestamp folder. One pair per test run, shared by the tools, curves, TensorBoard and
+    checkpoint-meta tests: read only."""
+    from tests.tools.training import build_demo_runs
+
+    folder = built_once(tmp_path_factory, 'tiny_demo_run', lambda f: build_demo_runs(f, demo_root))
+    return str(folder / 'mae_vit-t_demo'), str(folder / 'resumed')

@@ -10,7 +10,6 @@ import pytest
 import torch
 
 from mae_plugin.checkpoints import load_checkpoint_file
-from tests.tools.training import DEMO, options, train
 from tools.convert_checkpoint import main as convert
 
 # the tiny model both runs train: 64 px, patch 8, width 48 (3 heads), decoder 32 (2 heads)
@@ -37,12 +36,9 @@ def assert_hf_config_says_the_model(folder):
 
 
 @pytest.mark.slow
-def test_an_mmengine_checkpoint_converts_to_hf_without_flags(tmp_path, demo_root):
-    work = str(tmp_path / 'run')
-    opts = options(demo_root, 2, 2)
-    opts.update({'model.loss.norm_pix': False, 'default_hooks.knn.interval': 1000})
-    train(DEMO, work, opts)
-    path = os.path.join(work, 'iter_2.pth')
+def test_an_mmengine_checkpoint_converts_to_hf_without_flags(tmp_path, tiny_demo_run):
+    # the shared tiny demo run (tests/conftest.py) trains with norm-pix off
+    path = os.path.join(tiny_demo_run[0], 'iter_6.pth')
     assert torch.serialization.get_unsafe_globals_in_checkpoint(path) == []
     meta = load_checkpoint_file(path)['meta']
     assert meta['mae_model'] == EXPECTED and meta['pos_embed_grid'] == [8, 8]

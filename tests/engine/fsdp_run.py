@@ -2,10 +2,10 @@
 
 import os
 import sys
-import uuid
 
 import torch
 
+from tests.conftest import free_port
 from tests.engine.demo_run import DEMO, TINY, TRAIN, cli, demo_options, run_cli
 
 DEMO_FSDP = DEMO.replace('mae_vit-t_demo.py', 'mae_vit-t_demo_fsdp.py')
@@ -44,7 +44,7 @@ def torchrun(config, work, options, nproc=2, extra=(), check=True):
         'torch.distributed.run',
         f'--nproc_per_node={nproc}',
         '--master_port',
-        str(29500 + uuid.uuid4().int % 1000),
+        free_port(),
         TRAIN,
         config,
         '--launcher',

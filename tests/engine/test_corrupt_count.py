@@ -5,7 +5,6 @@ each file once. Folders (2 processes under torchrun, resumed) and tar shards."""
 import os
 import shutil
 import sys
-import uuid
 
 import pytest
 import torch
@@ -13,6 +12,7 @@ import torch
 from mae_plugin.data.shards import ShardStream
 from mae_plugin.data.transforms import MAELoadImage
 from mae_plugin.data.unreadable import UnreadableFiles, batch_names
+from tests.conftest import free_port
 from tests.data.test_shards import jpeg, write_tar
 from tests.engine.demo_run import DEMO, TINY, TRAIN, cli, demo_options, run_cli
 from tests.tools.training import rows
@@ -68,7 +68,7 @@ def test_two_ranks_count_each_bad_file_once_across_epochs_retries_and_resume(tmp
     def train(iters, *args):
         options = demo_options(str(tmp_path / 'data'), iters, 4, **extra)
         options['default_hooks.knn.interval'] = 1000
-        port = str(29500 + uuid.uuid4().int % 1000)
+        port = free_port()
         head = [sys.executable, '-m', 'torch.distributed.run', '--nproc_per_node=2']
         head += ['--master_port', port, TRAIN, DEMO, '--launcher', 'pytorch', '--work-dir', work]
         return run_cli(head + list(args) + cli(options))

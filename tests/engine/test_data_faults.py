@@ -6,13 +6,13 @@ import json
 import os
 import shutil
 import sys
-import uuid
 
 import pytest
 from mmengine.dataset import default_collate
 from torch.utils.data import DataLoader
 
 from mae_plugin.data import CorruptImageError
+from tests.conftest import free_port
 from tests.engine.demo_run import DEMO, TRAIN, cli, demo_options, run_cli
 from tests.engine.test_data import dataset, make_folder
 
@@ -96,7 +96,7 @@ def test_corrupt_images_are_summed_over_ranks(tmp_path, demo_root):
             'torch.distributed.run',
             '--nproc_per_node=2',
             '--master_port',
-            str(29500 + uuid.uuid4().int % 1000),
+            free_port(),
             TRAIN,
             DEMO,
             '--launcher',

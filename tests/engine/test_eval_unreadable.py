@@ -8,7 +8,6 @@ import re
 import shutil
 import subprocess
 import sys
-import uuid
 
 import pytest
 import torch
@@ -18,7 +17,7 @@ import mae_plugin  # noqa: F401
 from mae_plugin.data import CorruptImageError
 from mae_plugin.engine.classification.metric import MAEAccuracy
 from mae_plugin.engine.pretrain.dataset import MAEImageFolder
-from tests.conftest import ROOT
+from tests.conftest import ROOT, free_port
 from tests.engine.demo_run import cli
 from tests.engine.test_cls_train import options
 
@@ -47,7 +46,7 @@ def run(args, torchrun=False):
     """(return code, output) of ``python [-m torch.distributed.run ...] ARGS``."""
     head = [sys.executable]
     if torchrun:
-        port = str(29500 + uuid.uuid4().int % 1000)
+        port = free_port()
         head += ['-m', 'torch.distributed.run', '--nproc_per_node=2', '--master_port', port]
     env = dict(os.environ, PYTHONPATH=ROOT, OMP_NUM_THREADS='1')
     proc = subprocess.run(

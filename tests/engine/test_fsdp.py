@@ -18,7 +18,7 @@ from mae_plugin.benchmark.memory import memory_model
 from mae_plugin.checkpoints import load_checkpoint_file
 from mae_plugin.engine.runtime.launch import build_runner, build_train_config
 from mae_plugin.engine.runtime.sharded_checkpoint import sharded_folder
-from tests.conftest import ROOT, save_plugin_checkpoint
+from tests.conftest import ROOT, free_port, save_plugin_checkpoint
 from tests.engine.demo_run import (
     DEMO,
     TINY,
@@ -260,7 +260,7 @@ def test_kill_9_during_a_save_then_resume_at_two_and_at_one_process(tmp_path, de
 @pytest.mark.parametrize('config', [DEMO, DEMO_FSDP], ids=['ddp', 'fsdp'])
 def test_two_nodes_on_one_machine_train_the_demo(tmp_path, demo_root, config):
     work = str(tmp_path / 'run')
-    port = str(29500 + uuid.uuid4().int % 1000)
+    port = free_port()
     env = dict(os.environ, PYTHONPATH=ROOT, OMP_NUM_THREADS='1')
     nodes = [
         subprocess.Popen(

@@ -11,13 +11,12 @@ import signal
 import subprocess
 import sys
 import time
-import uuid
 
 import pytest
 import torch
 
 from mae_plugin.engine.runtime.launch import run_training
-from tests.conftest import ROOT
+from tests.conftest import ROOT, free_port
 from tests.engine.demo_run import DEMO, TINY, TRAIN, cli, demo_options, in_process_cfg
 
 TEST = os.path.join(ROOT, 'tools', 'test.py')
@@ -26,7 +25,7 @@ TEST = os.path.join(ROOT, 'tools', 'test.py')
 def two_ranks(tmp_path, args, timeout=300):
     """Run ``python ARGS --launcher pytorch`` as ranks 0 and 1 of one job. Returns, per rank,
     (return code, seconds until it ended, its output)."""
-    port = str(29500 + uuid.uuid4().int % 1000)
+    port = free_port()
     start, procs, logs = time.monotonic(), [], []
     for rank in (0, 1):
         env = dict(

@@ -88,14 +88,13 @@ def test_two_processes_resumed_on_one_step_with_the_one_process_lr(tmp_path, dem
     opts = options(demo_root, **SCALED)
     work = str(tmp_path / 'run')
     torchrun(config, work, opts)  # 2 processes x 4 x 1
-    fresh = str(tmp_path / 'fresh')
-    run_cli([sys.executable, TRAIN, config, '--work-dir', fresh] + cli(opts))
+    fresh_lrs = in_process(tmp_path, demo_root, 'fresh', config, **SCALED)  # the reference
     out = run_cli(
         [sys.executable, TRAIN, config, '--work-dir', work, '--resume']
         + [os.path.join(work, 'iter_2.pth')]
         + cli(opts)
     )
-    resumed, fresh_lrs = lrs(work), lrs(fresh)
+    resumed = lrs(work)
     assert sorted(resumed) == [3, 4]
     assert_same_lrs(resumed, fresh_lrs, (3, 4))
     assert 'resumed from a run of 2 processes x 4 x 1; lr rescaled from' in out

@@ -12,7 +12,7 @@ from torch.utils.data import DataLoader
 from mae_plugin.data.pack import pack_folder
 from mae_plugin.data.shards import ShardStream, reader_shards
 from mae_plugin.engine.runtime.launch import build_runner, build_train_config
-from tests.conftest import ROOT
+from tests.conftest import ROOT, free_port
 from tests.engine import shard_probe  # noqa: F401  (registers StreamProbeHook)
 from tests.engine.demo_run import TINY, TRAIN, cli, demo_options, run_cli
 
@@ -110,7 +110,7 @@ def test_torchrun_two_ranks_two_workers_one_epoch_then_resume(tmp_path, demo_roo
     opts.pop('custom_hooks')
 
     def launch(work, *extra):
-        port = str(29500 + uuid.uuid4().int % 1000)
+        port = free_port()
         return run_cli(
             [
                 sys.executable,

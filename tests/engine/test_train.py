@@ -12,6 +12,7 @@ from PIL import Image
 
 from mae_plugin.data.picture import GAP, HEADER
 from mae_plugin.engine.runtime.launch import build_train_config, run_training
+from tests.conftest import free_port
 from tests.engine.demo_run import (
     DEMO,
     TINY,
@@ -97,7 +98,7 @@ def test_two_process_ddp_on_cpu_averages_gradients(tmp_path, demo_root):
             'torch.distributed.run',
             '--nproc_per_node=2',
             '--master_port',
-            str(29500 + uuid.uuid4().int % 1000),
+            free_port(),
             TRAIN,
             str(config),
             '--launcher',

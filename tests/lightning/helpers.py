@@ -7,7 +7,7 @@ import subprocess
 import sys
 from unittest import mock
 
-from tests.conftest import ROOT
+from tests.conftest import ROOT, free_port
 
 LIGHTNING = os.path.join(ROOT, 'configs', 'lightning')
 DEMO_YAML = os.path.join(LIGHTNING, 'mae_vit-t_demo.yaml')
@@ -114,7 +114,8 @@ def build_cli(args):
 def run_cli(args, timeout=600, check=True):
     """``python tools/train_lightning.py ARGS`` in its own process group (DDP's second process
     included), killed whole on timeout. Returns the CompletedProcess-like (code, output)."""
-    env = dict(os.environ, PYTHONPATH=ROOT, OMP_NUM_THREADS='1')
+    # a port of its own: Lightning's own free-port pick can meet a parallel test worker's
+    env = dict(os.environ, PYTHONPATH=ROOT, OMP_NUM_THREADS='1', MASTER_PORT=free_port())
     proc = subprocess.Popen(
         [sys.executable, TRAIN, *map(str, args)],
         cwd=ROOT,

@@ -103,9 +103,7 @@ def test_two_processes_resumed_on_one_step_with_the_one_process_lr(tmp_path, dem
     """DDP and mae_fsdp2 on 2 processes (2 steps an epoch), resumed on 1 device at the end of
     epoch 0: epoch 1 trains with a fresh 1-device run's lr; a longer max_epochs is refused
     under mae_fsdp2 too (it was accepted with the old cosine, whose end gives lr 0)."""
-    fresh_log = str(tmp_path / 'fresh.jsonl')
-    cli_fit(tmp_path / 'fresh', demo_root, fresh_log)
-    fresh = recorded(fresh_log)
+    fresh = fit(tmp_path / 'fresh', demo_root)  # 1 device, in this process: the reference
     assert len(fresh) == 10
     for strategy in ('ddp', 'mae_fsdp2'):
         root = tmp_path / strategy

@@ -4,28 +4,24 @@ repeated steps taken from the later run."""
 
 import json
 import os
-import shutil
 
 import pytest
 from PIL import Image
 
 from mae_plugin.analysis import load_run, plot_curves, read_scalars
-from tests.tools.training import DEMO, options, rows, train
+from tests.tools.training import rows
 from tools.analyze_logs import main as analyze_main
 
 
 @pytest.fixture(scope='module')
-def runs(tmp_path_factory, demo_root):
-    """(single, resumed): a 6-iteration run, and a copy of it resumed from iteration 3, which
-    logs steps 4-6 a second time in a second timestamp folder."""
-    root = tmp_path_factory.mktemp('curves')
-    single, resumed = str(root / 'single'), str(root / 'resumed')
-    opts = options(demo_root, 6, 3)
-    train(DEMO, single, opts)
-    shutil.copytree(single, resumed)
-    out = train(DEMO, resumed, opts, '--resume', os.path.join(resumed, 'iter_3.pth'))
-    assert 'resumed epoch: 0, iter: 3' in out
-    return single, resumed
+def runs(tiny_demo_run):
+    """(single, resumed): the shared 6-iteration tiny demo run (tests/conftest.py), and its
+    copy resumed from iteration 3, which logs steps 4-6 a second time in a second timestamp
+    folder."""
+    return tiny_demo_run
+
+
+SINGLE = 'mae_vit-t_demo'  # the single run's folder: its label in the drawing
 
 
 @pytest.mark.slow
@@ -36,7 +32,7 @@ def test_plot_curve_draws_the_logged_numbers_into_a_png_of_its_size(runs, tmp_pa
     assert 'wrote' in capsys.readouterr().out
     assert Image.open(out).size == (800, 900)  # 8 x (3 x 3 keys) inches at 100 dpi
     (log,) = rows(single)
-    drawn = plot_curves([single], ['loss', 'lr', 'knn_top1'], tmp_path / 'again.png')['single']
+    drawn = plot_curves([single], ['loss', 'lr', 'knn_top1'], tmp_path / 'again.png')[SINGLE]
     train_rows = [r for r in log if 'loss' in r]
     assert drawn['loss'] == ([r['step'] for r in train_rows], [r['loss'] for r in train_rows])
     assert drawn['lr'] == ([r['step'] for r in train_rows], [r['lr'] for r in train_rows])
@@ -64,7 +60,7 @@ def test_a_resumed_run_is_concatenated_and_its_repeated_steps_win(runs, tmp_path
     assert times == [before[1], before[2], before[3], after[4], after[5], after[6]]
     expected = {r['step']: r['loss'] for r in first + second if 'loss' in r}
     assert drawn['resumed']['loss'][1] == [expected[s] for s in range(1, 7)]
-    assert drawn['single']['loss'][1][:3] == drawn['resumed']['loss'][1][:3]  # a line each
+    assert drawn[SINGLE]['loss'][1][:3] == drawn['resumed']['loss'][1][:3]  # a line each
     assert load_run(resumed)[5]['time'] == after[5]
 
 
@@ -73,7 +69,7 @@ def test_a_key_not_in_the_log_is_an_error_listing_the_keys_that_are(runs, tmp_pa
     single, _ = runs
     with pytest.raises(
         ValueError,
-        match=r"\['accuracy/top1'\] not in the log of .*single'; it "
+        match=r"\['accuracy/top1'\] not in the log of .*mae_vit-t_demo'; it "
         r"has \[.*'knn_top1', 'loss', 'lr'",
     ):
         analyze_main(

@@ -4,8 +4,10 @@ read what a run leaves behind."""
 import glob
 import json
 import os
+import shutil
 import subprocess
 import sys
+from pathlib import Path
 
 from tests.conftest import ROOT
 
@@ -50,3 +52,22 @@ def rows(work_dir: str) -> list[list[dict]]:
     """The rows of each run's scalars.json, oldest run first."""
     files = sorted(glob.glob(os.path.join(work_dir, '*', 'vis_data', 'scalars.json')))
     return [[json.loads(line) for line in open(f) if line.strip()] for f in files]
+
+
+def build_demo_runs(folder: Path, data_root: str) -> None:
+    """``folder/mae_vit-t_demo``: 6 iterations of the tiny demo, checkpoint, pictures and kNN
+    every 3; norm-pix off (the checkpoint meta tests need a value other than the default) and
+    TensorBoard's event file beside the local log. ``folder/resumed``: a copy resumed from
+    iteration 3. The ``tiny_demo_run`` fixture of tests/conftest.py shares them."""
+    config = folder / 'mae_vit-t_demo_tensorboard.py'
+    config.write_text(
+        f'_base_ = {DEMO!r}\n'
+        "visualizer = dict(vis_backends=[dict(type='LocalVisBackend'), "
+        "dict(type='TensorboardVisBackend')])\n"
+    )
+    run, resumed = str(folder / 'mae_vit-t_demo'), str(folder / 'resumed')
+    opts = {**options(data_root, 6, 3), 'model.loss.norm_pix': False}
+    train(str(config), run, opts)
+    shutil.copytree(run, resumed)
+    out = train(str(config), resumed, opts, '--resume', os.path.join(resumed, 'iter_3.pth'))
+    assert 'resumed epoch: 0, iter: 3' in out
