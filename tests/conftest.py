@@ -11,6 +11,8 @@ import pytest
 import torch
 from filelock import FileLock
 
+from tests.order import WORKER_KEY, Durations, cached_durations, longest_first
+
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 sys.path.insert(0, ROOT)
 
@@ -20,6 +22,7 @@ sys.path.insert(0, ROOT)
 # its own block of 1000, from a random start (other pytest sessions on the machine).
 _WORKER = int(os.environ.get('PYTEST_XDIST_WORKER', 'gw0').removeprefix('gw') or 0)
 _PORTS = itertools.count(random.randrange(1000))
+_DURATIONS = Durations()
 
 
 def free_port() -> str:
@@ -45,9 +48,23 @@ def pytest_configure(config):
 
 
 def pytest_collection_modifyitems(config, items):
-    """The slow end-to-end tests first (stable order otherwise): parallel workers then share
-    out the long runs at the start, and the quick tests fill in the end."""
-    items.sort(key=lambda item: item.get_closest_marker('slow') is None)
+    """The longest tests first (tests/order.py): parallel workers then share out the long runs
+    at the start, and the quick tests fill in the end."""
+    longest_first(config, items)
+
+
+@pytest.hookimpl(optionalhook=True)
+def pytest_configure_node(node):
+    """(pytest-xdist, in the controller) every worker sorts by the same numbers."""
+    node.workerinput[WORKER_KEY] = cached_durations(node.config)
+
+
+def pytest_runtest_logreport(report):
+    _DURATIONS.record(report)
+
+
+def pytest_sessionfinish(session):
+    _DURATIONS.save(session.config)
 
 
 def built_once(tmp_path_factory, name: str, build: Callable[[Path], None]) -> Path:

@@ -13,6 +13,7 @@ import torch
 
 from mae_plugin.demo_data import prepare_coco_split
 from tests.conftest import ROOT
+from tests.engine import in_process
 from tests.engine.demo_run import cli, run_cli
 
 CONFIG = os.path.join(ROOT, 'configs', 'det', 'mask-rcnn_vit-t-mae_demo.py')
@@ -65,20 +66,10 @@ def test_mask_rcnn_trains_from_a_plugin_checkpoint_then_tests(tmp_path, coco_roo
     assert 'MAEViTDet: loaded 27 tensors' in out and '(plugin format)' in out
     assert 'coco/bbox_mAP' in out and 'coco/segm_mAP' in out
     trained = os.path.join(work, 'iter_4.pth')
-    out = run_cli(
-        [
-            sys.executable,
-            os.path.join(ROOT, 'tools', 'test.py'),
-            CONFIG,
-            trained,
-            '--work-dir',
-            work,
-        ]
-        + cli(opts)
-    )
+    # tools/test.py's functions, in this process
+    metrics, _ = in_process.evaluate(CONFIG, trained, str(tmp_path / 'test'), opts)
     for metric in ('coco/bbox_mAP', 'coco/segm_mAP'):
-        value = float(out.rsplit(f'{metric}: ', 1)[1].split()[0])
-        assert 0.0 <= value <= 100.0
+        assert 0.0 <= metrics[metric] <= 100.0
     state = torch.load(trained, weights_only=True)['state_dict']
     assert state['backbone.encoder.vit.pos_embed'].shape == (1, 16, 16, 48)
 
@@ -147,18 +138,9 @@ def test_mask_rcnn_trains_with_amp_on_cpu(tmp_path, coco_root, pretrained):
     path, _ = pretrained
     work = str(tmp_path / 'det_amp')
     opts = options(coco_root, path, iters=2)
-    out = run_cli(
-        [
-            sys.executable,
-            os.path.join(ROOT, 'tools', 'train.py'),
-            CONFIG,
-            '--work-dir',
-            work,
-            '--amp',
-        ]
-        + cli(opts)
-    )
-    assert "type='mae_plugin.CPUAmpOptimWrapper'" in out
-    assert 'Iter(train) [2/2]' in out and 'coco/bbox_mAP' in out
+    runner, log = in_process.train(CONFIG, work, opts, '--amp')  # tools/train.py's functions
+    assert "type='mae_plugin.CPUAmpOptimWrapper'" in log
+    assert type(runner.optim_wrapper).__name__ == 'CPUAmpOptimWrapper'
+    assert 'Iter(train) [2/2]' in log and 'coco/bbox_mAP' in log
     state = torch.load(os.path.join(work, 'iter_2.pth'), weights_only=True)['state_dict']
     assert all(v.dtype == torch.float32 for v in state.values() if v.is_floating_point())

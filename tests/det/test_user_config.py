@@ -1,5 +1,5 @@
-"""The backbone in a user's own mmdet config, as the README shows it: a config file in the user's
-folder on mmdet's own Mask R-CNN config (``mmdet::``), the README's ``custom_imports``,
+"""The backbone in a user's own mmdet config, as docs/detection.md shows it: a config file in the
+user's folder on mmdet's own Mask R-CNN config (``mmdet::``), the page's ``custom_imports``,
 backbone and neck lines, the demo coins and the tiny demo sizes, run by MMEngine's ``Runner``."""
 
 import glob
@@ -13,7 +13,7 @@ from mae_plugin.demo_data import prepare_coco_split
 
 MMDET_MASK_RCNN = 'mmdet::mask_rcnn/mask-rcnn_r50_fpn_1x_coco.py'
 
-# The README's lines (section "Detection and instance segmentation") at the demo's sizes (a
+# The lines of docs/detection.md (section "In your own mmdet config") at the demo's sizes (a
 # patch-8 ViT, so the pyramid starts from stride 8), then the user's data.
 USER_CONFIG = """
 _base_ = ['{base}']

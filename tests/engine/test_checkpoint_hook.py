@@ -14,7 +14,8 @@ from mmengine.hooks import Hook
 
 from mae_plugin.checkpoints.atomic import PARTIAL_SUFFIX
 from tests.conftest import ROOT
-from tests.engine.demo_run import DEMO, TINY, TRAIN, cli, demo_options, run_cli, tiny_runner
+from tests.engine import in_process
+from tests.engine.demo_run import DEMO, TINY, TRAIN, cli, demo_options, tiny_runner
 
 
 def last_checkpoint(work):
@@ -84,8 +85,8 @@ def test_kill_during_a_save_then_resume_continues_from_the_last_complete(tmp_pat
     assert last_checkpoint(work) == os.path.join(work, 'iter_2.pth')
     torch.load(os.path.join(work, 'iter_2.pth'), weights_only=True)  # complete
 
-    out = run_cli([sys.executable, TRAIN, DEMO, '--work-dir', work, '--resume'] + cli(options))
-    assert 'resumed epoch: 0, iter: 2' in out
+    _, log = in_process.train(DEMO, work, options, '--resume')  # tools/train.py's functions
+    assert 'resumed epoch: 0, iter: 2' in log
     assert last_checkpoint(work) == os.path.join(work, 'iter_6.pth')
     assert sorted(f for f in os.listdir(work) if f.endswith('.pth')) == ['iter_6.pth']
 

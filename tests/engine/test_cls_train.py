@@ -1,5 +1,7 @@
 """Fine-tuning and linear probing end to end: tools/train.py, then tools/test.py, from an MAE
-checkpoint written by the plugin, on tiles of real photographs (one class per photograph)."""
+checkpoint written by the plugin, on tiles of real photographs (one class per photograph). The
+fine-tuning runs the tools' command lines; the linear probe and the AMP run call the same
+functions in the test process (the command lines are the same but for the config)."""
 
 import os
 import sys
@@ -8,6 +10,7 @@ import pytest
 import torch
 
 from tests.conftest import ROOT
+from tests.engine import in_process
 from tests.engine.demo_run import cli, run_cli
 
 TRAIN = os.path.join(ROOT, 'tools', 'train.py')
@@ -55,6 +58,18 @@ def train_then_test(config, work, demo_root, checkpoint, loaded):
     return torch.load(trained, weights_only=True)['state_dict']
 
 
+def train_then_test_in_process(config, work, demo_root, checkpoint, loaded):
+    """``train_then_test`` through the tools' functions, in this process (in_process.py)."""
+    opts = options(demo_root, checkpoint)
+    _, log = in_process.train(config, work, opts)
+    assert f'MAEClassifier: loaded {loaded} tensors' in log and '(plugin format)' in log
+    assert 'accuracy/top1' in log and 'accuracy/top5' in log
+    trained = os.path.join(work, 'iter_6.pth')
+    metrics, _ = in_process.evaluate(config, trained, os.path.join(work, 'test'), opts)
+    assert 0 <= metrics['accuracy/top1'] <= metrics['accuracy/top5'] <= 100
+    return torch.load(trained, weights_only=True)['state_dict']
+
+
 @pytest.mark.slow
 def test_finetuning_from_a_plugin_checkpoint(tmp_path, demo_root, pretrained):
     path, mae = pretrained
@@ -74,7 +89,7 @@ def test_finetuning_from_a_plugin_checkpoint(tmp_path, demo_root, pretrained):
 def test_linear_probe_keeps_the_encoder_frozen(tmp_path, demo_root, pretrained):
     path, mae = pretrained
     config = os.path.join(ROOT, 'configs', 'cls', 'vit-t-mae_linprobe_demo.py')
-    state = train_then_test(config, str(tmp_path / 'lp'), demo_root, path, loaded=30)
+    state = train_then_test_in_process(config, str(tmp_path / 'lp'), demo_root, path, loaded=30)
     for name, value in mae.encoder.vit.state_dict().items():
         torch.testing.assert_close(state[f'classifier.vit.{name}'], value, rtol=0, atol=0)
     assert 'classifier.vit.head.0.weight' not in state  # BatchNorm without affine
@@ -88,9 +103,8 @@ def test_finetuning_with_amp_on_cpu(tmp_path, demo_root, pretrained):
     path, _ = pretrained
     config = os.path.join(ROOT, 'configs', 'cls', 'vit-t-mae_finetune_demo.py')
     work = str(tmp_path / 'ft_amp')
-    out = run_cli(
-        [sys.executable, TRAIN, config, '--work-dir', work, '--amp'] + cli(options(demo_root, path))
-    )
-    assert "type='mae_plugin.CPUAmpOptimWrapper'" in out and 'accuracy/top1' in out
+    runner, log = in_process.train(config, work, options(demo_root, path), '--amp')
+    assert "type='mae_plugin.CPUAmpOptimWrapper'" in log and 'accuracy/top1' in log
+    assert type(runner.optim_wrapper).__name__ == 'CPUAmpOptimWrapper'
     state = torch.load(os.path.join(work, 'iter_6.pth'), weights_only=True)['state_dict']
     assert all(v.dtype == torch.float32 for v in state.values() if v.is_floating_point())

@@ -1,7 +1,7 @@
 """Evaluation never substitutes data: an unreadable validation or test image is an error naming
 it, or (``on_corrupt='skip'``) dropped from the accuracy and counted in the metric's output,
-through ``tools/train.py`` (validation during training) and ``tools/test.py``, on 1 and 2
-processes."""
+through ``tools/train.py`` (validation during training) and ``tools/test.py``, on 1 process
+(the tools' functions, in the test process) and 2 (``tools/test.py`` under torchrun)."""
 
 import os
 import re
@@ -18,10 +18,10 @@ from mae_plugin.data import CorruptImageError
 from mae_plugin.engine.classification.metric import MAEAccuracy
 from mae_plugin.engine.pretrain.dataset import MAEImageFolder
 from tests.conftest import ROOT, free_port
+from tests.engine import in_process
 from tests.engine.demo_run import cli
 from tests.engine.test_cls_train import options
 
-TRAIN = os.path.join(ROOT, 'tools', 'train.py')
 TEST = os.path.join(ROOT, 'tools', 'test.py')
 FINETUNE = os.path.join(ROOT, 'configs', 'cls', 'vit-t-mae_finetune_demo.py')
 PIPELINE = [
@@ -98,12 +98,12 @@ def test_an_unreadable_val_or_test_image_is_an_error_naming_it(tmp_path, demo_ro
     root, bad = with_unreadable_val(tmp_path, demo_root)
     work = str(tmp_path / 'ft')
     opts = eval_options(demo_root, pretrained_64[0], root)
-    code, out = run([TRAIN, FINETUNE, '--work-dir', work] + cli(opts))
-    assert code != 0 and bad in out and 'accuracy/top1: ' not in out, out[-3000:]
+    with pytest.raises(CorruptImageError, match=re.escape(bad)):
+        in_process.train(FINETUNE, work, opts)
     # the checkpoint of iteration 2 was written before the validation
     checkpoint = os.path.join(work, 'iter_2.pth')
-    code, out = run([TEST, FINETUNE, checkpoint, '--work-dir', work] + cli(opts))
-    assert code != 0 and bad in out and 'accuracy/top1: ' not in out, out[-3000:]
+    with pytest.raises(CorruptImageError, match=re.escape(bad)):
+        in_process.evaluate(FINETUNE, checkpoint, str(tmp_path / 'test'), opts)
 
 
 @pytest.mark.slow
@@ -118,21 +118,21 @@ def test_skip_drops_an_unreadable_image_from_the_accuracy_and_counts_it(
     }
     said = re.escape(f'over 80 of 81 images, 1 unreadable: {bad!r}')
     opts = eval_options(demo_root, pretrained_64[0], root, **skip)
-    code, out = run([TRAIN, FINETUNE, '--work-dir', work] + cli(opts))
-    assert code == 0 and re.search(said, out), out[-3000:]
+    _, log = in_process.train(FINETUNE, work, opts)
+    assert re.search(said, log), log[-3000:]
     checkpoint = os.path.join(work, 'iter_2.pth')
     reference_opts = eval_options(demo_root, pretrained_64[0], os.path.join(demo_root, 'knn'))
-    code, out = run([TEST, FINETUNE, checkpoint, '--work-dir', work] + cli(reference_opts))
-    assert code == 0, out[-3000:]
-    reference = top1(out)  # the 80 readable images alone
-    code, out = run([TEST, FINETUNE, checkpoint, '--work-dir', work] + cli(opts))
-    assert code == 0 and re.search(said, out), out[-3000:]
-    assert top1(out) == reference and 'accuracy/unreadable: 1' in out
-    # 2 processes: the sampler pads 81 to 82 (index 0 twice); the metric counts each file once
+    metrics, _ = in_process.evaluate(FINETUNE, checkpoint, str(tmp_path / 'ref'), reference_opts)
+    reference = metrics['accuracy/top1']  # the 80 readable images alone
+    metrics, log = in_process.evaluate(FINETUNE, checkpoint, str(tmp_path / 'skip'), opts)
+    assert re.search(said, log), log[-3000:]
+    assert metrics['accuracy/top1'] == reference and metrics['accuracy/unreadable'] == 1
+    # 2 processes, through tools/test.py's command line: the sampler pads 81 to 82 (index 0
+    # twice); the metric counts each file once
     args = [TEST, FINETUNE, checkpoint, '--work-dir', work, '--launcher', 'pytorch']
     code, out = run(args + cli(opts), torchrun=True)
     assert code == 0 and re.search(said, out), out[-3000:]
-    assert top1(out) == reference
+    assert top1(out) == round(reference, 2)
 
 
 def test_a_substitute_in_an_evaluation_batch_is_an_error():

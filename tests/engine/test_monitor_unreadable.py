@@ -5,11 +5,11 @@ log, through ``tools/train.py`` on the demo config."""
 import glob
 import os
 import shutil
-import sys
 
 import pytest
 
-from tests.engine.demo_run import DEMO, TINY, TRAIN, cli, demo_options, run_cli
+from tests.engine import in_process
+from tests.engine.demo_run import DEMO, TINY, demo_options
 
 
 def demo_with_unreadable_files(tmp_path, demo_root):
@@ -31,7 +31,7 @@ def test_unreadable_monitor_images_are_passed_over_and_said_once(tmp_path, demo_
     root, bad = demo_with_unreadable_files(tmp_path, demo_root)
     work = str(tmp_path / 'run')
     options = demo_options(root, 2, 2, **TINY)
-    out = run_cli([sys.executable, TRAIN, DEMO, '--work-dir', work] + cli(options))
+    _, out = in_process.train(DEMO, work, options)  # tools/train.py's functions; out: its log
     assert 'Iter(train) [2/2]' in out
     pictures = glob.glob(os.path.join(work, '*', 'vis_data', 'vis_image', 'reconstruction_2.png'))
     assert pictures, out[-3000:]

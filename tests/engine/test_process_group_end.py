@@ -4,9 +4,8 @@ destroy): a process that exits with a gloo group alive can abort at exit after i
 
 import subprocess
 import sys
-import uuid
 
-from tests.conftest import ROOT
+from tests.conftest import ROOT, free_port
 from tests.engine.demo_run import DEMO, TRAIN, cli
 from tests.engine.fsdp_run import tiny_options
 
@@ -23,7 +22,7 @@ print('group alive after the run:', dist.is_initialized())
 
 
 def test_a_finished_launcher_run_leaves_no_process_group(tmp_path, demo_root):
-    port = str(29500 + uuid.uuid4().int % 1000)
+    port = free_port()
     args = [TRAIN, DEMO, '--launcher', 'pytorch', '--work-dir', str(tmp_path)]
     args += cli(tiny_options(demo_root, 1, 1))
     proc = subprocess.run(

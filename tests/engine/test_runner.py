@@ -10,6 +10,7 @@ import torch
 from mae_plugin.checkpoints import from_core
 from mae_plugin.checkpoints.convert import convert_checkpoint
 from tests.conftest import ROOT
+from tests.engine import in_process
 from tests.engine.demo_run import (
     DEMO,
     TINY,
@@ -153,9 +154,9 @@ def test_vit_b_recipe_lr_counts_gradient_accumulation(tmp_path, demo_root):
         'model.decoder.depth': 1,
         'model.decoder.num_heads': 2,
     }
-    out = run_cli([sys.executable, TRAIN, config, '--work-dir', work] + cli(options))
+    _, log = in_process.train(config, work, options)  # tools/train.py's functions
     assert lr_of(os.path.join(work, 'epoch_1.pth')) == pytest.approx(1.5e-4 * 8 / 256)
-    assert '(batch 2 x 1 processes x 4 accumulation) / 4096 = 8 / 4096' in out
+    assert '(batch 2 x 1 processes x 4 accumulation) / 4096 = 8 / 4096' in log
 
 
 def test_accumulation_steps_the_optimizer_once_per_count(tmp_path, demo_root):
@@ -190,8 +191,10 @@ def test_accumulation_steps_the_optimizer_once_per_count(tmp_path, demo_root):
 @pytest.mark.slow
 def test_resume_never_runs_text_from_the_checkpoint(tmp_path, demo_root):
     work = str(tmp_path / 'run')
-    options = demo_options(demo_root, 2, 2, **TINY)
-    run_cli([sys.executable, TRAIN, DEMO, '--work-dir', work] + cli(options))
+    # tools/train.py's functions in this process, without the monitors (not read here)
+    off = {'default_hooks.knn': None, 'default_hooks.visualization': None}
+    options = demo_options(demo_root, 2, 2, **TINY, **off)
+    in_process.train(DEMO, work, options)
     marker = tmp_path / 'code_ran'
     payload = f"__import__('os').system('touch {marker}')\n"
     checkpoint = torch.load(os.path.join(work, 'iter_2.pth'), weights_only=True)
@@ -199,12 +202,10 @@ def test_resume_never_runs_text_from_the_checkpoint(tmp_path, demo_root):
     checkpoint['meta']['config'] = payload  # the key MMEngine's own resume parses
     crafted = str(tmp_path / 'crafted.pth')
     torch.save(checkpoint, crafted)
-    out = run_cli(
-        [sys.executable, TRAIN, DEMO, '--work-dir', work, '--resume', crafted] + cli(options)
-    )
+    _, log = in_process.train(DEMO, work, options, '--resume', crafted)
     assert not marker.exists()
-    assert 'resumed epoch: 0, iter: 2' in out
-    assert "meta['config'] text ignored (never executed)" in out
+    assert 'resumed epoch: 0, iter: 2' in log
+    assert "meta['config'] text ignored (never executed)" in log
 
 
 def test_resume_of_another_schedule_is_refused_from_plain_data(tmp_path, demo_root):

@@ -111,6 +111,15 @@ def build_cli(args):
         return MAELightningCLI(args=[str(a) for a in args], run=False)
 
 
+def run_in_process(args):
+    """``python tools/train_lightning.py ARGS`` in this process (the function the tool calls),
+    for runs whose command line is not what the test is about: no interpreter start."""
+    from mae_plugin.lightning.cli import main
+
+    with mock.patch.object(sys, 'argv', [TRAIN]):
+        return main([str(a) for a in args])
+
+
 def run_cli(args, timeout=600, check=True):
     """``python tools/train_lightning.py ARGS`` in its own process group (DDP's second process
     included), killed whole on timeout. Returns the CompletedProcess-like (code, output)."""

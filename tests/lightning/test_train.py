@@ -19,6 +19,7 @@ from tests.lightning.helpers import (
     checkpoint_every,
     demo_callbacks,
     run_cli,
+    run_in_process,
     tiny_args,
     tiny_cli,
 )
@@ -143,7 +144,8 @@ def test_kill_9_during_a_save_then_ckpt_path_last_continues(tmp_path, demo_root)
     assert left == ['last.ckpt', 'step_2.ckpt', 'step_4.ckpt', 'step_6.ckpt.partial'], left
     assert load_checkpoint_file(root / 'checkpoints' / 'last.ckpt')['global_step'] == 4
 
-    run_cli(
+    # resumed in this process (the tool's function): the command line is the kill run's
+    run_in_process(
         [
             'fit',
             *tiny_args(

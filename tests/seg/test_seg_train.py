@@ -13,6 +13,7 @@ from PIL import Image
 
 from mae_plugin.demo_data import prepare_seg_split
 from tests.conftest import ROOT, tiny_mae
+from tests.engine import in_process
 from tests.engine.demo_run import cli, run_cli
 
 CONFIG = os.path.join(ROOT, 'configs', 'seg', 'upernet_vit-t-mae_demo.py')
@@ -67,19 +68,9 @@ def test_upernet_trains_from_a_plugin_checkpoint_then_tests(tmp_path, seg_root, 
     assert 'MAESegViT: loaded 28 tensors' in out and '(plugin format)' in out
     assert 'mIoU' in out
     trained = os.path.join(work, 'iter_4.pth')
-    out = run_cli(
-        [
-            sys.executable,
-            os.path.join(ROOT, 'tools', 'test.py'),
-            CONFIG,
-            trained,
-            '--work-dir',
-            work,
-        ]
-        + cli(opts)
-    )
-    miou = float(out.rsplit('mIoU: ', 1)[1].split()[0])
-    assert 0.0 <= miou <= 100.0
+    # tools/test.py's functions, in this process
+    metrics, _ = in_process.evaluate(CONFIG, trained, str(tmp_path / 'test'), opts)
+    assert 0.0 <= metrics['mIoU'] <= 100.0
     state = torch.load(trained, weights_only=True)['state_dict']
     assert not torch.equal(
         state['backbone.encoder.vit.blocks.0.attn.qkv.weight'],
@@ -164,18 +155,10 @@ def test_upernet_trains_with_amp_on_cpu(tmp_path, seg_root, pretrained):
     """``--amp`` on the CPU: the plugin's bf16 wrapper, found from the mmseg scope."""
     path, _ = pretrained
     work = str(tmp_path / 'seg_amp')
-    out = run_cli(
-        [
-            sys.executable,
-            os.path.join(ROOT, 'tools', 'train.py'),
-            CONFIG,
-            '--work-dir',
-            work,
-            '--amp',
-        ]
-        + cli(options(seg_root, path, iters=2))
-    )
-    assert "type='mae_plugin.CPUAmpOptimWrapper'" in out
-    assert 'Iter(train) [2/2]' in out and 'mIoU' in out
+    # tools/train.py's functions, in this process
+    runner, log = in_process.train(CONFIG, work, options(seg_root, path, iters=2), '--amp')
+    assert "type='mae_plugin.CPUAmpOptimWrapper'" in log
+    assert type(runner.optim_wrapper).__name__ == 'CPUAmpOptimWrapper'
+    assert 'Iter(train) [2/2]' in log and 'mIoU' in log
     state = torch.load(os.path.join(work, 'iter_2.pth'), weights_only=True)['state_dict']
     assert all(v.dtype == torch.float32 for v in state.values() if v.is_floating_point())

@@ -1,6 +1,7 @@
-"""The backbone in a user's own mmseg config, as the README shows it: a config file in the user's
-folder on mmsegmentation's own MAE config (``mmseg::``), the README's ``custom_imports`` and
-backbone lines, the demo set and the tiny demo sizes, run by MMEngine's ``Runner`` itself."""
+"""The backbone in a user's own mmseg config, as docs/segmentation.md shows it: a config file in
+the user's folder on mmsegmentation's own MAE config (``mmseg::``), the page's
+``custom_imports`` and backbone lines, the demo set and the tiny demo sizes, run by MMEngine's
+``Runner`` itself."""
 
 import glob
 import os
@@ -13,8 +14,8 @@ from mae_plugin.demo_data import prepare_seg_split
 
 MMSEG_MAE = 'mmseg::mae/mae-base_upernet_8xb2-amp-160k_ade20k-512x512.py'
 
-# The README's lines (section "Semantic segmentation"), at the demo's sizes; ``{model_extra}``
-# takes the correction README.md needs on this base: mmseg's MAE config sets a model-level
+# The lines of docs/segmentation.md (section "In your own mmseg config"), at the demo's sizes;
+# ``{model_extra}`` takes the page's ``pretrained=None``: mmseg's MAE config sets a model-level
 # ``pretrained`` that mmseg's EncoderDecoder hands to the backbone.
 USER_CONFIG = """
 _base_ = ['{base}']
@@ -146,8 +147,9 @@ def test_readme_backbone_trains_from_the_checkpoint_and_infers_off_the_patch_gri
 
 
 def test_readme_lines_on_mmseg_mae_config_name_both_checkpoints(tmp_path, seg_root, pretrained_64):
-    """The README's backbone lines as they stand on mmseg's MAE config: that config's model-level
-    ``pretrained`` reaches the backbone beside ``init_cfg``; the error names both."""
+    """The backbone lines of docs/segmentation.md without their ``pretrained=None``, on mmseg's
+    MAE config: that config's model-level ``pretrained`` reaches the backbone beside
+    ``init_cfg``; the error names both."""
     from mmengine.runner import Runner
 
     path, _ = pretrained_64
