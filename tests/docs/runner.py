@@ -1,6 +1,7 @@
 """Running snippets: a throw-away folder shaped like the repository after ``make demo``, the
 commands of a block (with substitutions.py's changes) and Python blocks, each in a subprocess."""
 
+import atexit
 import os
 import re
 import shlex
@@ -10,6 +11,7 @@ import sys
 
 from tests.docs import substitutions as subs
 from tests.docs.snippets import Block, Command, commands, form
+from tests.docs.warm import WarmPython
 
 ROOT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 LINKED = ('tools', 'configs', 'Makefile')
@@ -56,21 +58,40 @@ def environment(extra: dict | None = None) -> dict:
     return env
 
 
+_WARM: list[WarmPython] = []  # this process's warm server (warm.py), started on first use
+
+
+def warm_server() -> WarmPython:
+    if not _WARM:
+        _WARM.append(WarmPython(environment()))
+        atexit.register(_WARM[0].stop)  # reaped here: its CPU time counts in this run's
+    return _WARM[0]
+
+
+def runs_warm(argv: list[str], env: dict) -> bool:
+    """``python SCRIPT.py ...`` with the plain environment: forked from the warm server."""
+    python = argv[0] in ('python', '.venv/bin/python', sys.executable)
+    return python and len(argv) > 1 and argv[1].endswith('.py') and env == environment()
+
+
 def run(argv: list[str], cwd: str, where: str, env: dict) -> str:
     """Run ``argv`` to the end; AssertionError with ``where``, the command and the output's
     tail when it fails. Returns the output."""
     try:
-        proc = subprocess.run(
-            argv, cwd=cwd, env=env, capture_output=True, text=True, timeout=TIMEOUT
-        )
-    except (OSError, subprocess.TimeoutExpired) as e:
+        if runs_warm(argv, env):
+            rc, out, err = warm_server().run(argv[1:], cwd, TIMEOUT)
+        else:
+            proc = subprocess.run(
+                argv, cwd=cwd, env=env, capture_output=True, text=True, timeout=TIMEOUT
+            )
+            rc, out, err = proc.returncode, proc.stdout, proc.stderr
+    except (OSError, subprocess.TimeoutExpired, TimeoutError) as e:
         raise AssertionError(f'{where}: `{shlex.join(argv)}`: {e}') from e
-    if proc.returncode != 0:
+    if rc != 0:
         raise AssertionError(
-            f'{where}: `{shlex.join(argv)}` exited with {proc.returncode}:\n'
-            f'{proc.stdout[-2000:]}\n{proc.stderr[-4000:]}'
+            f'{where}: `{shlex.join(argv)}` exited with {rc}:\n{out[-2000:]}\n{err[-4000:]}'
         )
-    return proc.stdout + proc.stderr
+    return out + err
 
 
 def run_python(block: Block, cwd: str) -> str:

@@ -9,6 +9,7 @@ import re
 import pytest
 
 from tests.docs import substitutions as subs
+from tests.docs.conftest import FIXTURE_COMMANDS
 from tests.docs.runner import ROOT, check, run_block, run_python, workspace
 from tests.docs.snippets import (
     PLAIN_FORMS,
@@ -64,6 +65,19 @@ def covered_by(blocks: list[Block]) -> dict[str, str]:
     return covered
 
 
+def run_by_fixture(block: Block) -> bool:
+    """Whether the session fixture after_make_demo runs everything the block runs: each
+    command is one of its FIXTURE_COMMANDS or a ``make`` of targets the suite does not run."""
+    found = _signature(block)
+    if block.kind != 'commands' or not found:
+        return False
+    not_run = set(subs.MAKE_NOT_RUN)
+    return any(argv in FIXTURE_COMMANDS for argv in found) and all(
+        argv in FIXTURE_COMMANDS or (argv[0] == 'make' and set(argv[1:]) <= not_run)
+        for argv in found
+    )
+
+
 COVERED = covered_by(BLOCKS)
 
 
@@ -104,6 +118,8 @@ def _needs_transfer(block: Block) -> bool:
 def skip_unless_runnable(block: Block) -> None:
     if block.needs:
         pytest.skip(f'needs: {block.needs}')
+    if run_by_fixture(block):
+        pytest.skip('the session fixture after_make_demo (tests/docs/conftest.py) runs it')
     if block.id in COVERED:
         pytest.skip(f'the same commands run in {COVERED[block.id]}')
     missing = [m for m in TRANSFER if importlib.util.find_spec(m) is None]
