@@ -113,6 +113,19 @@ def environment_restored():
     os.environ.update(saved)
 
 
+@pytest.fixture(autouse=True)
+def default_scope_restored():
+    """Each test leaves MMEngine's current default scope as it found it: a run in the test
+    process (mmdet's or mmseg's config) makes its scope current for the rest of the worker, and
+    a later ``MODELS.build`` would then look in ``mmdet::model`` for the plugin's types."""
+    from mmengine.registry import DefaultScope
+
+    saved = dict(DefaultScope._instance_dict)
+    yield
+    DefaultScope._instance_dict.clear()
+    DefaultScope._instance_dict.update(saved)
+
+
 @pytest.fixture
 def mae():
     torch.manual_seed(0)
