@@ -70,11 +70,11 @@ demo-det: $(TRANSFER_STAMP)
 	$(PY) tools/train.py configs/det/mask-rcnn_vit-t-mae_demo.py
 
 test: $(TRANSFER_STAMP)
-	$(PY) -m pytest tests -n auto --dist worksteal
+	$(PY) -m pytest tests -n auto --dist load --maxschedchunk 1
 
 # without mmcv/mmdet/mmseg: their tests skip, naming `make install-transfer`
 test-fast: $(STAMP)
-	$(PY) -m pytest tests -m "not slow" -n auto --dist worksteal
+	$(PY) -m pytest tests -m "not slow" -n auto --dist load --maxschedchunk 1
 
 # ruff (lint + format check); the rules and the formatter style are in pyproject.toml.
 $(LINT_STAMP): $(STAMP)

@@ -9,7 +9,11 @@ from __future__ import annotations
 import argparse
 import os
 
-from mae_plugin.engine.runtime.launch import build_train_config, run_test
+from mae_plugin.engine.runtime.launch import (
+    build_train_config,
+    exit_launched_process,
+    run_test,
+)
 
 
 def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
@@ -49,3 +53,4 @@ def main(argv: list[str] | None = None) -> dict:
 
 if __name__ == '__main__':
     main()
+    exit_launched_process()

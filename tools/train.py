@@ -10,7 +10,11 @@ from __future__ import annotations
 import argparse
 import os
 
-from mae_plugin.engine.runtime.launch import build_train_config, run_training
+from mae_plugin.engine.runtime.launch import (
+    build_train_config,
+    exit_launched_process,
+    run_training,
+)
 
 
 def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
@@ -62,3 +66,4 @@ def main(argv: list[str] | None = None) -> None:
 
 if __name__ == '__main__':
     main()
+    exit_launched_process()

@@ -9,14 +9,15 @@ from tests.conftest import ROOT, free_port
 from tests.engine.demo_run import DEMO, TRAIN, cli
 from tests.engine.fsdp_run import tiny_options
 
-# the launcher's environment for a world of one process, then the tool as torchrun starts it
+# the launcher's environment for a world of one process, then the tool's main() as torchrun
+# starts it (its ``__main__`` block then ends the process: exit_launched_process)
 SCRIPT = """
 import os, runpy, sys
 import torch.distributed as dist
 os.environ.update(RANK='0', LOCAL_RANK='0', WORLD_SIZE='1', MASTER_ADDR='127.0.0.1',
                   MASTER_PORT=sys.argv[1])
-sys.argv = sys.argv[2:]
-runpy.run_path(sys.argv[0], run_name='__main__')
+tool = runpy.run_path(sys.argv[2], run_name='train_tool')  # main() without the process exit
+tool['main'](sys.argv[3:])
 print('group alive after the run:', dist.is_initialized())
 """
 
