@@ -86,6 +86,13 @@ class StepResult:
         return self.status == 'ok'
 
 
+def step_env(step: Step) -> dict[str, str]:
+    """The step's environment: this checkout first on PYTHONPATH, since the tools import
+    ``mae_plugin`` and a lent GPU machine runs the checkout without installing it."""
+    paths = [ROOT, *filter(None, os.environ.get('PYTHONPATH', '').split(os.pathsep))]
+    return {**os.environ, **step.env, 'PYTHONPATH': os.pathsep.join(paths)}
+
+
 def run_step(step: Step, echo: bool = True) -> StepResult:
     """Run ``step`` in a new process group, killed whole (torchrun's and spawn's children too)
     past ``step.timeout_s``; its output is echoed line by line and kept."""
@@ -93,7 +100,7 @@ def run_step(step: Step, echo: bool = True) -> StepResult:
     proc = subprocess.Popen(
         step.argv,
         cwd=ROOT,
-        env={**os.environ, **step.env},
+        env=step_env(step),
         stdout=subprocess.PIPE,
         stderr=subprocess.STDOUT,
         text=True,
@@ -316,10 +323,14 @@ def summary(env: dict, results: dict[str, Any], out_path: str) -> str:
 
 
 def write_atomic(path: str, text: str) -> None:
+    """Temp file, fsync, rename. Not ``mae_plugin.checkpoints.atomic``: this tool runs before
+    the package is importable on a lent GPU machine (its steps get the checkout on PYTHONPATH)."""
     os.makedirs(os.path.dirname(os.path.abspath(path)), exist_ok=True)
     fd, tmp = tempfile.mkstemp(dir=os.path.dirname(os.path.abspath(path)), suffix='.tmp')
     with os.fdopen(fd, 'w', encoding='utf-8') as f:
         f.write(text)
+        f.flush()
+        os.fsync(f.fileno())
     os.replace(tmp, path)
 
 

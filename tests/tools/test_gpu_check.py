@@ -234,3 +234,12 @@ def test_main_writes_one_result_file_and_fails_on_a_failed_test(tmp_path, monkey
     assert sorted(os.listdir(out.parent)) == ['result.json']  # written atomically, no leftovers
     steps[:] = [Step('tests', [py, '-c', 'print("no tests ran")'], 30)]
     assert gpu_check.main(['--allow-cpu', '--out', str(out)]) == 1  # nothing passed: a failure
+
+
+def test_steps_find_the_checkout_first_and_keep_the_carried_packages(monkeypatch):
+    """A lent GPU machine runs the checkout uninstalled, with carried wheels on PYTHONPATH: the
+    benchmark steps (tools importing mae_plugin) need the checkout there too."""
+    monkeypatch.setenv('PYTHONPATH', '/tmp/site')
+    step = Step(name='peers', argv=[sys.executable, '-c', 'pass'], timeout_s=5)
+    paths = gpu_check.step_env(step)['PYTHONPATH'].split(os.pathsep)
+    assert paths == [gpu_check.ROOT, '/tmp/site']
