@@ -9,16 +9,20 @@ from tests.conftest import ROOT, free_port
 from tests.engine.demo_run import DEMO, TRAIN, cli
 from tests.engine.fsdp_run import tiny_options
 
-# the launcher's environment for a world of one process, then the tool's main() as torchrun
-# starts it (its ``__main__`` block then ends the process: exit_launched_process)
+# the launcher's environment for a world of one process, then the tool as torchrun starts it
+# (its ``__main__`` block); the process exit it ends with reports the group's state first
 SCRIPT = """
 import os, runpy, sys
 import torch.distributed as dist
 os.environ.update(RANK='0', LOCAL_RANK='0', WORLD_SIZE='1', MASTER_ADDR='127.0.0.1',
                   MASTER_PORT=sys.argv[1])
-tool = runpy.run_path(sys.argv[2], run_name='train_tool')  # main() without the process exit
-tool['main'](sys.argv[3:])
-print('group alive after the run:', dist.is_initialized())
+def reported_exit(code):
+    print('group alive after the run:', dist.is_initialized(), flush=True)
+    sys.exit(code)
+os._exit = reported_exit
+sys.argv = sys.argv[2:]
+runpy.run_path(sys.argv[0], run_name='__main__')
+print('the tool returned without ending the process')
 """
 
 
@@ -36,3 +40,4 @@ def test_a_finished_launcher_run_leaves_no_process_group(tmp_path, demo_root):
     )
     assert proc.returncode == 0, proc.stderr[-4000:]
     assert 'group alive after the run: False' in proc.stdout, proc.stdout[-2000:]
+    assert 'the tool returned' not in proc.stdout

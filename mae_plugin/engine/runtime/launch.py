@@ -106,7 +106,6 @@ def run_training(cfg: Config) -> Runner:
     """Build the runner from ``cfg`` and train."""
     runner = build_runner(cfg)
     runner.train()
-    end_process_group()
     return runner
 
 
@@ -115,14 +114,14 @@ def run_test(cfg: Config, checkpoint: str) -> dict:
     if not osp.isfile(checkpoint):
         raise FileNotFoundError(f'checkpoint {checkpoint!r} does not exist')
     cfg.load_from, cfg.resume = checkpoint, False
-    metrics = build_runner(cfg).test()
-    end_process_group()
-    return metrics
+    return build_runner(cfg).test()
 
 
 def exit_launched_process() -> None:
     """End a process that a launcher (torchrun, slurm) started, once its run has finished on
-    every rank, without the interpreter's teardown; a process started otherwise returns.
+    every rank: end the process group, then leave without the interpreter's teardown; a process
+    started otherwise returns. The tools call it, not :func:`run_training`, whose caller may own
+    the group.
 
     Even with the process group destroyed, a finished torchrun worker now and then aborts in
     that teardown (SIGABRT, 'terminate called without an active exception': seen on CI in DDP
@@ -132,6 +131,7 @@ def exit_launched_process() -> None:
     """
     if 'WORLD_SIZE' not in os.environ:
         return
+    end_process_group()
     logging.shutdown()
     sys.stdout.flush()
     sys.stderr.flush()
