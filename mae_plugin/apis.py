@@ -16,7 +16,7 @@ from .checkpoints import load_mae_weights
 from .data.constants import IMAGENET_MEAN, IMAGENET_STD
 from .engine.pretrain.model import MAEPretrainModel
 from .engine.registry import MODELS, SCOPE
-from .models import MaskedAutoencoder, keep_count
+from .models import MaskedAutoencoder, num_visible_in
 from .models.encoder import pool_tokens
 
 
@@ -91,7 +91,7 @@ def reconstruct(
     """Mask, encode, decode. ``images`` (B, 3, H, W) normalised with the config's mean/std;
     ``mask`` (B, L) bool, True = masked (None: random at the model's ratio)."""
     mae = _core(model)
-    output = mae(images, mask, None if mask is None else keep_count(mask))
+    output = mae(images, mask, None if mask is None else num_visible_in(mask))
     composite = mae.composite(output.pred, images, output.mask)
     mean, std = _mean_std(model, composite)
     pixels = (composite * std + mean).clamp(0, 255)

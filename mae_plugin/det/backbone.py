@@ -8,7 +8,7 @@ from mmengine.model import BaseModule
 from timm.layers import LayerNorm2d
 from torch import Tensor
 
-from ..engine.pretrained import init_encoder_from_cfg, pretrained_as_init_cfg
+from ..engine.encoder_init import init_encoder_from_cfg, pretrained_as_init_cfg
 from ..engine.registry import MODELS
 from ..models.det_vit import SimpleFeaturePyramid, ViTDetBackbone
 from ..models.factory import vit_size

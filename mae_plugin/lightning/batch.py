@@ -21,7 +21,7 @@ from typing import Any
 import torch
 from torch import Tensor
 
-from ..models.masking import random_masks
+from ..models.masking import batch_random_mask
 
 EXPECTED = (
     "MAEDataModule batches (a dict of 'inputs' uint8 (B, 3, H, W) and 'data_samples' with the "
@@ -94,4 +94,4 @@ class DeviceMasks:
         if self._generator is None or self._generator.device != torch.device(device):
             self._generator = torch.Generator(device)
             self._generator.manual_seed((torch.initial_seed() + rank) % 2**63)
-        return random_masks(batch_size, num_patches, mask_ratio, device, self._generator)
+        return batch_random_mask(batch_size, num_patches, mask_ratio, device, self._generator)

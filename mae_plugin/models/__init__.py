@@ -7,11 +7,11 @@ from .loss import NormalizedPixelLoss, pixel_target
 from .mae import MAEOutput, MaskedAutoencoder
 from .masking import (
     STRATEGIES,
+    batch_random_mask,
     check_mask_ratio,
-    keep_count,
     make_mask,
     num_visible,
-    random_masks,
+    num_visible_in,
     visible_indices,
 )
 
@@ -26,10 +26,10 @@ __all__ = [
     'MAEOutput',
     'MaskedAutoencoder',
     'STRATEGIES',
+    'batch_random_mask',
     'check_mask_ratio',
-    'keep_count',
     'make_mask',
     'num_visible',
-    'random_masks',
+    'num_visible_in',
     'visible_indices',
 ]

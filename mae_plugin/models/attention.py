@@ -1,21 +1,13 @@
 """Where the MAE's attention runs: under CPU bf16 autocast, in fp32 through torch's flash kernel.
 
 CPU autocast casts ``scaled_dot_product_attention`` to bf16, and torch's bf16 CPU kernels are
-the slowest choice at the MAE's shapes. ViT-B at batch 16, ms per forward + backward of one
-layer (``tools/benchmark.py CONFIG --attention``, docs/benchmarks.md):
+the slowest choice at the MAE's shapes. So on a CPU the attention of bf16 tokens runs in fp32
+(q, k, v upcast, flash, the output cast back): the matmuls around it stay bf16, and the attention
+is both faster and more exact. GPUs keep autocast's bf16 and torch's kernel choice.
 
-=====================  =======  =========  ==========  ==========  ===================
-CPU                    part     bf16 math  bf16 flash  fp32 flash  bf16 in fp32 (this)
-=====================  =======  =========  ==========  ==========  ===================
-Xeon, AMX-BF16         encoder  9.6        28.4        6.2         8.8
-Xeon, AMX-BF16         decoder  129.8      96.7        45.8        58.2
-EPYC, AVX512-BF16      encoder  9.8        19.4        7.9         -
-EPYC, AVX512-BF16      decoder  131.4      90.1        52.7        -
-=====================  =======  =========  ==========  ==========  ===================
-
-So on a CPU the attention of bf16 tokens runs in fp32 (q, k, v upcast, flash, the output cast
-back): the matmuls around it stay bf16, and the attention is more exact, not less. GPUs keep
-autocast's bf16 and torch's kernel choice.
+The timings behind the choice (ms per layer for each kernel and dtype, on the CPUs measured,
+with the command that takes them: ``tools/benchmark.py CONFIG --attention``) are in
+docs/benchmarks.md, "Attention: fp32 through the flash kernel under bf16 (adopted)".
 """
 
 from __future__ import annotations
@@ -33,8 +25,10 @@ from torch.overrides import TorchFunctionMode
 
 
 class CPUAttentionInFloat32(TorchFunctionMode):
-    """Runs ``F.scaled_dot_product_attention`` of bf16 CPU tensors in fp32, autocast off;
-    every other call passes through unchanged. Traced by dynamo as one graph."""
+    """Runs ``F.scaled_dot_product_attention`` of bf16 CPU tensors in fp32, autocast off.
+
+    Every other call passes through unchanged. Traced by dynamo as one graph.
+    """
 
     def __torch_function__(self, func, types, args=(), kwargs=None) -> Any:
         kwargs = kwargs or {}
@@ -48,8 +42,15 @@ class CPUAttentionInFloat32(TorchFunctionMode):
 
 
 def attention_precision(tokens: Tensor) -> AbstractContextManager:
-    """The context the transformer blocks over ``tokens`` (B, N, D) run in: fp32 attention on a
-    CPU under bf16 (autocast or bf16 tokens), nothing otherwise."""
+    """The context the transformer blocks over ``tokens`` run in.
+
+    Args:
+        tokens: (B, N, D) input of the blocks.
+
+    Returns:
+        :class:`CPUAttentionInFloat32` on a CPU under bf16 (autocast or bf16 tokens), else a
+        context that does nothing.
+    """
     bf16 = tokens.dtype == torch.bfloat16 or (
         torch.is_autocast_enabled('cpu') and torch.get_autocast_dtype('cpu') == torch.bfloat16
     )
@@ -59,9 +60,20 @@ def attention_precision(tokens: Tensor) -> AbstractContextManager:
 
 
 def run_blocks(blocks: Iterable[nn.Module], x: Tensor, grad_checkpointing: bool = False) -> Tensor:
-    """``x`` (B, N, D) through ``blocks`` in :func:`attention_precision`; with checkpointing each
-    block enters it again when recomputed in backward (a context around ``checkpoint_seq`` would
-    be gone by then and the recomputation would differ from the forward)."""
+    """Run ``x`` through ``blocks`` in :func:`attention_precision`.
+
+    With checkpointing each block enters the context again when recomputed in backward (a context
+    around ``checkpoint_seq`` would be gone by then and the recomputation would differ from the
+    forward).
+
+    Args:
+        blocks: the transformer blocks, in order.
+        x: (B, N, D) tokens.
+        grad_checkpointing: recompute each block in backward instead of keeping activations.
+
+    Returns:
+        (B, N, D) tokens after the last block.
+    """
     if grad_checkpointing and torch.is_grad_enabled():
         return checkpoint_seq([partial(_block_in_precision, block) for block in blocks], x)
     with attention_precision(x):

@@ -10,7 +10,7 @@ from torch import Tensor, nn
 from .decoder import MAEPixelDecoder
 from .encoder import MaskedViTEncoder
 from .loss import NormalizedPixelLoss, pixel_target
-from .masking import check_mask_ratio, num_visible, random_masks, split_indices
+from .masking import batch_random_mask, check_mask_ratio, num_visible, split_indices
 
 
 @dataclass
@@ -90,10 +90,12 @@ class MaskedAutoencoder(nn.Module):
         """Args: images (B, C, H, W) normalised; mask (B, L) bool, True = masked, or None to draw
         a random mask at ``mask_ratio``; num_visible: patches every row of ``mask`` keeps, None
         for the model's own ``num_visible`` (training: the pipeline masks at the config's ratio).
-        A mask keeping another count is an error (:func:`~.masking.check_keep_count`)."""
+        A mask keeping another count is an error (:func:`~.masking.check_num_visible`)."""
         self.check_images(images)
         if mask is None:
-            mask = random_masks(images.shape[0], self.num_patches, self.mask_ratio, images.device)
+            mask = batch_random_mask(
+                images.shape[0], self.num_patches, self.mask_ratio, images.device
+            )
         elif tuple(mask.shape) != (images.shape[0], self.num_patches):
             raise ValueError(
                 f'mask must have shape {(images.shape[0], self.num_patches)}, '

@@ -3,7 +3,12 @@
 A mask is a bool tensor over the patch grid, flattened row-major: shape (L,) for one image or
 (B, L) for a batch, True = masked (hidden from the encoder, reconstructed by the decoder). Every
 strategy keeps exactly ``num_visible(L, ratio)`` patches, so a batch stacks into dense index
-tensors.
+tensors; ``num_visible`` is the one name of that count throughout the code.
+
+One image (the pipeline's mask transform, pictures): :func:`make_mask` with a strategy,
+:func:`random_mask`, :func:`block_mask`, :func:`grid_mask`, each (L,) from a numpy generator.
+A batch on the device (the model masking by itself): :func:`batch_random_mask`, (B, L) from a
+torch generator.
 """
 
 from __future__ import annotations
@@ -35,12 +40,12 @@ def num_visible(num_patches: int, mask_ratio: float) -> int:
 def random_mask(
     grid_size: tuple[int, int], mask_ratio: float, rng: np.random.Generator | None = None
 ) -> Tensor:
-    """Per-sample uniform sampling without replacement. Returns (L,) bool, True = masked."""
+    """One image's mask, uniform sampling without replacement. Returns (L,) bool, True = masked."""
+    check_mask_ratio(mask_ratio)  # before the draw: a bad ratio consumes no randomness
     num_patches = grid_size[0] * grid_size[1]
-    keep = num_visible(num_patches, mask_ratio)
     order = (rng or np.random).permutation(num_patches)
     mask = torch.ones(num_patches, dtype=torch.bool)
-    mask[torch.from_numpy(order[:keep])] = False
+    mask[torch.from_numpy(order[: num_visible(num_patches, mask_ratio)])] = False
     return mask
 
 
@@ -92,8 +97,8 @@ def grid_mask(
     height, width = grid_size
     rows = torch.arange(height).view(-1, 1)
     cols = torch.arange(width).view(1, -1)
-    keep = (rows % 2 == 0) & (cols % 2 == 0)
-    return (~keep).flatten()
+    visible = (rows % 2 == 0) & (cols % 2 == 0)
+    return (~visible).flatten()
 
 
 _MASKERS = {'random': random_mask, 'block': block_mask, 'grid': grid_mask}
@@ -120,28 +125,38 @@ def fixed_masks(
     return torch.stack([make_mask(strategy, grid_size, mask_ratio, rng) for _ in range(count)])
 
 
-def random_masks(
+def batch_random_mask(
     batch_size: int,
     num_patches: int,
     mask_ratio: float,
     device: torch.device | str | None = None,
     generator: torch.Generator | None = None,
 ) -> Tensor:
-    """Batched random masking as the official code draws it (argsort of uniform noise).
+    """A batch's random masks on ``device``, drawn as the official code draws them.
 
-    Used when the model masks by itself (no mask came with the data). Returns (B, L) bool.
-    ``generator``: the noise's generator (on ``device``), None for torch's default one.
+    The argsort of uniform noise; used when the model masks by itself (no mask came with the
+    data).
+
+    Args:
+        batch_size: B.
+        num_patches: L.
+        mask_ratio: the share of masked patches; every row keeps ``num_visible(L, mask_ratio)``.
+        device: where the noise and the mask are made.
+        generator: the noise's generator (on ``device``), None for torch's default one.
+
+    Returns:
+        (B, L) bool, True = masked.
     """
-    keep = num_visible(num_patches, mask_ratio)
+    check_mask_ratio(mask_ratio)  # before the draw: a bad ratio consumes no randomness
     noise = torch.rand(batch_size, num_patches, device=device, generator=generator)
     ids_shuffle = torch.argsort(noise, dim=1)
     mask = torch.ones(batch_size, num_patches, dtype=torch.bool, device=device)
-    mask.scatter_(1, ids_shuffle[:, :keep], False)
+    mask.scatter_(1, ids_shuffle[:, : num_visible(num_patches, mask_ratio)], False)
     return mask
 
 
-def check_keep_count(mask: Tensor, keep: int) -> None:
-    """Raise unless every row of the (B, L) bool ``mask`` keeps exactly ``keep`` patches.
+def check_num_visible(mask: Tensor, num_visible: int) -> None:
+    """Raise unless every row of the (B, L) bool ``mask`` keeps exactly ``num_visible`` patches.
 
     A CPU mask outside compilation is read on the host (no device queue to wait for), so the
     error names every row's count. Anywhere else (a GPU mask, a compiled graph) reading the
@@ -149,22 +164,19 @@ def check_keep_count(mask: Tensor, keep: int) -> None:
     device instead and fails at the next synchronisation, naming the expected count.
     """
     visible_per_row = (~mask).sum(dim=1)
+    rule = f'every mask must keep num_visible(L, mask_ratio) = {num_visible} of its {mask.shape[1]}'
     if mask.device.type == 'cpu' and not torch.compiler.is_compiling():
-        if bool((visible_per_row != keep).any()):
-            raise ValueError(
-                f'every mask must keep num_visible(L, mask_ratio) = {keep} of its {mask.shape[1]} '
-                f'patches, got {visible_per_row.tolist()} visible per row'
-            )
+        if bool((visible_per_row != num_visible).any()):
+            raise ValueError(f'{rule} patches, got {visible_per_row.tolist()} visible per row')
     else:
         torch._assert_async(
-            (visible_per_row == keep).all(),
-            f'every mask must keep num_visible(L, mask_ratio) = {keep} of its {mask.shape[1]} '
-            'patches; a mask of this batch keeps another count',
+            (visible_per_row == num_visible).all(),
+            f'{rule} patches; a mask of this batch keeps another count',
         )
 
 
-def keep_count(mask: Tensor) -> int:
-    """Visible patches of the first row of the (B, L) bool ``mask``, read on the host.
+def num_visible_in(mask: Tensor) -> int:
+    """``num_visible`` of the first row of the (B, L) bool ``mask``, read on the host.
 
     For tools that take masks of any ratio (pictures, inference); never in the training step,
     whose count comes from the config.
@@ -172,27 +184,29 @@ def keep_count(mask: Tensor) -> int:
     return int((~mask[0]).sum())
 
 
-def split_indices(mask: Tensor, keep: int) -> tuple[Tensor, Tensor]:
+def split_indices(mask: Tensor, num_visible: int) -> tuple[Tensor, Tensor]:
     """Indices of the visible and of the masked patches of each row, each in increasing order.
 
     Args:
-        mask: (B, L) bool, True = masked; every row must keep exactly ``keep`` patches.
-        keep: visible patches per row, known from the config (``num_visible(L, mask_ratio)``),
-            so the split reads nothing from the mask on the host (no sync, no graph break).
+        mask: (B, L) bool, True = masked; every row must keep exactly ``num_visible`` patches.
+        num_visible: visible patches per row, known from the config
+            (``num_visible(L, mask_ratio)``), so the split reads nothing from the mask on the
+            host (no sync, no graph break).
 
     Returns:
-        (B, keep) visible and (B, L - keep) masked int64 indices into the patch sequence.
+        (B, num_visible) visible and (B, L - num_visible) masked int64 indices into the patch
+        sequence.
     """
     if mask.dim() != 2 or mask.dtype != torch.bool:
         raise ValueError(f'mask must be a (B, L) bool tensor, got {tuple(mask.shape)} {mask.dtype}')
-    if not 0 <= keep <= mask.shape[1]:
-        raise ValueError(f'keep must lie in [0, {mask.shape[1]}], got {keep}')
-    check_keep_count(mask, keep)
+    if not 0 <= num_visible <= mask.shape[1]:
+        raise ValueError(f'num_visible must lie in [0, {mask.shape[1]}], got {num_visible}')
+    check_num_visible(mask, num_visible)
     # a stable sort of 0 (visible) before 1 (masked) lists visible positions first, in order
     order = torch.sort(mask.to(torch.uint8), dim=1, stable=True).indices
-    return order[:, :keep], order[:, keep:]
+    return order[:, :num_visible], order[:, num_visible:]
 
 
-def visible_indices(mask: Tensor, keep: int) -> Tensor:
-    """(B, keep) indices of the visible patches of each row of ``mask``, in increasing order."""
-    return split_indices(mask, keep)[0]
+def visible_indices(mask: Tensor, num_visible: int) -> Tensor:
+    """(B, num_visible) indices of the visible patches of each row of ``mask``, in order."""
+    return split_indices(mask, num_visible)[0]

@@ -7,7 +7,7 @@ from collections.abc import Sequence
 from mmengine.model import BaseModule
 from torch import Tensor
 
-from ..engine.pretrained import init_encoder_from_cfg, pretrained_as_init_cfg
+from ..engine.encoder_init import init_encoder_from_cfg, pretrained_as_init_cfg
 from ..engine.registry import MODELS
 from ..models.factory import vit_size
 from ..models.seg_vit import RelPosViTBackbone

@@ -1,5 +1,7 @@
 """The non-finite policy of every runner, strategy and precision, written once.
 
+MMEngine applies it in ``engine/nonfinite.py``, Lightning in ``lightning/nonfinite.py``.
+
 A step whose loss or gradients hold NaN/Inf on any rank is skipped on the device, as AMP's
 GradScaler skips it: no host sync before the update. The flag joins the loss (recorded before
 backward), every gradient (a sharded DTensor gradient on this rank's shard) and every rank (an
@@ -28,8 +30,17 @@ from torch.distributed.tensor import DTensor
 
 
 def non_finite_flag(loss_flag: Tensor | None, params: Iterable[Tensor]) -> Tensor:
-    """() float32: 1 when ``loss_flag`` is set or a gradient of ``params`` is non-finite on any
-    rank, else 0. No host sync (the all-reduce is queued on the device)."""
+    """Whether this step holds a non-finite loss or gradient on any rank.
+
+    No host sync: the all-reduce is queued on the device.
+
+    Args:
+        loss_flag: () float, 1 when an observed loss was non-finite; None when none was observed.
+        params: the parameters whose gradients are checked (a DTensor gradient: this rank's shard).
+
+    Returns:
+        () float32: 1 when ``loss_flag`` is set or a gradient is non-finite on any rank, else 0.
+    """
     params = list(params)
     grads = [
         p.grad.to_local() if isinstance(p.grad, DTensor) else p.grad
@@ -53,10 +64,12 @@ def non_finite_flag(loss_flag: Tensor | None, params: Iterable[Tensor]) -> Tenso
 
 
 def arm_skip(optimizer: torch.optim.Optimizer, skip: Tensor, scaler: Any = None) -> None:
-    """Make the coming update of ``optimizer`` change nothing where ``skip`` is 1; call
-    :func:`disarm` after it.
+    """Make the coming update of ``optimizer`` change nothing where ``skip`` is 1.
+
+    Call :func:`disarm` after the update.
 
     Args:
+        optimizer: the optimizer about to step.
         skip: () float on the gradients' device, 1 = skip.
         scaler: the GradScaler the update goes through (fp16), or None.
     """
@@ -84,8 +97,14 @@ def disarm(optimizer: torch.optim.Optimizer) -> None:
 def apply_skip(
     optimizer: torch.optim.Optimizer, skip: Tensor, step: Callable[[], Any], scaler: Any = None
 ) -> None:
-    """Run ``step`` (the update of ``optimizer``) so that it changes nothing where ``skip`` is 1
-    (:func:`arm_skip`)."""
+    """Run ``step`` so that it changes nothing where ``skip`` is 1 (:func:`arm_skip`).
+
+    Args:
+        optimizer: the optimizer ``step`` updates.
+        skip: () float on the gradients' device, 1 = skip.
+        step: the update, called once.
+        scaler: the GradScaler the update goes through (fp16), or None.
+    """
     arm_skip(optimizer, skip, scaler)
     try:
         step()
@@ -143,8 +162,16 @@ class SkipCounter:
         return found
 
     def record(self, bad: Tensor, label: int | None) -> Tensor:
-        """Count one step (``bad``: () 0/1, all ranks alike); returns the () float skip flag to
-        apply: ``bad``, or 1 for every step after a run reached the limit."""
+        """Count one step.
+
+        Args:
+            bad: () 0/1, the step's :meth:`flag`, alike on all ranks.
+            label: the step's number in messages (iteration or optimizer step), or None.
+
+        Returns:
+            The () float skip flag to apply: ``bad``, or 1 for every step after a run reached
+            the limit.
+        """
         bad = bad.detach().reshape(()).to(torch.int64)
         if self.counters is None:
             self.counters = torch.tensor([0, 0, 0, -1], dtype=torch.int64, device=bad.device)
@@ -170,8 +197,14 @@ class SkipCounter:
         return self.counters[0] if self.counters is not None else torch.zeros((), dtype=torch.int64)
 
     def check(self) -> int:
-        """Read the counters (one host sync): warn of new skips; raise ``FloatingPointError``
-        naming the steps once a run reached the limit. Returns the total skipped."""
+        """Read the counters (one host sync) and warn of new skips.
+
+        Returns:
+            The total skipped.
+
+        Raises:
+            FloatingPointError: naming the steps, once a run reached ``max_consecutive_skips``.
+        """
         self._unchecked = 0
         if self.counters is None:
             return self.skipped_steps

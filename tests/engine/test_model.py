@@ -4,7 +4,7 @@ from mmengine.registry import DefaultScope
 
 import mae_plugin  # noqa: F401
 from mae_plugin.engine.registry import MODELS
-from mae_plugin.models.masking import random_masks
+from mae_plugin.models.masking import batch_random_mask
 
 TINY = dict(
     type='MAEPretrainModel',
@@ -35,7 +35,7 @@ def test_training_forward_with_the_pipeline_mask_has_no_graph_break():
 def test_modes_and_mask_from_data_samples():
     model = build()
     x = torch.randn(2, 3, 32, 32)
-    mask = random_masks(2, 16, 0.75)
+    mask = batch_random_mask(2, 16, 0.75)
     out = model(x, dict(mask=mask), mode='tensor')
     assert torch.equal(out.mask, mask)
     assert set(model(x, dict(mask=mask), mode='loss')) == {'loss'}
@@ -43,7 +43,7 @@ def test_modes_and_mask_from_data_samples():
     tokens = model(x, None, mode='features')  # the unmasked encoder: cls + 16 patch tokens
     torch.testing.assert_close(tokens, model.mae.encoder(x), rtol=0, atol=0)
     assert tokens.shape == (2, 17, model.mae.encoder.embed_dim)
-    half = random_masks(2, 16, 0.5)  # another ratio, said explicitly (the pictures' tool)
+    half = batch_random_mask(2, 16, 0.5)  # another ratio, said explicitly (the pictures' tool)
     assert torch.equal(model(x, dict(mask=half, num_visible=8), mode='tensor').mask, half)
     with pytest.raises(ValueError, match='keep num_visible'):
         model(x, dict(mask=half), mode='tensor')

@@ -13,7 +13,7 @@ from mmengine.registry import DefaultScope
 
 import mae_plugin  # noqa: F401  (registers the MMEngine components)
 from mae_plugin.engine.registry import MODELS
-from mae_plugin.models.masking import random_masks
+from mae_plugin.models.masking import batch_random_mask
 from tests.gpu.conftest import VIT_B, CheckSetup
 
 
@@ -44,7 +44,7 @@ def photographs(count: int, size: int) -> torch.Tensor:
     """uint8 (count, 3, size, size): the demo photographs (scikit-image's), resized, in order
     (repeated when ``count`` is larger). Real pictures: their gradients are those of training,
     not of noise."""
-    from mae_plugin.demo_data import demo_arrays
+    from tools.demo_data import demo_arrays
 
     arrays = list(demo_arrays().values())
     out = []
@@ -61,7 +61,7 @@ def batch(cfg: Config, batch_size: int, seed: int = 0) -> dict[str, Any]:
     encoder = cfg.model.encoder
     size, patch = encoder.get('img_size', 224), encoder.get('patch_size', 16)
     generator = torch.Generator().manual_seed(seed)
-    mask = random_masks(
+    mask = batch_random_mask(
         batch_size, (size // patch) ** 2, cfg.model.get('mask_ratio', 0.75), 'cpu', generator
     )
     return dict(inputs=photographs(batch_size, size), data_samples=dict(mask=mask))

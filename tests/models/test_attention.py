@@ -6,7 +6,7 @@ import torch
 import torch.nn.functional as F
 from torch.overrides import TorchFunctionMode
 
-from mae_plugin.models.masking import random_masks
+from mae_plugin.models.masking import batch_random_mask
 from tests.engine.demo_run import tiny_core_mae
 
 
@@ -37,7 +37,7 @@ def test_every_attention_of_the_mae_runs_in_fp32_on_the_cpu(autocast):
     mae, x = small_mae(), torch.randn(2, 3, 32, 32)
     spy = AttentionDtypes()
     with spy, torch.autocast('cpu', dtype=torch.bfloat16, enabled=autocast):
-        out = mae(x, random_masks(2, 16, 0.75))
+        out = mae(x, batch_random_mask(2, 16, 0.75))
     assert spy.seen == [torch.float32] * 3  # 2 encoder + 1 decoder blocks
     assert out.pred.dtype == (torch.bfloat16 if autocast else torch.float32)
 
@@ -54,7 +54,7 @@ def test_the_stock_bf16_kernel_is_what_runs_without_the_plugin_mode():
 def test_checkpointed_blocks_recompute_the_fp32_attention_of_the_forward():
     # a context around checkpoint_seq is gone when backward recomputes the blocks: the
     # recomputation would run autocast's bf16 attention and the gradients would differ
-    x, mask = torch.randn(2, 3, 32, 32), random_masks(2, 16, 0.75)
+    x, mask = torch.randn(2, 3, 32, 32), batch_random_mask(2, 16, 0.75)
     grads = []
     for checkpointing in (False, True):
         mae, calls = small_mae(checkpointing), []

@@ -7,7 +7,7 @@ import torch
 from timm.models.vision_transformer import VisionTransformer
 
 from mae_plugin.models import MaskedViTEncoder
-from mae_plugin.models.masking import random_masks, visible_indices
+from mae_plugin.models.masking import batch_random_mask, visible_indices
 
 
 def small_encoder(**kw):
@@ -53,7 +53,7 @@ def test_base_state_dict_loads_strict_into_timm_model():
 def test_masked_encoder_sees_only_visible_tokens():
     enc = small_encoder().eval()
     x = torch.randn(2, 3, 32, 32)
-    mask = random_masks(2, 16, 0.75)
+    mask = batch_random_mask(2, 16, 0.75)
     ids = visible_indices(mask, 4)
     out = enc(x, ids)
     assert out.shape == (2, 1 + 4, 48)
@@ -97,7 +97,7 @@ def test_gradient_checkpointing_gives_same_output_and_grads():
     enc_ckpt = small_encoder(grad_checkpointing=True)
     enc_ckpt.load_state_dict(enc.state_dict())
     x = torch.randn(2, 3, 32, 32)
-    ids = visible_indices(random_masks(2, 16, 0.5), 8)
+    ids = visible_indices(batch_random_mask(2, 16, 0.5), 8)
     out, out_ckpt = enc(x, ids), enc_ckpt(x, ids)
     torch.testing.assert_close(out, out_ckpt)
     out.square().sum().backward()

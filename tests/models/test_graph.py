@@ -4,7 +4,7 @@ keeping another count is still an error (on the host for CPU masks, on the devic
 import pytest
 import torch
 
-from mae_plugin.models.masking import make_mask, random_masks
+from mae_plugin.models.masking import batch_random_mask, make_mask
 from tests.conftest import tiny_mae
 
 
@@ -35,7 +35,7 @@ def test_a_mask_keeping_another_count_names_the_counts():
     mae = tiny_mae()  # 16 patches at 0.75: keeps 4
     images = torch.randn(2, 3, 32, 32)
     with pytest.raises(ValueError, match=r'= 4 of its 16 patches, got \[8, 8\]'):
-        mae(images, random_masks(2, 16, 0.5))
+        mae(images, batch_random_mask(2, 16, 0.5))
     mask = pipeline_masks(2)
     mask[1, torch.nonzero(mask[1])[0]] = False  # row 1 keeps 5
     with pytest.raises(ValueError, match=r'got \[4, 5\]'):
@@ -46,12 +46,12 @@ def test_a_wrong_count_inside_a_graph_fails_on_the_device():
     mae = tiny_mae()
     compiled = torch.compile(lambda x, m: mae(x, m).loss, backend='eager', fullgraph=True)
     with pytest.raises(RuntimeError, match=r'num_visible\(L, mask_ratio\) = 4 of its 16'):
-        compiled(torch.randn(2, 3, 32, 32), random_masks(2, 16, 0.5))
+        compiled(torch.randn(2, 3, 32, 32), batch_random_mask(2, 16, 0.5))
 
 
 def test_an_explicit_count_serves_masks_of_another_ratio():
     mae = tiny_mae()
-    out = mae(torch.randn(2, 3, 32, 32), random_masks(2, 16, 0.5), num_visible=8)
+    out = mae(torch.randn(2, 3, 32, 32), batch_random_mask(2, 16, 0.5), num_visible=8)
     assert out.pred.shape == (2, 16, 192)
 
 

@@ -2,7 +2,7 @@ import pytest
 import torch
 
 from mae_plugin.models import MAEPixelDecoder, NormalizedPixelLoss, pixel_target
-from mae_plugin.models.masking import random_masks
+from mae_plugin.models.masking import batch_random_mask
 from tests.conftest import tiny_mae
 
 
@@ -12,12 +12,12 @@ def official_forward(mae, imgs, noise):
     enc, dec, p = mae.encoder.vit, mae.decoder, mae.patch_size
     x = enc.patch_embed(imgs) + enc.pos_embed[:, 1:]
     n, length, dim = x.shape
-    keep = int(length * (1 - mae.mask_ratio))
+    num_visible = int(length * (1 - mae.mask_ratio))  # the official len_keep
     ids_shuffle = torch.argsort(noise, dim=1)
     ids_restore = torch.argsort(ids_shuffle, dim=1)
-    x = torch.gather(x, 1, ids_shuffle[:, :keep].unsqueeze(-1).repeat(1, 1, dim))
+    x = torch.gather(x, 1, ids_shuffle[:, :num_visible].unsqueeze(-1).repeat(1, 1, dim))
     mask = torch.ones(n, length)
-    mask[:, :keep] = 0
+    mask[:, :num_visible] = 0
     mask = torch.gather(mask, 1, ids_restore)
     cls = (enc.cls_token + enc.pos_embed[:, :1]).expand(n, -1, -1)
     x = enc.norm(enc.blocks(torch.cat([cls, x], 1)))
@@ -73,7 +73,7 @@ def test_loss_is_mean_squared_error_of_the_patches_given():
 
 def test_mae_loss_only_counts_masked_patches(mae):
     imgs = torch.randn(2, 3, 32, 32)
-    mask = random_masks(2, 16, 0.75)
+    mask = batch_random_mask(2, 16, 0.75)
     captured = {}
     handle = mae.decoder.pred.register_forward_hook(
         lambda mod, inp, out: captured.setdefault('pred', out.retain_grad() or out)
@@ -122,7 +122,7 @@ def test_bad_image_size_and_mask_shape_are_errors(mae):
 
 def test_composite_pastes_visible_patches_and_undoes_norm_pix(mae):
     imgs = torch.randn(2, 3, 32, 32)
-    mask = random_masks(2, 16, 0.75)
+    mask = batch_random_mask(2, 16, 0.75)
     perfect = mae.target(imgs)  # a perfect prediction in norm-pix space
     comp = mae.composite(perfect, imgs, mask)
     torch.testing.assert_close(comp, imgs, rtol=1e-4, atol=1e-4)
@@ -138,7 +138,7 @@ def test_decoder_gradient_checkpointing_gives_the_same_loss_and_grads():
     ckpt = tiny_mae()
     ckpt.decoder = MAEPixelDecoder(num_heads=4, grad_checkpointing=True, **decoder)
     ckpt.load_state_dict(plain.state_dict())
-    x, mask = torch.randn(2, 3, 32, 32), random_masks(2, 16, 0.75)
+    x, mask = torch.randn(2, 3, 32, 32), batch_random_mask(2, 16, 0.75)
     losses = [model(x, mask).loss for model in (plain, ckpt)]
     torch.testing.assert_close(losses[0], losses[1], rtol=0, atol=0)
     for loss in losses:

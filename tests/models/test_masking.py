@@ -6,12 +6,12 @@ import torch
 from lightly.models.utils import get_at_index, set_at_index
 
 from mae_plugin.models.masking import (
+    batch_random_mask,
     block_mask,
     grid_mask,
     make_mask,
     num_visible,
     random_mask,
-    random_masks,
     visible_indices,
 )
 
@@ -47,7 +47,7 @@ def test_random_masking_covers_patches_uniformly():
     freq = draws.mean(0)  # each patch should be masked 75% of the time
     # binomial std of a frequency over 4000 draws is ~0.0068; allow 5 sigma
     assert float((freq - 0.75).abs().max()) < 0.035
-    batched = random_masks(4000, 64, 0.75).float().mean(0)
+    batched = batch_random_mask(4000, 64, 0.75).float().mean(0)
     assert float((batched - 0.75).abs().max()) < 0.035
 
 
@@ -102,7 +102,7 @@ def test_unknown_strategy_is_an_error():
 
 def test_visible_indices_then_scatter_restores_order():
     torch.manual_seed(0)
-    mask = random_masks(3, 16, 0.75)
+    mask = batch_random_mask(3, 16, 0.75)
     ids = visible_indices(mask, 4)
     assert torch.all(ids[:, 1:] > ids[:, :-1])  # sorted, hence unique
     tokens = torch.randn(3, 16, 5)

@@ -14,8 +14,8 @@ from timm.loss import SoftTargetCrossEntropy
 from ...data.constants import IMAGENET_MEAN, IMAGENET_STD
 from ...models.classifier import ViTClassifier
 from ...models.factory import vit_size
-from ..finite_loss import FiniteLossModel
-from ..pretrained import init_encoder_from_cfg
+from ..encoder_init import init_encoder_from_cfg
+from ..nonfinite import FiniteLossModel
 from ..registry import MODELS
 
 

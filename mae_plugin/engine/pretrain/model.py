@@ -11,7 +11,7 @@ from mmengine.model import ImgDataPreprocessor
 from ...checkpoints import load_mae_weights
 from ...data.constants import IMAGENET_MEAN, IMAGENET_STD
 from ...models import MAEPixelDecoder, MaskedAutoencoder, MaskedViTEncoder, NormalizedPixelLoss
-from ..finite_loss import FiniteLossModel
+from ..nonfinite import FiniteLossModel
 from ..registry import MODELS
 
 # The pure-torch components, registered as they are: configs build them by name.

@@ -9,13 +9,15 @@ of that version.
 - ``launch.py``: what ``tools/train.py`` and ``tools/test.py`` do, importable and testable;
 - ``distributed.py``: DDP on CPU-only machines (MMEngine's launcher assumes CUDA);
 - ``amp.py``: autocast on any device, bf16 where it has it, under the non-finite rule (MMEngine's
-  ``AmpOptimWrapper`` asserts a GPU, runs fp16 and skips uncounted);
-- ``finite_step.py``: non-finite steps skipped on the device, counted, a run of them stops.
+  ``AmpOptimWrapper`` asserts a GPU, runs fp16 and skips uncounted).
+
+``FiniteOptimWrapper``, exported here, lives with the rest of the non-finite guard in
+``engine/nonfinite.py``.
 """
 
+from ..nonfinite import FiniteOptimWrapper
 from .amp import CPUAmpOptimWrapper, MAEAmpOptimWrapper
 from .distributed import CPUDistributedDataParallel
-from .finite_step import FiniteOptimWrapper
 from .flexible_runner import MAEFlexibleRunner
 from .runner import MAERunner
 from .strategy import MAEFSDP2Strategy

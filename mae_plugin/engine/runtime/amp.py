@@ -4,7 +4,8 @@ MMEngine's ``AmpOptimWrapper`` asserts a CUDA/NPU/MLU device, runs fp16 (which M
 to diverge in) and skips non-finite steps through its loss scaler uncounted, forever.
 ``MAEAmpOptimWrapper`` autocasts on the model's device in the dtype ``--amp`` picks
 (``mae_plugin/training/precision.py``: bf16 where the device has it, fp16 with a GradScaler
-elsewhere), and counts and stops as every other path does (:class:`~.finite_step.FiniteStepMixin`).
+elsewhere), and counts and stops as every other path does
+(:class:`~mae_plugin.engine.nonfinite.FiniteStepMixin`).
 """
 
 from __future__ import annotations
@@ -20,8 +21,8 @@ from mmengine.optim import OptimWrapper
 from torch import nn
 
 from ...training.nonfinite import apply_skip
+from ..nonfinite import FiniteStepMixin
 from ..registry import OPTIM_WRAPPERS
-from .finite_step import FiniteStepMixin
 
 
 def _to_float32(value: Any) -> Any:
@@ -79,8 +80,8 @@ class MAEAmpOptimWrapper(FiniteStepMixin, OptimWrapper):
         autocast_modules: names of submodules (e.g. ``['backbone', 'neck']``) that alone run
             under autocast, their outputs handed on in fp32; None autocasts the whole forward.
             Detectors need it on the CPU: mmcv's CPU kernels (NMS, RoIAlign) take fp32 only.
-        max_consecutive_skips: as :class:`~.finite_step.FiniteStepMixin`.
-        check_interval: as :class:`~.finite_step.FiniteStepMixin`.
+        max_consecutive_skips: as :class:`~mae_plugin.engine.nonfinite.FiniteStepMixin`.
+        check_interval: as :class:`~mae_plugin.engine.nonfinite.FiniteStepMixin`.
     """
 
     def __init__(

@@ -24,8 +24,21 @@ def load_pretrained_encoder(
     new_ok: Sequence[str] = (),
     unused_ok: Sequence[str] = (),
 ) -> LoadReport | None:
-    """Load the checkpoint ``init_cfg`` names into ``vit`` and log the report; None (nothing
-    done) without an ``init_cfg``. ``owner`` names the model in the log and in errors."""
+    """Load the checkpoint ``init_cfg`` names into ``vit`` and log the report.
+
+    Args:
+        owner: the model's name in the log and in errors.
+        init_cfg: ``dict(type='Pretrained', checkpoint=PATH[, format=FMT])``, or None.
+        vit: the encoder's timm ViT, loaded in place.
+        grid_size: the patch grid the position table is resampled to.
+        new_ok: globs of ``vit`` keys the checkpoint may lack (relative position tables,
+            heads); reported as left new.
+        unused_ok: globs of checkpoint encoder keys ``vit`` has no place for; dropped and
+            reported.
+
+    Returns:
+        The load report, or None (nothing done) without an ``init_cfg``.
+    """
     cfg = dict(init_cfg or {})
     if not cfg:
         return None
@@ -41,9 +54,14 @@ def load_pretrained_encoder(
 
 
 def init_encoder_from_cfg(model: BaseModule, encoder: nn.Module) -> None:
-    """``init_weights`` of a model built on a pure-torch encoder (``encoder.vit``,
-    ``grid_size``, ``new_keys``, ``unused_keys``): load what ``model.init_cfg`` names. The ViT's
-    own init is done at construction; children are not re-initialised, which would overwrite it.
+    """``init_weights`` of a model built on an MAE encoder: load what ``model.init_cfg`` names.
+
+    The ViT's own init is done at construction; children are not re-initialised, which would
+    overwrite it.
+
+    Args:
+        model: the registered model; marked initialised once loaded.
+        encoder: its encoder, with ``vit``, ``grid_size``, ``new_keys`` and ``unused_keys``.
     """
     if load_pretrained_encoder(
         type(model).__name__,
@@ -59,9 +77,17 @@ def init_encoder_from_cfg(model: BaseModule, encoder: nn.Module) -> None:
 def pretrained_as_init_cfg(
     owner: str, pretrained: str | None, init_cfg: dict | None, hint: str = ''
 ) -> dict | None:
-    """The OpenMMLab backbones' older spelling: ``pretrained=PATH`` is
-    ``init_cfg=dict(type='Pretrained', checkpoint=PATH)``; None is nothing; both set is an error
-    naming both (``hint`` says how to drop one). ``owner`` names the backbone in errors."""
+    """The ``init_cfg`` that the OpenMMLab backbones' older spelling ``pretrained=PATH`` means.
+
+    ``pretrained=PATH`` is ``init_cfg=dict(type='Pretrained', checkpoint=PATH)``; None is
+    nothing; both set is an error naming both.
+
+    Args:
+        owner: the backbone's name in errors.
+        pretrained: a checkpoint path, or None.
+        init_cfg: the backbone's ``init_cfg``, or None.
+        hint: appended to the error, saying how to drop one of the two.
+    """
     if pretrained is None:
         return init_cfg
     if not isinstance(pretrained, str):
