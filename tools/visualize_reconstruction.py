@@ -36,9 +36,9 @@ def main(argv=None) -> None:
     from PIL import Image
 
     from mae_plugin.apis import init_model
-    from mae_plugin.checkpoints.atomic import atomic_open
     from mae_plugin.data import read_center_crop
     from mae_plugin.engine.hooks.reconstruction import reconstruction_picture
+    from mae_plugin.fileio import atomic_open
     from mae_plugin.models.masking import fixed_masks
 
     model = init_model(

@@ -18,7 +18,7 @@ from collections.abc import Sequence
 
 from matplotlib.figure import Figure
 
-from ..checkpoints.atomic import atomic_write_bytes
+from ..fileio import atomic_write_bytes
 
 TIMESTAMP = re.compile(r'^\d{8}_\d{6}$')  # MMEngine's run folder name
 SCALARS = os.path.join('vis_data', 'scalars.json')

@@ -5,14 +5,14 @@ from __future__ import annotations
 import os
 from typing import Any
 
-from . import lightly_format
+from .containers.read import load_checkpoint_file
 from .core import DECODER, ENCODER, Conversion
-from .files import hf_writes_folder, write_checkpoint
-from .formats import from_core, to_core
+from .detect import from_core, to_core
+from .formats import lightly
 from .hf_config import build_config
 from .resample import grid_of_size, resample_table, table_grid
-from .safe_load import load_checkpoint_file
 from .shapes import check_shapes
+from .write import hf_writes_folder, write_checkpoint
 
 
 def _check_paths(src: str | os.PathLike, dst: str | os.PathLike) -> None:
@@ -64,7 +64,7 @@ def convert_checkpoint(
     ``norm_pix``, ``mask_ratio``, ``num_heads``, ``decoder_num_heads``, else from the source's
     config (see ``hf_config.py``). ``to='lightly'`` writes the layout of lightly's current MAE
     example with a zero classifier of ``lightly_head_classes`` classes (default 1000, 0 for none)
-    so that the example module loads it with ``strict=True`` (``lightly_format.py``).
+    so that the example module loads it with ``strict=True`` (``formats/lightly.py``).
     """
     _check_paths(src, dst)
     hf_options = dict(
@@ -117,7 +117,7 @@ def convert_checkpoint(
     )
     out = from_core(conv.state, to, **kwargs)
     if to == 'lightly':
-        conv.notes += lightly_format.written_notes(lightly_head_classes)
+        conv.notes += lightly.written_notes(lightly_head_classes)
     config = None
     if to == 'hf' and hf_writes_folder(dst):
         config, notes = build_config(conv.state, grid, conv.extras.get('hf_config'), **hf_options)

@@ -22,6 +22,7 @@ class UnknownKeyError(KeyError):
     """A key that a converter has no place for (better an error than a silently lost tensor)."""
 
     def __str__(self) -> str:
+        """The message alone (KeyError would show its repr, quotes escaped)."""
         return str(self.args[0])
 
 
@@ -39,13 +40,16 @@ class Conversion:
     notes: list[str] = field(default_factory=list)  # what the output holds that no key said
 
     def take(self, source_key: str, core_key: str, value: Tensor) -> None:
+        """Put ``value`` (from ``source_key``) under ``core_key`` and count it as used."""
         self.state[core_key] = value
         self.used.append(source_key)
 
     def drop(self, source_key: str, why: str) -> None:
+        """Account for ``source_key`` as dropped, saying ``why`` (shown in the report)."""
         self.dropped[source_key] = why
 
     def report(self) -> str:
+        """What was used, dropped (grouped by why), resampled and noted, one item a line."""
         lines = [f'format: {self.format}', f'used: {len(self.used)} tensors']
         if self.dropped:
             by_reason: dict[str, list[str]] = {}
@@ -77,6 +81,7 @@ def drop_wrapper_entries(conv: Conversion, ckpt: dict[str, Any], weights: dict[s
 
 
 def encoder_key(timm_key: str) -> str:
+    """The core key of a timm ViT key."""
     return ENCODER + timm_key
 
 
@@ -105,6 +110,7 @@ def core_decoder_name(official_name: str) -> str | None:
 
 
 def is_timm_vit_key(key: str) -> bool:
+    """Whether ``key`` names a tensor of timm's ``VisionTransformer`` that MAE uses."""
     return key in ('cls_token', 'pos_embed', 'reg_token') or key.startswith(
         ('patch_embed.', 'blocks.', 'norm.', 'norm_pre.')
     )

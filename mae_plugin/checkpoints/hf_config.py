@@ -1,5 +1,6 @@
-"""``config.json`` of a Hugging Face ViTMAE folder: derived from the weights on write, checked
-against them on read. Plain JSON: parsed with ``json``, nothing in it runs.
+"""``config.json`` of a Hugging Face ViTMAE folder: derived from the weights, checked against them.
+
+Derived on write, checked on read. Plain JSON: parsed with ``json``, nothing in it runs.
 
 Sizes (hidden_size, num_hidden_layers, intermediate_size, image_size, patch_size,
 num_channels, qkv_bias and the decoder's) are read off the weights. What they do not hold comes
@@ -72,7 +73,7 @@ def config_grid(config: dict[str, Any], where: str = 'config.json') -> tuple[int
 
 
 def derived_sizes(state: dict[str, Tensor], grid: tuple[int, int]) -> dict[str, tuple[Any, str]]:
-    """field -> (value, the weights that say so) for every field the core ``state`` fixes."""
+    """Every field the core ``state`` fixes: field -> (value, the weights that say so)."""
     proj = state[ENCODER + 'patch_embed.proj.weight']
     if proj.shape[-1] != proj.shape[-2]:
         raise ValueError(
@@ -201,8 +202,12 @@ def build_config(
 def check_config(
     config: Any, state: dict[str, Tensor], where: str, weights: str
 ) -> tuple[int, int]:
-    """ValueError naming ``where`` (the config file), the field and both values wherever
-    ``config`` disagrees with the core ``state`` read from ``weights``; else the grid."""
+    """The grid of ``config``, checked against the core ``state`` read from ``weights``.
+
+    Raises:
+        ValueError: naming ``where`` (the config file), the field and both values wherever
+            ``config`` disagrees with the weights.
+    """
     if not isinstance(config, dict):
         raise ValueError(f'{where}: holds a {type(config).__name__}, not a JSON object')
     fixed = {'model_type': 'vit_mae', 'hidden_act': 'gelu'}

@@ -1,6 +1,13 @@
-"""One loader for every consumer: the MAE itself and encoder-only models (classifier,
-detection and segmentation backbones). Strict about keys and shapes, resamples position
-tables to the target grid, and reports what it loaded, dropped, resampled and left new."""
+"""One loader for every consumer: the MAE itself and encoder-only models.
+
+Encoder-only models are classifiers, detection and segmentation backbones. Strict about keys
+and shapes, resamples position tables to the target grid, and reports what it loaded, dropped,
+resampled and left new.
+
+The top of the read path, which it walks once, downwards: the container reader
+(``containers/read.py``) gives a plain dict, detection (``detect.py``) hands it to its format
+(``formats/<name>.py``) for core keys, ``resample.py`` fits the position tables to the model.
+"""
 
 from __future__ import annotations
 
@@ -14,10 +21,10 @@ import torch
 from timm.layers import resample_patch_embed
 from torch import Tensor, nn
 
+from .containers.read import load_checkpoint_file
 from .core import DECODER, ENCODER, Conversion
-from .formats import to_core
+from .detect import to_core
 from .resample import grid_of_size, resample_table, table_grid
-from .safe_load import load_checkpoint_file
 
 
 @dataclass
@@ -31,17 +38,21 @@ class LoadReport:
 
     @property
     def format(self) -> str:
+        """The format the checkpoint was read in."""
         return self.conversion.format
 
     @property
     def dropped(self) -> list[str]:
+        """The source keys not loaded (the conversion says why)."""
         return sorted(self.conversion.dropped)
 
     @property
     def resampled(self) -> list[str]:
+        """What was resampled, from which grid or size to which."""
         return self.conversion.resampled
 
     def summary(self) -> str:
+        """One line for the log: counts, dropped keys, resampling, notes, tensors left new."""
         text = (
             f'loaded {len(self.loaded)} tensors from {self.source!r} ({self.format} format)'
             f'; dropped {len(self.dropped)}'
@@ -107,8 +118,10 @@ def _copy_strict(
 def _source_grid(
     source: str, conv: Conversion, src_img_size: tuple[int, int] | None
 ) -> tuple[int, int] | None:
-    """Grid of the checkpoint's position tables (see :func:`~.resample.table_grid`), once for
-    both tables; None when the file has no encoder table."""
+    """Grid of the checkpoint's position tables, once for both tables.
+
+    See :func:`~.resample.table_grid`; None when the file has no encoder table.
+    """
     key = ENCODER + 'pos_embed'
     if key not in conv.state:
         return None
@@ -138,10 +151,13 @@ def load_mae_weights(
     fmt: str | None = None,
     src_img_size: tuple[int, int] | None = None,
 ) -> LoadReport:
-    """Load into a ``MaskedAutoencoder``. Every encoder tensor is required; the decoder may be
-    absent as a whole (encoder-only release: it stays freshly initialised) but not in part.
-    ``src_img_size`` (H, W): the input size the file's position tables were made for, when the
-    file does not record it (a square grid is assumed otherwise, and the report says so)."""
+    """Load into a ``MaskedAutoencoder``.
+
+    Every encoder tensor is required; the decoder may be absent as a whole (encoder-only
+    release: it stays freshly initialised) but not in part. ``src_img_size`` (H, W): the input
+    size the file's position tables were made for, when the file does not record it (a square
+    grid is assumed otherwise, and the report says so).
+    """
     source, conv = read_checkpoint(checkpoint, fmt)
     grid = _source_grid(source, conv, src_img_size)
     _resample_to(conv, ENCODER + 'pos_embed', mae.encoder.grid_size, grid)
@@ -171,12 +187,14 @@ def load_encoder_weights(
     unused_ok: Sequence[str] = (),
     src_img_size: tuple[int, int] | None = None,
 ) -> LoadReport:
-    """Load the MAE encoder of ``checkpoint`` into a module with timm ViT names (under
-    ``prefix``), e.g. a classifier or a dense-prediction backbone. The decoder is dropped;
-    target keys matching a glob of ``new_ok`` (relative position tables, heads, ...) may be
+    """Load the MAE encoder of ``checkpoint`` into a module with timm ViT names.
+
+    The names are under ``prefix``: a classifier or a dense-prediction backbone. The decoder is
+    dropped; target keys matching a glob of ``new_ok`` (relative position tables, heads, ...) may be
     absent and are reported as left new; encoder keys matching a glob of ``unused_ok`` (the
     final norm of an average-pooling classifier) are dropped and reported; any other missing
-    or unexpected key is an error. ``src_img_size`` as in :func:`load_mae_weights`."""
+    or unexpected key is an error. ``src_img_size`` as in :func:`load_mae_weights`.
+    """
     source, conv = read_checkpoint(checkpoint, fmt)
     grid = _source_grid(source, conv, src_img_size)
     _resample_to(conv, ENCODER + 'pos_embed', tuple(grid_size), grid)

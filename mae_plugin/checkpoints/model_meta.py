@@ -2,9 +2,10 @@
 
 The weights hold the widths, depths and patch size, but not the head counts, the mask ratio,
 the norm-pix setting or the grid of the position tables. Training writes them (MMEngine:
-``meta['mae_model']``; Lightning: ``ckpt['mae_model']``) so that a converter fills a Hugging
-Face ``config.json`` without flags. Plain ints, floats, bools and lists: read with
-``weights_only=True``, never executed.
+``meta['mae_model']`` and ``meta['pos_embed_grid']``; Lightning: ``ckpt['mae_model']``) so
+that a converter fills a Hugging Face ``config.json`` without flags and a table is resampled
+from its own grid. Plain ints, floats, bools and lists: read with ``weights_only=True``, never
+executed.
 """
 
 from __future__ import annotations
@@ -14,6 +15,7 @@ from typing import Any
 from torch import nn
 
 MODEL_META_KEY = 'mae_model'
+GRID_META_KEY = 'pos_embed_grid'  # in a plugin checkpoint's ``meta``: [h, w] of its tables
 _INTS = ('patch_size', 'embed_dim', 'depth', 'num_heads')
 _DECODER_INTS = ('decoder_embed_dim', 'decoder_depth', 'decoder_num_heads')
 
@@ -45,6 +47,22 @@ def model_meta(mae: nn.Module) -> dict[str, Any]:
     }
 
 
+def grid_from_meta(meta: Any) -> tuple[int, int] | None:
+    """The [h, w] a checkpoint's ``meta`` records under :data:`GRID_META_KEY`, or None."""
+    if not isinstance(meta, dict) or GRID_META_KEY not in meta:
+        return None
+    value = meta[GRID_META_KEY]
+    if not (
+        isinstance(value, (list, tuple))
+        and len(value) == 2
+        and all(isinstance(v, int) and not isinstance(v, bool) and v > 0 for v in value)
+    ):
+        raise ValueError(
+            f"meta['{GRID_META_KEY}'] must be [h, w] (two positive ints), got {value!r}"
+        )
+    return int(value[0]), int(value[1])
+
+
 def _check(meta: dict[str, Any], where: str) -> None:
     def bad(field: str) -> ValueError:
         return ValueError(f'{where}[{field!r}] = {meta[field]!r} is not a valid value')
@@ -68,8 +86,11 @@ def _check(meta: dict[str, Any], where: str) -> None:
 
 
 def read_model_meta(container: Any, where: str) -> dict[str, Any] | None:
-    """``container[MODEL_META_KEY]`` checked (ValueError naming ``where``, the field and the
-    value), or None when absent."""
+    """``container[MODEL_META_KEY]`` checked, or None when absent.
+
+    Raises:
+        ValueError: naming ``where``, the field and the value.
+    """
     if not isinstance(container, dict) or MODEL_META_KEY not in container:
         return None
     meta = container[MODEL_META_KEY]
@@ -81,8 +102,10 @@ def read_model_meta(container: Any, where: str) -> dict[str, Any] | None:
 
 
 def hf_fields(meta: dict[str, Any]) -> dict[str, Any]:
-    """The Hugging Face ``config.json`` fields ``meta`` says (head counts, mask ratio,
-    norm-pix), under their Hugging Face names."""
+    """The Hugging Face ``config.json`` fields ``meta`` says, under their Hugging Face names.
+
+    Head counts, mask ratio, norm-pix.
+    """
     said = {
         'num_attention_heads': meta.get('num_heads'),
         'decoder_num_attention_heads': meta.get('decoder_num_heads'),

@@ -11,29 +11,11 @@ give the grid. The grid of the model the table is read for is never taken for th
 from __future__ import annotations
 
 import math
-from typing import Any
 
 from timm.layers import resample_abs_pos_embed
 
 from .core import Conversion
-
-GRID_META_KEY = 'pos_embed_grid'  # in a plugin checkpoint's ``meta``: [h, w] of its tables
-
-
-def grid_from_meta(meta: Any) -> tuple[int, int] | None:
-    """The [h, w] a checkpoint's ``meta`` records under :data:`GRID_META_KEY`, or None."""
-    if not isinstance(meta, dict) or GRID_META_KEY not in meta:
-        return None
-    value = meta[GRID_META_KEY]
-    if not (
-        isinstance(value, (list, tuple))
-        and len(value) == 2
-        and all(isinstance(v, int) and not isinstance(v, bool) and v > 0 for v in value)
-    ):
-        raise ValueError(
-            f"meta['{GRID_META_KEY}'] must be [h, w] (two positive ints), got {value!r}"
-        )
-    return int(value[0]), int(value[1])
+from .model_meta import GRID_META_KEY
 
 
 def grid_of_size(img_size: tuple[int, int], patch: int, what: str) -> tuple[int, int]:
@@ -54,6 +36,8 @@ def table_grid(
     """The (h, w) grid of the (1, 1 + h*w, D) table ``conv.state[key]``.
 
     Args:
+        conv: the conversion holding the table.
+        key: the core key of the table.
         given: the grid the caller says the table has (from ``--src-img-size``); must agree
             with the one the checkpoint records (``conv.grid``) and with the table.
         hint: how the caller gives the input size, for the note and the error.
@@ -93,8 +77,10 @@ def table_grid(
 def resample_table(
     conv: Conversion, key: str, new_grid: tuple[int, int], old_grid: tuple[int, int]
 ) -> None:
-    """Resample ``conv.state[key]`` from ``old_grid`` to ``new_grid`` in place when they
-    differ; say so in ``conv.resampled``."""
+    """Resample ``conv.state[key]`` from ``old_grid`` to ``new_grid`` in place.
+
+    Only when they differ, said in ``conv.resampled``.
+    """
     table = conv.state[key]
     old_grid, new_grid = tuple(old_grid), tuple(new_grid)
     if table.shape[1] - 1 != old_grid[0] * old_grid[1]:

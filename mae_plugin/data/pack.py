@@ -24,7 +24,7 @@ from dataclasses import dataclass
 from PIL import Image
 from webdataset import TarWriter
 
-from ..checkpoints.atomic import atomic_open, atomic_write_text
+from ..fileio import atomic_open, atomic_write_text
 from .folder import scan_image_folder
 from .image import load_image
 

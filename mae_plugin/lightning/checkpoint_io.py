@@ -5,7 +5,7 @@ installs it in place of Lightning's default; ``Trainer(plugins=[MAECheckpointIO(
 so explicitly):
 
 - save: refuses non-finite weights, then writes ``<path>.partial``, fsyncs, renames and fsyncs
-  the folder (``mae_plugin.checkpoints.atomic``); ``ModelCheckpoint`` deletes the checkpoints
+  the folder (``mae_plugin.fileio``); ``ModelCheckpoint`` deletes the checkpoints
   it drops only after that (Lightning's own order), so a kill leaves the last complete file;
 - load: ``mae_plugin.checkpoints.load_checkpoint_file``, i.e. ``torch.load(weights_only=True)``
   after a structural check; a pickle asking for anything beyond tensors and builtins is refused
@@ -21,8 +21,8 @@ from typing import Any
 import torch
 from pytorch_lightning.plugins.io import TorchCheckpointIO
 
-from ..checkpoints.atomic import atomic_torch_save
-from ..checkpoints.safe_load import load_checkpoint_file
+from ..checkpoints import load_checkpoint_file
+from ..fileio import atomic_torch_save
 
 
 def first_non_finite(state: dict[str, Any]) -> str | None:

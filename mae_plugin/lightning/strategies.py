@@ -25,7 +25,7 @@ import torch
 from pytorch_lightning.strategies import FSDPStrategy, ModelParallelStrategy, StrategyRegistry
 from timm.models.vision_transformer import Block
 
-from ..checkpoints.safe_load import UnsafeCheckpointError
+from ..checkpoints import UnsafeCheckpointError
 
 
 def refuse_unsafe(path: str, strategy: str) -> None:

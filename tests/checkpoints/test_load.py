@@ -1,5 +1,3 @@
-import os
-
 import pytest
 import torch
 
@@ -11,9 +9,9 @@ from mae_plugin.checkpoints import (
     load_mae_weights,
     to_core,
 )
-from tests.conftest import ROOT
-
-DEMO_CFG = os.path.join(ROOT, 'configs', 'mae_vit-t_demo.py')
+from mae_plugin.checkpoints.convert import convert_checkpoint
+from tests.checkpoints.helpers import DEMO_CFG, modules_entered
+from tests.conftest import save_plugin_checkpoint, tiny_mae
 
 
 def core_to_official(state):
@@ -192,3 +190,32 @@ def test_encoder_only_consumer_loads_resamples_and_reports(tmp_path):
             path,
             (8, 8),
         )
+
+
+# a file of each container and of the formats that read differently (a folder's config, meta)
+READ_PATH_FILES = {
+    'hf': dict(to='hf', norm_pix=True, num_heads=3, decoder_num_heads=4),
+    'timm.safetensors': dict(to='timm'),
+    'official.pth': dict(to='official'),
+    'lightly.pth': dict(to='lightly'),
+    'plugin.pth': dict(to='plugin', src_img_size=(32, 32)),  # records its grid in meta
+}
+
+
+@pytest.mark.parametrize('name', [*READ_PATH_FILES, 'lightning.ckpt'])
+def test_a_read_visits_each_module_once_going_down_the_line(tmp_path, name):
+    torch.manual_seed(0)
+    src = save_plugin_checkpoint(tiny_mae(), tmp_path / 'src.pth')
+    path = tmp_path / name
+    if name in READ_PATH_FILES:
+        convert_checkpoint(src, path, **READ_PATH_FILES[name])
+    else:
+        weights = load_checkpoint_file(src)['state_dict']
+        torch.save({'pytorch-lightning_version': '2.5.0', 'state_dict': weights}, path)
+    entered = modules_entered(lambda: load_mae_weights(tiny_mae(), path))
+    path_text = ' -> '.join(entered)
+    assert not [m for m in set(entered) if entered.count(m) > 1], path_text
+    stages = ['load', 'containers/read', 'detect', 'formats/', 'resample']
+    firsts = [next(i for i, m in enumerate(entered) if m.startswith(s)) for s in stages]
+    assert firsts == sorted(firsts), path_text
+    assert entered[-1] == 'resample', path_text  # nothing below is visited again after it

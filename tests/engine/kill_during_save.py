@@ -14,8 +14,8 @@ import time
 import torch
 from mmengine.hooks import Hook
 
-from mae_plugin.checkpoints.atomic import PARTIAL_SUFFIX
 from mae_plugin.engine.registry import HOOKS
+from mae_plugin.fileio import PARTIAL_SUFFIX
 
 
 def _kill_once_written(path: str) -> None:

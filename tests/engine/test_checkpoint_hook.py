@@ -12,7 +12,7 @@ import pytest
 import torch
 from mmengine.hooks import Hook
 
-from mae_plugin.checkpoints.atomic import PARTIAL_SUFFIX
+from mae_plugin.fileio import PARTIAL_SUFFIX
 from tests.conftest import ROOT
 from tests.engine import in_process
 from tests.engine.demo_run import DEMO, TINY, TRAIN, cli, demo_options, tiny_runner
@@ -96,7 +96,7 @@ def test_a_write_killed_midway_leaves_the_old_file_whole(tmp_path):
     torch.save({'step': torch.tensor(1)}, path)
     writer = textwrap.dedent(f"""\
         import os, signal, torch, io
-        from mae_plugin.checkpoints.atomic import atomic_open
+        from mae_plugin.fileio import atomic_open
         data = io.BytesIO()
         torch.save({{'step': torch.arange(100000)}}, data)
         with atomic_open({str(path)!r}) as f:

@@ -216,7 +216,7 @@ def test_pretrained_position_table_is_resampled_to_the_input(tmp_path):
 
 @pytest.mark.parametrize('fmt', ['plugin', 'official', 'timm', 'lightly'])
 def test_every_readable_format_fine_tunes(tmp_path, fmt):
-    from mae_plugin.checkpoints.formats import from_core
+    from mae_plugin.checkpoints import from_core
     from tests.conftest import tiny_mae
 
     mae = tiny_mae(img_size=32, patch_size=8)

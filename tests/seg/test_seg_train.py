@@ -11,10 +11,10 @@ import pytest
 import torch
 from PIL import Image
 
-from mae_plugin.demo_data import prepare_seg_split
 from tests.conftest import ROOT, tiny_mae
 from tests.engine import in_process
 from tests.engine.demo_run import cli, run_cli
+from tools.demo_data import prepare_seg_split
 
 CONFIG = os.path.join(ROOT, 'configs', 'seg', 'upernet_vit-t-mae_demo.py')
 
@@ -130,7 +130,7 @@ def test_backbone_checkpoint_of_another_architecture_is_refused(pretrained):
 @pytest.mark.parametrize('fmt', ['official', 'timm'])
 def test_backbone_loads_official_and_timm_weights_resampled(tmp_path, fmt):
     import mae_plugin.seg  # noqa: F401
-    from mae_plugin.checkpoints.formats import from_core
+    from mae_plugin.checkpoints import from_core
     from mae_plugin.seg.backbone import MAESegViT
 
     mae = tiny_mae(img_size=32, patch_size=8)  # a 4 x 4 grid

@@ -27,7 +27,7 @@ from mmengine.dist import get_dist_info, is_main_process
 from mmengine.fileio import LocalBackend, register_backend
 from mmengine.hooks import CheckpointHook, Hook
 
-from ...checkpoints.atomic import atomic_write_bytes, atomic_write_text
+from ...fileio import atomic_write_bytes, atomic_write_text
 from ...training.ranks import every_rank_agrees
 from ..registry import HOOKS
 from ..runtime.sharded_checkpoint import sharded_folder

@@ -4,8 +4,7 @@ from __future__ import annotations
 
 from mmengine.hooks import Hook
 
-from ...checkpoints.model_meta import MODEL_META_KEY, model_meta
-from ...checkpoints.resample import GRID_META_KEY
+from ...checkpoints.model_meta import GRID_META_KEY, MODEL_META_KEY, model_meta
 from ..registry import HOOKS
 from .ranks import bare_model
 

@@ -28,7 +28,7 @@ from torch.distributed.checkpoint.state_dict import (
     set_optimizer_state_dict,
 )
 
-from ...checkpoints.atomic import _fsync_dir, atomic_torch_save
+from ...fileio import atomic_torch_save, fsync_dir
 from ...training.ranks import agree_or_raise as _agree_or_raise
 
 SHARDED_SUFFIX = '.sharded'
@@ -81,7 +81,7 @@ def save_sharded(
         if os.path.isdir(folder):
             shutil.rmtree(folder)  # the same step saved again (end of training)
         os.replace(partial, folder)
-        _fsync_dir(os.path.dirname(os.path.abspath(folder)))
+        fsync_dir(os.path.dirname(os.path.abspath(folder)))
         atomic_torch_save(consolidated, filename)
     _barrier()
 

@@ -16,7 +16,8 @@ of ``encoder.layer`` -> ``layers`` catches ``decoder_layers``).
 
 HF keeps query, key and value as three ``Linear`` layers; timm one ``qkv`` of (3 D, D) whose
 rows are q, k, v, heads contiguous within each, as in HF: concatenated on read, split on write.
-A folder's ``config.json`` arrives as ``ckpt['config']`` (see ``files.py``).
+A folder's ``config.json`` arrives as ``ckpt['config']`` (see ``containers/hf_folder.py``),
+checked against the weights here (``hf_config.py``).
 """
 
 from __future__ import annotations
@@ -27,12 +28,12 @@ from typing import Any
 import torch
 from torch import Tensor
 
-from .core import DECODER, ENCODER, Conversion, UnknownKeyError, inner_weights, split_core
-from .hf_config import config_grid
+from ..containers.hf_folder import EMBED, FILES_KEY, PREFIX
+from ..core import DECODER, ENCODER, Conversion, UnknownKeyError, inner_weights, split_core
+from ..hf_config import check_config
 
 NAME = 'hf'
-PREFIX = 'vit.'  # ViTMAEForPreTraining's encoder; ViTMAEModel has none
-EMBED = 'embeddings.patch_embeddings.projection.weight'
+WRITABLE = True
 
 # inside a layer: HF module -> timm module, or the index of q/k/v in timm's fused qkv
 _LAYER: dict[str, str | int] = {
@@ -86,7 +87,9 @@ _DEC_LAYER = re.compile(r'^(?:decoder_layers|decoder_encoder\.layer)\.(\d+)\.(.+
 
 
 def detect(ckpt: dict[str, Any]) -> bool:
-    weights = inner_weights(ckpt)
+    """ViTMAE's patch embedding (bare or under ``vit.``), bare or under ``state_dict``."""
+    inner = ckpt.get('state_dict')
+    weights = inner if isinstance(inner, dict) else ckpt
     return EMBED in weights or PREFIX + EMBED in weights
 
 
@@ -110,9 +113,8 @@ def _core_key(key: str, prefix: str) -> tuple[str, int | None] | None:
     return f'{core}blocks.{block}.{target}.{param}', None
 
 
-def to_core(ckpt: dict[str, Any]) -> Conversion:
-    conv = Conversion(NAME)
-    weights = inner_weights(ckpt)
+def _read_weights(conv: Conversion, weights: dict[str, Any]) -> None:
+    """Fill ``conv`` from HF ``weights`` (q, k and v concatenated into timm's qkv)."""
     prefix = PREFIX if PREFIX + EMBED in weights else ''
     sources: dict[str, list[str]] = {}  # core key -> the HF keys that make it
     parts: dict[str, list[Tensor | None]] = {}  # core qkv key -> [q, k, v]
@@ -144,18 +146,41 @@ def to_core(ckpt: dict[str, Any]) -> Conversion:
             )
         conv.state[core] = torch.cat([q, k, v], dim=0)
     conv.used = [key for keys in sources.values() for key in keys]
-    if weights is not ckpt:
-        for key, value in ckpt.items():
-            if key == 'config' and isinstance(value, dict):  # a folder's config.json
-                conv.extras['hf_config'] = value
-                conv.grid = config_grid(value)
-            elif value is not weights:
-                conv.drop(key, 'training state')
+
+
+def to_core(ckpt: dict[str, Any]) -> Conversion:
+    """HF keys to core keys; a ``config`` beside the weights checked against them.
+
+    A folder's dict (``containers/hf_folder.py``) carries the paths of its files, which the
+    errors name; its config gives the grid of the position tables and, for a ``--to hf``
+    output, the fields the weights do not hold.
+    """
+    conv = Conversion(NAME)
+    weights = inner_weights(ckpt)
+    files = ckpt.get(FILES_KEY) if weights is not ckpt else None
+    files = files if isinstance(files, dict) else {}
+    try:
+        _read_weights(conv, weights)
+    except KeyError as err:
+        if 'weights' not in files:
+            raise
+        raise type(err)(f'{files["weights"]}: {err}') from None
+    if weights is ckpt:
+        return conv
+    for key, value in ckpt.items():
+        if key == 'config' and (files or isinstance(value, dict)):  # a folder's config.json
+            where = files.get('config', 'config.json')
+            conv.grid = check_config(value, conv.state, where, files.get('weights', 'the weights'))
+            conv.extras['hf_config'] = value
+        elif key == FILES_KEY and files:
+            continue  # where the entries came from, not an entry
+        elif value is not weights:
+            conv.drop(key, 'training state')
     return conv
 
 
 def _layer_keys(name: str, out_prefix: str) -> list[tuple[str, int | None]]:
-    """timm block key ``N.<module>.<param>`` -> [(HF key, q/k/v index or None)]."""
+    """The HF keys of timm block key ``N.<module>.<param>``, each with its q/k/v index."""
     block, rest = name.split('.', 1)
     module, param = rest.rsplit('.', 1)
     if module == 'attn.qkv':
@@ -166,8 +191,11 @@ def _layer_keys(name: str, out_prefix: str) -> list[tuple[str, int | None]]:
 
 
 def from_core(state: dict[str, Any], **_: Any) -> dict[str, Tensor]:
-    """``ViTMAEForPreTraining`` keys (``vit.`` + ``decoder.``) with a decoder, else
-    ``ViTMAEModel`` keys (no prefix)."""
+    """HF keys of core ``state``.
+
+    ``ViTMAEForPreTraining`` keys (``vit.`` + ``decoder.``) with a decoder, else
+    ``ViTMAEModel`` keys (no prefix).
+    """
     enc, dec = split_core(state)
     prefix = PREFIX if dec else ''
     out: dict[str, Tensor] = {}

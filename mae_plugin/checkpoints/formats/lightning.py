@@ -12,16 +12,18 @@ from __future__ import annotations
 
 from typing import Any
 
-from .core import Conversion, UnknownKeyError
-from .model_meta import hf_fields, meta_grid, read_model_meta
+from ..core import Conversion, UnknownKeyError
+from ..model_meta import hf_fields, meta_grid, read_model_meta
 
 NAME = 'lightning'
+WRITABLE = False  # written by Lightning itself (MAECheckpointIO)
 PREFIX = 'mae.'
 VERSION_KEY = 'pytorch-lightning_version'
 PATCH_KEY = PREFIX + 'encoder.vit.patch_embed.proj.weight'
 
 
 def detect(ckpt: dict[str, Any]) -> bool:
+    """Lightning's version key beside a ``state_dict`` holding the MAE under ``mae.``."""
     state = ckpt.get('state_dict')
     return VERSION_KEY in ckpt and isinstance(state, dict) and PATCH_KEY in state
 
@@ -35,6 +37,7 @@ def _grid(ckpt: dict[str, Any]) -> tuple[int, int] | None:
 
 
 def to_core(ckpt: dict[str, Any]) -> Conversion:
+    """``mae.`` stripped; the rest kept in ``extras``; grid and config fields read."""
     conv = Conversion(NAME)
     for key, value in ckpt['state_dict'].items():
         if not key.startswith(PREFIX):
@@ -63,3 +66,8 @@ def to_core(ckpt: dict[str, Any]) -> Conversion:
     }
     conv.extras['hf_config'] = {k: v for k, v in said.items() if v is not None}
     return conv
+
+
+def from_core(state: dict[str, Any], **_: Any) -> dict[str, Any]:
+    """Import only: raises ValueError."""
+    raise ValueError(f'cannot write the {NAME!r} format (import only)')

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from .core import (
+from ..core import (
     HEAD_KEYS,
     Conversion,
     UnknownKeyError,
@@ -21,13 +21,18 @@ from .core import (
 )
 
 NAME = 'timm'
+WRITABLE = True
+PATCH_KEY = 'patch_embed.proj.weight'
 
 
 def detect(ckpt: dict[str, Any]) -> bool:
-    return 'patch_embed.proj.weight' in inner_weights(ckpt)
+    """Whether timm's patch embedding is there, bare or under ``state_dict``."""
+    inner = ckpt.get('state_dict')
+    return PATCH_KEY in (inner if isinstance(inner, dict) else ckpt)
 
 
 def to_core(ckpt: dict[str, Any]) -> Conversion:
+    """ViT keys under ``encoder.vit.``; a classifier head dropped."""
     conv = Conversion(NAME)
     weights = inner_weights(ckpt)
     for key, value in weights.items():
@@ -42,5 +47,6 @@ def to_core(ckpt: dict[str, Any]) -> Conversion:
 
 
 def from_core(state: dict[str, Any], **_: Any) -> dict[str, Any]:
+    """The encoder alone, in timm names."""
     enc, _dec = split_core(state)
     return dict(enc)

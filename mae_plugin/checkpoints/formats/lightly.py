@@ -1,6 +1,7 @@
-"""lightly: the MAE of lightly's example (``examples/pytorch_lightning/mae.py``), bare or inside
-the Lightning ``.ckpt`` of that example module (``state_dict``; told apart from this plugin's
-own ``.ckpt``, whose weights sit under ``mae.``).
+"""lightly: the MAE of lightly's example (``examples/pytorch_lightning/mae.py``).
+
+Bare or inside the Lightning ``.ckpt`` of that example module (``state_dict``; told apart from
+this plugin's own ``.ckpt``, whose weights sit under ``mae.``).
 
 ``backbone`` is ``MaskedVisionTransformerTIMM`` (``backbone.vit.*``: timm names). Two decoder
 layouts are read:
@@ -23,7 +24,7 @@ from typing import Any
 
 import torch
 
-from .core import (
+from ..core import (
     DECODER,
     HEAD_KEYS,
     Conversion,
@@ -37,6 +38,7 @@ from .core import (
 )
 
 NAME = 'lightly'
+WRITABLE = True
 BACKBONE = 'backbone.vit.'
 MASK_TOKEN = 'backbone.mask_token'
 HEAD_CLASSES = 1000  # timm's vit_*_224() in lightly's example keeps ImageNet's head
@@ -47,7 +49,9 @@ OLD_DECODER = 'decoder.decoder_'  # MAEDecoderTIMM: decoder.decoder_embed, ... (
 
 
 def detect(ckpt: dict[str, Any]) -> bool:
-    return BACKBONE + 'patch_embed.proj.weight' in inner_weights(ckpt)
+    """The backbone's patch embedding, bare or under ``state_dict``."""
+    inner = ckpt.get('state_dict')
+    return BACKBONE + 'patch_embed.proj.weight' in (inner if isinstance(inner, dict) else ckpt)
 
 
 def _layout(keys: list[str]) -> str:
@@ -81,6 +85,7 @@ def _core_key(key: str, layout: str) -> str | None:
 
 
 def to_core(ckpt: dict[str, Any]) -> Conversion:
+    """Either decoder layout (not both); head and backbone mask token dropped."""
     conv = Conversion(NAME)
     weights = inner_weights(ckpt)
     layout = _layout(list(weights))
@@ -105,8 +110,10 @@ def to_core(ckpt: dict[str, Any]) -> Conversion:
 
 
 def from_core(state: dict[str, Any], head_classes: int | None = None, **_: Any) -> dict[str, Any]:
-    """The current layout of lightly's example; ``head_classes`` (default 1000, 0 for none):
-    the zero classifier of ``backbone.vit``."""
+    """The current layout of lightly's example.
+
+    ``head_classes`` (default 1000, 0 for none): the zero classifier of ``backbone.vit``.
+    """
     enc, dec = split_core(state)
     out = {BACKBONE + k: v for k, v in enc.items()}
     out[MASK_TOKEN] = torch.zeros_like(enc['cls_token'])

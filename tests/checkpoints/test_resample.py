@@ -9,8 +9,15 @@ import torch
 from timm.layers import resample_abs_pos_embed
 from timm.models.vision_transformer import VisionTransformer
 
-from mae_plugin.checkpoints import load_checkpoint_file, load_encoder_weights, load_mae_weights
+from mae_plugin.apis import init_model
+from mae_plugin.checkpoints import (
+    from_core,
+    load_checkpoint_file,
+    load_encoder_weights,
+    load_mae_weights,
+)
 from mae_plugin.checkpoints.convert import convert_checkpoint
+from tests.checkpoints.helpers import DEMO_CFG, save
 from tests.conftest import save_plugin_checkpoint, tiny_mae
 from tools.convert_checkpoint import main as convert_main
 
@@ -233,3 +240,18 @@ def test_a_non_square_table_is_never_read_on_the_grid_of_the_model(tmp_path, squ
     written = load_checkpoint_file(tmp_path / 'w.pth')
     assert written['meta']['pos_embed_grid'] == [12, 8]
     assert torch.equal(written['state_dict']['mae.' + ENC], expected)
+
+
+def test_resampling_to_a_larger_and_a_non_square_grid(tmp_path, demo_core):
+    src = save(tmp_path, 'plugin.pth', from_core(demo_core, 'plugin'))
+    conv = convert_checkpoint(src, tmp_path / 'rect.pth', 'timm', img_size=(96, 64))
+    table = load_checkpoint_file(tmp_path / 'rect.pth')['pos_embed']
+    assert table.shape == (1, 1 + 12 * 8, 192)
+    assert any('8x8 -> 12x8' in r for r in conv.resampled)
+    assert torch.equal(table[:, 0], demo_core['encoder.vit.pos_embed'][:, 0])  # cls slot kept
+    # and when loading into a model pretrained at a larger size
+    model = init_model(DEMO_CFG, src, cfg_options={'model.encoder.img_size': 128})
+    report = model.load_report
+    assert model.mae.encoder.vit.pos_embed.shape == (1, 1 + 16 * 16, 192)
+    assert any('encoder.vit.pos_embed: grid 8x8 -> 16x16' in r for r in report.resampled)
+    assert 'resampled' in report.summary()

@@ -1,4 +1,5 @@
-"""load_checkpoint_file: a damaged file and a code-running pickle are different errors."""
+"""A torch file (``containers/torch_file.py``): a damaged file and a code-running pickle are
+different errors."""
 
 import os
 import random

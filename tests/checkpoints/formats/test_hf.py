@@ -1,34 +1,43 @@
-"""Hugging Face ViTMAE folders against transformers itself: the same weights and the same mask
-give the same loss, predictions and latent; transformers' own files read back exactly."""
+"""The ``hf`` format (Hugging Face ViTMAE) against transformers itself.
+
+The same weights and the same mask give the same loss, predictions and latent; transformers'
+own files read back exactly. What does not fit (config against weights, keys) is an error
+naming the file, the key or field and the values; nothing is guessed.
+"""
 
 import json
 import os
-import shutil
 
 import pytest
 import timm
 import torch
-from safetensors.torch import load_file
-from transformers import ViTMAEConfig, ViTMAEForPreTraining, ViTMAEModel
+from safetensors.torch import load_file, save_file
+from transformers import ViTMAEForPreTraining, ViTMAEModel
 
 from mae_plugin.checkpoints import (
-    CorruptCheckpointError,
+    UnknownKeyError,
     load_checkpoint_file,
     load_mae_weights,
+    read_checkpoint,
     to_core,
 )
 from mae_plugin.checkpoints.convert import convert_checkpoint
-from tests.checkpoints.hf_helpers import TINY_HF, batch, hf_noise, randomize, tiny_mae
+from tests.checkpoints.hf_helpers import (
+    batch,
+    hf_noise,
+    hf_saved_folder,
+    tiny_hf_folder,
+    tiny_mae,
+    to_hf_folder,
+)
 from tests.conftest import save_plugin_checkpoint
 
 TOL = 1e-5
 
 
-def to_hf_folder(tmp_path, mae, name='hf', **options):
-    src = save_plugin_checkpoint(mae, tmp_path / f'{name}_src.pth')
-    options.setdefault('norm_pix', mae.loss.norm_pix)
-    convert_checkpoint(src, tmp_path / name, 'hf', num_heads=3, decoder_num_heads=2, **options)
-    return str(tmp_path / name)
+@pytest.fixture
+def folder(tmp_path):
+    return tiny_hf_folder(tmp_path)
 
 
 def assert_loads_exactly(cls, folder):
@@ -85,13 +94,6 @@ def test_vitmae_model_loads_the_folder_and_the_encoder_only_folder(tmp_path):
         theirs = encoder(pixel_values=images, noise=torch.arange(16.0).expand(3, -1))
         diff = (mae.encoder(images) - theirs.last_hidden_state).abs().max().item()
     assert diff < TOL, diff
-
-
-def hf_saved_folder(tmp_path, seed=0):
-    """A ViTMAEForPreTraining with random tensors, written by transformers' save_pretrained."""
-    hf = randomize(ViTMAEForPreTraining(ViTMAEConfig(norm_pix_loss=True, **TINY_HF)), seed)
-    hf.save_pretrained(tmp_path / 'saved')
-    return hf, str(tmp_path / 'saved')
 
 
 def test_a_folder_saved_by_transformers_loads_into_the_plugin_with_the_same_numbers(tmp_path):
@@ -173,26 +175,72 @@ def test_the_load_report_says_when_the_file_predicts_in_another_pixel_space(tmp_
     assert 'norm_pix_loss' not in load_mae_weights(tiny_mae(norm_pix=False), folder).summary()
 
 
-@pytest.mark.parametrize('layout', ['sharded', 'pytorch_model.bin'])
-def test_sharded_and_bin_folders_read_the_same_tensors(tmp_path, layout):
-    hf, folder = hf_saved_folder(tmp_path)
-    other = tmp_path / 'other'
-    if layout == 'sharded':
-        hf.save_pretrained(other, max_shard_size='50KB')  # transformers' own shards
-        assert (other / 'model.safetensors.index.json').exists()
-    else:
-        other.mkdir()
-        shutil.copy(os.path.join(folder, 'config.json'), other)
-        torch.save(
-            load_file(os.path.join(folder, 'model.safetensors')), other / 'pytorch_model.bin'
-        )
-    expected = to_core(load_checkpoint_file(folder)).state
-    got = to_core(load_checkpoint_file(other)).state
-    assert got.keys() == expected.keys()
-    assert all(torch.equal(got[k], v) for k, v in expected.items())
-    if layout == 'sharded':  # an index that lists a key no shard holds is an error
-        index = json.loads((other / 'model.safetensors.index.json').read_text())
-        index['weight_map']['vit.extra'] = next(iter(index['weight_map'].values()))
-        (other / 'model.safetensors.index.json').write_text(json.dumps(index))
-        with pytest.raises(CorruptCheckpointError, match=r"no shard holds: \['vit.extra"):
-            load_checkpoint_file(other)
+def edit_config(folder, **fields):
+    config = json.loads((folder / 'config.json').read_text())
+    for key, value in fields.items():
+        if value is None:
+            config.pop(key)
+        else:
+            config[key] = value
+    (folder / 'config.json').write_text(json.dumps(config))
+
+
+@pytest.mark.parametrize(
+    'field, value, weights',
+    [
+        ('hidden_size', 64, '48'),
+        ('num_hidden_layers', 3, '2'),
+        ('intermediate_size', 96, '192'),
+        ('decoder_num_hidden_layers', 2, '1'),
+        ('decoder_hidden_size', None, '32'),  # absent: transformers would build 512
+        ('num_channels', 1, '3'),
+    ],
+)
+def test_a_config_that_disagrees_with_the_weights_names_file_field_and_values(
+    folder, field, value, weights
+):
+    edit_config(folder, **{field: value})
+    shown = 512 if value is None else value
+    with pytest.raises(
+        ValueError, match=rf'config.json: {field} = {shown}.* have {weights}'
+    ) as err:
+        load_mae_weights(tiny_mae(), folder)
+    assert str(folder / 'config.json') in str(err.value)
+    assert str(folder / 'model.safetensors') in str(err.value)
+
+
+def test_an_image_size_that_does_not_fit_the_position_table_is_an_error(folder):
+    edit_config(folder, image_size=64)
+    with pytest.raises(
+        ValueError,
+        match=r'config.json: image_size = 64 .* 8x8 grid, but the '
+        r'position table .* has 16 patch entries',
+    ):
+        read_checkpoint(folder)
+
+
+def test_heads_that_do_not_divide_the_width_are_an_error(folder):
+    edit_config(folder, num_attention_heads=5)
+    with pytest.raises(ValueError, match='num_attention_heads = 5 does not divide hidden_size'):
+        read_checkpoint(folder)
+
+
+def test_a_layer_without_its_value_weights_is_an_error_naming_the_keys(folder):
+    weights = load_file(folder / 'model.safetensors')
+    del weights['vit.encoder.layer.1.attention.attention.value.weight']
+    save_file(weights, folder / 'model.safetensors', metadata={'format': 'pt'})
+    with pytest.raises(
+        UnknownKeyError,
+        match=r'model.safetensors: .*layer.1.attention.attention.'
+        r"query.weight.*without the \['attention"
+        r".attention.value'\] part",
+    ):
+        read_checkpoint(folder)
+
+
+def test_a_key_with_no_place_is_an_error_naming_it(folder):
+    weights = load_file(folder / 'model.safetensors')
+    weights['vit.pooler.dense.weight'] = torch.zeros(2, 2)
+    save_file(weights, folder / 'model.safetensors', metadata={'format': 'pt'})
+    with pytest.raises(UnknownKeyError, match="no place for key 'vit.pooler.dense.weight'"):
+        read_checkpoint(folder)

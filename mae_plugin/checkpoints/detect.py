@@ -1,18 +1,22 @@
-"""The checkpoint formats, detected in a fixed order (most specific layout first)."""
+"""Detection: which format a checkpoint's plain dict is in, and its conversion to core keys.
+
+Every format is asked in a fixed order (most specific layout first). Also the writer of a
+format by name.
+"""
 
 from __future__ import annotations
 
-from types import ModuleType
 from typing import Any
 
-from . import hf_format, lightly_format, lightning_ckpt, mmpretrain, official, plugin, timm_format
 from .core import Conversion
+from .formats import hf, lightly, lightning, mmpretrain, official, plugin, timm
+from .formats.contract import CheckpointFormat
 
-FORMATS: dict[str, ModuleType] = {
-    m.NAME: m
-    for m in (lightning_ckpt, plugin, mmpretrain, lightly_format, official, hf_format, timm_format)
+# lightning before plugin: both keep the MAE under 'mae.', only Lightning adds its version key
+FORMATS: dict[str, CheckpointFormat] = {
+    m.NAME: m for m in (lightning, plugin, mmpretrain, lightly, official, hf, timm)
 }
-WRITABLE = tuple(name for name, m in FORMATS.items() if hasattr(m, 'from_core'))
+WRITABLE = tuple(name for name, m in FORMATS.items() if m.WRITABLE)
 
 
 def detect_format(ckpt: dict[str, Any]) -> str:
@@ -28,10 +32,11 @@ def detect_format(ckpt: dict[str, Any]) -> str:
 
 def to_core(ckpt: dict[str, Any], fmt: str | None = None) -> Conversion:
     """Read ``ckpt`` (format ``fmt`` or detected) into core keys, accounting for every key."""
-    fmt = fmt or detect_format(ckpt)
-    if fmt not in FORMATS:
+    if not fmt:
+        fmt = detect_format(ckpt)
+    elif fmt not in FORMATS:
         raise ValueError(f'unknown format {fmt!r}; choose one of {sorted(FORMATS)}')
-    if not FORMATS[fmt].detect(ckpt):
+    elif not FORMATS[fmt].detect(ckpt):
         raise ValueError(
             f'the checkpoint is not in the {fmt!r} layout (it looks like {detect_format(ckpt)!r})'
         )
@@ -39,7 +44,7 @@ def to_core(ckpt: dict[str, Any], fmt: str | None = None) -> Conversion:
 
 
 def from_core(state: dict[str, Any], fmt: str, **kwargs: Any) -> dict[str, Any]:
-    """Write core ``state`` in format ``fmt``."""
+    """Write core ``state`` in format ``fmt`` (one of :data:`WRITABLE`)."""
     if fmt not in WRITABLE:
         raise ValueError(f'cannot write the {fmt!r} format; writable: {WRITABLE}')
     return FORMATS[fmt].from_core(state, **kwargs)

@@ -4,6 +4,8 @@ Write to a temporary name in the destination's folder, flush + fsync, ``os.repla
 final name (atomic on POSIX within one filesystem), then fsync the folder so the rename itself
 survives a power cut. A process killed mid-write leaves only ``<name>.partial``, which no
 checkpoint lookup matches and the next write of that name replaces.
+
+The lowest layer of the package: every other layer may use it, it uses none of them.
 """
 
 from __future__ import annotations
@@ -18,7 +20,12 @@ import torch
 PARTIAL_SUFFIX = '.partial'
 
 
-def _fsync_dir(folder: str) -> None:
+def fsync_dir(folder: str | os.PathLike) -> None:
+    """Flush ``folder``'s entries to disk.
+
+    A rename or a new file in it then survives a power cut (the file's own fsync does not
+    cover its name).
+    """
     fd = os.open(folder, os.O_RDONLY)
     try:
         os.fsync(fd)
@@ -28,8 +35,11 @@ def _fsync_dir(folder: str) -> None:
 
 @contextmanager
 def atomic_open(path: str | os.PathLike) -> Iterator[BinaryIO]:
-    """Open ``<path>.partial`` for binary writing; on a clean exit flush, fsync and rename it to
-    ``path`` (creating the folder). On an exception the partial file is removed."""
+    """Open ``<path>.partial`` for binary writing; on a clean exit flush, fsync and rename it.
+
+    The folder of ``path`` is created if needed and fsynced after the rename. On an exception
+    the partial file is removed and ``path`` is left as it was.
+    """
     path = os.path.abspath(os.fspath(path))
     folder = os.path.dirname(path)
     os.makedirs(folder, exist_ok=True)
@@ -44,15 +54,17 @@ def atomic_open(path: str | os.PathLike) -> Iterator[BinaryIO]:
             os.remove(partial)
         raise
     os.replace(partial, path)
-    _fsync_dir(folder)
+    fsync_dir(folder)
 
 
 def atomic_write_bytes(data: bytes, path: str | os.PathLike) -> None:
+    """Write ``data`` to ``path`` atomically."""
     with atomic_open(path) as f:
         f.write(data)
 
 
 def atomic_write_text(text: str, path: str | os.PathLike) -> None:
+    """Write ``text`` to ``path`` as UTF-8, atomically."""
     atomic_write_bytes(text.encode('utf-8'), path)
 
 

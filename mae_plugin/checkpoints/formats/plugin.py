@@ -10,20 +10,29 @@ from __future__ import annotations
 
 from typing import Any
 
-from .core import Conversion, UnknownKeyError
-from .model_meta import MODEL_META_KEY, hf_fields, meta_grid, read_model_meta
-from .resample import GRID_META_KEY, grid_from_meta
+from ..core import Conversion, UnknownKeyError
+from ..model_meta import (
+    GRID_META_KEY,
+    MODEL_META_KEY,
+    grid_from_meta,
+    hf_fields,
+    meta_grid,
+    read_model_meta,
+)
 
 NAME = 'plugin'
+WRITABLE = True
 PREFIX = 'mae.'
 
 
 def detect(ckpt: dict[str, Any]) -> bool:
+    """A ``state_dict`` with keys under ``mae.``."""
     state = ckpt.get('state_dict')
     return isinstance(state, dict) and any(k.startswith(PREFIX) for k in state)
 
 
 def to_core(ckpt: dict[str, Any]) -> Conversion:
+    """``mae.`` stripped; the rest of the file kept in ``extras``, its grid read."""
     conv = Conversion(NAME)
     for key, value in ckpt['state_dict'].items():
         if key.startswith(PREFIX):
@@ -51,9 +60,12 @@ def from_core(
     grid: tuple[int, int] | None = None,
     **_: Any,
 ) -> dict[str, Any]:
-    """``keep_optimizer`` keeps the source's optimizer, schedulers and message hub (a plugin
-    checkpoint re-written); otherwise only ``meta`` and the weights. ``grid`` (h, w) of the
-    position tables goes to ``meta['pos_embed_grid']``."""
+    """A plugin checkpoint: ``meta`` and the weights under ``mae.``.
+
+    ``keep_optimizer`` keeps the source's optimizer, schedulers and message hub too (a plugin
+    checkpoint re-written). ``grid`` (h, w) of the position tables goes to
+    ``meta['pos_embed_grid']``.
+    """
     meta = dict((extras or {}).get('meta', {}))
     if MODEL_META_KEY in (extras or {}):  # a Lightning .ckpt keeps it beside the weights
         meta.setdefault(MODEL_META_KEY, extras[MODEL_META_KEY])

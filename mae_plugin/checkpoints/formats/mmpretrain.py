@@ -11,9 +11,10 @@ from __future__ import annotations
 import re
 from typing import Any
 
-from .core import DECODER, Conversion, UnknownKeyError, drop_wrapper_entries, encoder_key
+from ..core import DECODER, Conversion, UnknownKeyError, drop_wrapper_entries, encoder_key
 
 NAME = 'mmpretrain'
+WRITABLE = False
 
 # mmpretrain TransformerEncoderLayer -> timm Block
 _LAYER = [
@@ -62,11 +63,13 @@ def _neck(key: str) -> str | None:
 
 
 def detect(ckpt: dict[str, Any]) -> bool:
+    """A ``state_dict`` holding mmpretrain's ``backbone.patch_embed.projection``."""
     state = ckpt.get('state_dict')
     return isinstance(state, dict) and 'backbone.patch_embed.projection.weight' in state
 
 
 def to_core(ckpt: dict[str, Any]) -> Conversion:
+    """``backbone`` to the encoder, ``neck`` to the decoder; preprocessor and head dropped."""
     conv = Conversion(NAME)
     for key, value in ckpt['state_dict'].items():
         part, _, rest = key.partition('.')
@@ -79,3 +82,8 @@ def to_core(ckpt: dict[str, Any]) -> Conversion:
             raise UnknownKeyError(f'mmpretrain checkpoint: no place for key {key!r} in an MAE')
     drop_wrapper_entries(conv, ckpt, ckpt['state_dict'])
     return conv
+
+
+def from_core(state: dict[str, Any], **_: Any) -> dict[str, Any]:
+    """Import only: raises ValueError."""
+    raise ValueError(f'cannot write the {NAME!r} format (import only)')

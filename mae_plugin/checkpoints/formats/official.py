@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from .core import (
+from ..core import (
     DECODER,
     HEAD_KEYS,
     Conversion,
@@ -23,14 +23,17 @@ from .core import (
 )
 
 NAME = 'official'
+WRITABLE = True
 
 
 def detect(ckpt: dict[str, Any]) -> bool:
+    """A dict under ``model`` holding timm's patch embedding."""
     model = ckpt.get('model')
     return isinstance(model, dict) and 'patch_embed.proj.weight' in model
 
 
 def to_core(ckpt: dict[str, Any]) -> Conversion:
+    """Encoder keys as they are, ``decoder_*`` without the prefix; heads dropped."""
     conv = Conversion(NAME)
     for key, value in ckpt['model'].items():
         dec = core_decoder_name(key)
@@ -47,6 +50,7 @@ def to_core(ckpt: dict[str, Any]) -> Conversion:
 
 
 def from_core(state: dict[str, Any], **_: Any) -> dict[str, Any]:
+    """``{'model': <timm names + decoder_* names>}``."""
     enc, dec = split_core(state)
     model = dict(enc)
     model.update({official_decoder_name(k): v for k, v in dec.items()})
