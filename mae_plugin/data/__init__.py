@@ -2,9 +2,8 @@
 
 The image-folder scan with its one class list per dataset family, image reading with the corrupt
 file error, the pretraining transforms of one sample (load and crop, decoding JPEGs at reduced
-scale where the crop allows; flip, mask, pack), the ImageNet normalisation constants, the
-labelled layout of reconstruction pictures, and tar shards
-(``pack_folder`` writes them, ``ShardStream`` reads them resumably).
+scale where the crop allows; flip, mask, pack), the ImageNet normalisation constants, and tar
+shards (``pack_folder`` writes them, ``ShardStream`` reads them resumably).
 ``mae_plugin.engine`` registers the transforms as they are and wraps the scan in its dataset;
 another runner chains the same objects.
 """
@@ -13,7 +12,6 @@ from .constants import IMAGENET_MEAN, IMAGENET_STD
 from .folder import IMAGE_EXTENSIONS, class_folders, read_classes, scan_image_folder
 from .image import CorruptImageError, load_image, read_center_crop, to_uint8_tensor
 from .pack import pack_folder
-from .picture import RECONSTRUCTION_COLUMNS, labelled_grid, upscale_factor
 from .shards import ShardStream, expand_shards
 from .transforms import (
     MAELoadImage,
@@ -35,9 +33,6 @@ __all__ = [
     'load_image',
     'read_center_crop',
     'to_uint8_tensor',
-    'RECONSTRUCTION_COLUMNS',
-    'labelled_grid',
-    'upscale_factor',
     'MAELoadImage',
     'MAELoadRandomResizedCrop',
     'MAEMaskGenerator',

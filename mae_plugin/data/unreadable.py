@@ -7,8 +7,8 @@
 - :class:`UnreadableFiles` keeps the distinct files of a run: a file met again (a retry, the next
   epoch, another rank) counts once. The union over ranks is an ``all_gather_object`` of the names
   new on each rank, run where every rank is; its sorted list is what checkpoints keep.
-- :func:`read_fixed_views` reads the fixed images of a monitor (reconstruction pictures, kNN
-  splits), skipping unreadable ones: a monitor never ends a run.
+
+The monitors' fixed images skip unreadable files by themselves (``mae_plugin.monitor.views``).
 """
 
 from __future__ import annotations
@@ -16,14 +16,9 @@ from __future__ import annotations
 from collections.abc import Callable, Iterable, Sequence
 from typing import Any
 
-import torch
 import torch.distributed as dist
 
-from .image import CorruptImageError, read_center_crop
-
 SEPARATOR = '\0'  # the one character no file name holds
-LOOK_AHEAD = 1000  # training files a monitor tries for its fixed images (the first readable)
-Warn = Callable[[str], None]
 
 
 def join_names(names: Sequence[str]) -> str:
@@ -88,46 +83,3 @@ class UnreadableFiles:
             raise TypeError(f'corrupt_images: expected a list of file names, got {names!r}')
         self.known = set(names)
         self.pending -= self.known
-
-
-def read_fixed_views(
-    sources: Iterable[tuple[str, str | bytes]],
-    size: int,
-    count: int | None = None,
-    warn: Warn | None = None,
-    what: str = 'images',
-) -> tuple[list[int], torch.Tensor]:
-    """Evaluation views (shorter side to ``size``, centre crop) of the readable ``sources``.
-
-    Args:
-        sources: ``(name, path or encoded bytes)`` pairs, read in order (lazily).
-        count: stop after this many readable images (None: read all).
-        warn: told once, after reading, which files were skipped and why.
-        what: what the images are for, in the warning.
-
-    Returns:
-        The positions in ``sources`` of the images kept, and the images, uint8 (N, 3, size, size)
-        (N = 0 when none was readable).
-    """
-    kept: list[int] = []
-    images: list[torch.Tensor] = []
-    skipped: list[str] = []
-    for position, (name, source) in enumerate(sources):  # lazily: no file read past count
-        try:
-            images.append(read_center_crop(source, size))
-        except CorruptImageError as err:
-            skipped.append(f'{name!r} ({err.__cause__ or err})')
-            continue
-        kept.append(position)
-        if count is not None and len(images) >= count:
-            break
-    if skipped and warn is not None:
-        done = 'left out' if count is None else 'skipped'
-        instead = '' if count is None else ', read the next readable ones instead'
-        warn(
-            f'{what}: {done} {len(skipped)} unreadable image(s){instead}: '
-            + '; '.join(skipped[:20])
-            + (' ...' if len(skipped) > 20 else '')
-        )
-    stacked = torch.stack(images) if images else torch.empty(0, 3, size, size, dtype=torch.uint8)
-    return kept, stacked

@@ -1,7 +1,8 @@
 """Side work of a pretraining run: reconstruction pictures and the kNN monitor.
 
 Both compute on every rank (a few images; under FSDP every rank must take part in a forward)
-and write or log on rank 0 only.
+and write or log on rank 0 only. What they draw and measure is ``mae_plugin.monitor``'s, the
+same as the MMEngine hooks'; these callbacks say when, and where it goes.
 """
 
 from __future__ import annotations
@@ -16,12 +17,11 @@ from PIL import Image
 from pytorch_lightning.loggers import TensorBoardLogger
 from pytorch_lightning.utilities import rank_zero_info, rank_zero_warn
 
-from ..checkpoints.atomic import atomic_write_bytes
 from ..data.constants import IMAGENET_MEAN, IMAGENET_STD
-from ..data.knn_probe import KNNProbe
-from ..data.unreadable import LOOK_AHEAD, read_fixed_views
-from ..models.masking import fixed_masks, keep_count
-from ..models.visual import reconstruction_panels, to_uint8_grid
+from ..fileio import atomic_write_bytes
+from ..monitor.knn import KNNProbe
+from ..monitor.panels import draw_reconstructions
+from ..monitor.views import picture_batch
 
 
 class _EveryNSteps(pl.Callback):
@@ -87,33 +87,30 @@ class ReconstructionCallback(_EveryNSteps):
                     'MAEDataModule; this run has no MAEDataModule'
                 )
             mae = pl_module.mae
-            size = mae.encoder.grid_size[0] * mae.patch_size
-            # the first readable ones: an unreadable image is passed over, said once
-            paths = [path for path, _ in samples.samples[:LOOK_AHEAD]]
-            what = 'reconstruction pictures'
-            _, images = read_fixed_views(
-                ((p, p) for p in paths), size, self.num_images, rank_zero_warn, what
+            grid = mae.encoder.grid_size
+            self._batch = picture_batch(
+                ((path, path) for path, _ in samples.samples),
+                grid[0] * mae.patch_size,
+                grid,
+                mae.mask_ratio,
+                self.num_images,
+                self.seed,
+                rank_zero_warn,
             )
-            count = len(images)
-            if not count:
-                rank_zero_warn(f'{what}: no readable training image, none drawn')
-            masks = fixed_masks(
-                mae.encoder.grid_size, max(count, 1), mae.mask_ratio, 'random', self.seed
-            )[:count]
-            self._batch = (images, masks)
         return self._batch
 
-    @torch.no_grad()
     def picture(self, trainer: pl.Trainer, pl_module: pl.LightningModule) -> torch.Tensor:
         """(N*H, 4*W, 3) uint8 grid of the fixed batch."""
         images, masks = self.fixed_batch(trainer, pl_module)
-        was_training = pl_module.training
-        pl_module.eval()
-        inputs = pl_module.normalize(images.to(pl_module.device))
-        output = pl_module.mae(inputs, masks.to(pl_module.device), keep_count(masks))
-        panels = reconstruction_panels(pl_module.mae, inputs, output.pred, output.mask)
-        pl_module.train(was_training)
-        return to_uint8_grid(panels, IMAGENET_MEAN, IMAGENET_STD)
+        return draw_reconstructions(
+            pl_module,
+            pl_module.mae,
+            images,
+            masks,
+            lambda batch: pl_module.normalize(batch.to(pl_module.device)),
+            IMAGENET_MEAN,
+            IMAGENET_STD,
+        )
 
     def _run(self, trainer: pl.Trainer, pl_module: pl.LightningModule, step: int) -> None:
         if not len(self.fixed_batch(trainer, pl_module)[0]):

@@ -20,11 +20,11 @@ from PIL import Image
 
 import mae_plugin  # noqa: F401
 from mae_plugin.data.image import CorruptImageError, load_image, read_center_crop, to_rgb
-from mae_plugin.data.knn_probe import KNNProbe
 from mae_plugin.engine.hooks.reconstruction import ReconstructionVisHook
 from mae_plugin.engine.registry import DATASETS
 from mae_plugin.lightning.callbacks import ReconstructionCallback
 from mae_plugin.lightning.data import MAEDataModule
+from mae_plugin.monitor.knn import KNNProbe
 from tests.conftest import ROOT, tiny_mae
 from tests.data.ramps import (
     DEEP,

@@ -7,10 +7,10 @@ from PIL import Image
 
 from mae_plugin.apis import init_model
 from mae_plugin.data import IMAGENET_MEAN, read_center_crop
-from mae_plugin.data.picture import GAP, HEADER
 from mae_plugin.engine.hooks.reconstruction import reconstruction_grid, reconstruction_picture
 from mae_plugin.models.mae import MAEOutput, MaskedAutoencoder
 from mae_plugin.models.masking import fixed_masks
+from mae_plugin.monitor.layout import GAP, HEADER
 from tests.conftest import ROOT
 
 DEMO_CFG = os.path.join(ROOT, 'configs', 'mae_vit-t_demo.py')

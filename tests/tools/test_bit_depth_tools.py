@@ -13,9 +13,9 @@ from PIL import Image
 
 from mae_plugin.apis import init_model
 from mae_plugin.data.image import read_center_crop
-from mae_plugin.data.picture import GAP, HEADER
 from mae_plugin.data.shards import ShardStream
 from mae_plugin.data.transforms import MAELoadImage
+from mae_plugin.monitor.layout import GAP, HEADER
 from tests.conftest import ROOT
 from tests.data.ramps import DEEP, FOLDER_KINDS, assert_close, assert_ramp, write_ramps
 

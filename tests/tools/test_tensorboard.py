@@ -11,7 +11,7 @@ import pytest
 from PIL import Image
 from tensorboard.backend.event_processing.event_accumulator import EventAccumulator
 
-from mae_plugin.data.picture import GAP, HEADER
+from mae_plugin.monitor.layout import GAP, HEADER
 from tests.tools.training import rows
 
 

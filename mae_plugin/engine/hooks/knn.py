@@ -1,4 +1,5 @@
-"""Representation monitor: weighted kNN top-1 of encoder features during pretraining."""
+"""Representation monitor: weighted kNN top-1 of encoder features during pretraining (when and
+where to log; the measurement is ``mae_plugin.monitor.knn.KNNProbe``)."""
 
 from __future__ import annotations
 
@@ -6,10 +7,10 @@ import torch
 from mmengine.hooks import Hook
 from mmengine.logging import print_log
 
-from ...data.knn_probe import KNNProbe
+from ...monitor.knn import KNNProbe
 from ..pretrain.dataset import log_warning
 from ..registry import HOOKS
-from .ranks import bare_model, computes_here
+from .ranks import bare_model, computes_here, normalizer
 
 
 @HOOKS.register_module()
@@ -49,15 +50,13 @@ class KNNMonitorHook(Hook):
         self._last_step = -1
 
     def evaluate(self, runner) -> float:
+        """kNN top-1 in % of the runner's current encoder, measured by the probe."""
         model = bare_model(runner)
-
-        def normalize(images: torch.Tensor) -> torch.Tensor:
-            return model.data_preprocessor(dict(inputs=images, data_samples=None), False)['inputs']
 
         def encode(inputs: torch.Tensor) -> torch.Tensor:
             return model(inputs, mode='features')  # through the root: FSDP2 gathers there
 
-        return self.probe.evaluate(model.mae.encoder, normalize, encode)
+        return self.probe.evaluate(model.mae.encoder, normalizer(model), encode)
 
     def _run(self, runner, step: int) -> None:
         if not computes_here(runner) or step == self._last_step:

@@ -1,11 +1,13 @@
-"""Which ranks a monitoring hook (kNN, pictures) computes on: rank 0 alone, or every rank when
-the model is sharded by FSDP2, which gathers a unit's weights only in a forward every rank runs.
-Only rank 0 logs or writes."""
+"""What the monitoring hooks (kNN, pictures) share: which ranks compute (rank 0 alone, or every
+rank when the model is sharded by FSDP2, which gathers a unit's weights only in a forward every
+rank runs; only rank 0 logs or writes), the bare model, and its normalisation of a uint8 batch."""
 
 from __future__ import annotations
 
+from collections.abc import Callable
+
 from mmengine.model import is_model_wrapper
-from torch import nn
+from torch import Tensor, nn
 from torch.distributed.fsdp import FSDPModule
 
 
@@ -15,8 +17,20 @@ def bare_model(runner) -> nn.Module:
 
 
 def is_sharded(runner) -> bool:
+    """Whether ``runner.model`` is sharded by FSDP2."""
     return isinstance(runner.model, FSDPModule)
 
 
 def computes_here(runner) -> bool:
+    """Whether this rank runs the monitors' forwards."""
     return runner.rank == 0 or is_sharded(runner)
+
+
+def normalizer(model: nn.Module) -> Callable[[Tensor], Tensor]:
+    """A uint8 batch (B, 3, H, W) -> ``model``'s normalised input on its device, through its
+    data preprocessor (an ``MAEPretrainModel``'s)."""
+
+    def normalize(images: Tensor) -> Tensor:
+        return model.data_preprocessor(dict(inputs=images, data_samples=None), False)['inputs']
+
+    return normalize

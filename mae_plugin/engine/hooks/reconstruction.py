@@ -1,4 +1,5 @@
-"""Reconstruction pictures: a function for tools and the API, a hook for training runs."""
+"""Reconstruction pictures: a function for tools and the API, a hook for training runs (what to
+draw and when; the drawing is ``mae_plugin.monitor``'s)."""
 
 from __future__ import annotations
 
@@ -6,16 +7,14 @@ import numpy as np
 import torch
 from mmengine.hooks import Hook
 
-from ...data.picture import labelled_grid
-from ...data.unreadable import LOOK_AHEAD, read_fixed_views
-from ...models.masking import fixed_masks, keep_count
-from ...models.visual import reconstruction_panels, to_uint8_grid
+from ...monitor.layout import labelled_grid
+from ...monitor.panels import draw_reconstructions
+from ...monitor.views import picture_batch
 from ..pretrain.dataset import log_warning
 from ..registry import HOOKS
-from .ranks import bare_model, computes_here
+from .ranks import bare_model, computes_here, normalizer
 
 
-@torch.no_grad()
 def reconstruction_grid(model, images: torch.Tensor, masks: torch.Tensor) -> np.ndarray:
     """One row per image: original | masked | reconstruction | reconstruction + visible.
 
@@ -27,17 +26,17 @@ def reconstruction_grid(model, images: torch.Tensor, masks: torch.Tensor) -> np.
     Returns:
         (B*H, 4*W, 3) uint8 image, norm-pix undone per patch (real colours).
     """
-    was_training = model.training
-    model.eval()
-    data = model.data_preprocessor(dict(inputs=images, data_samples=None), False)
-    inputs = data['inputs']
-    # through the root module's forward (FSDP2 gathers sharded weights there)
-    samples = dict(mask=masks.to(inputs.device), num_visible=keep_count(masks))
-    output = model(inputs, samples, mode='tensor')
-    panels = reconstruction_panels(model.mae, inputs, output.pred, output.mask)
-    model.train(was_training)
+
+    def forward(inputs: torch.Tensor, masks: torch.Tensor, num_visible: int):
+        # through the root module's forward (FSDP2 gathers sharded weights there)
+        return model(inputs, dict(mask=masks, num_visible=num_visible), mode='tensor')
+
     prep = model.data_preprocessor
-    return to_uint8_grid(panels, prep.mean.flatten().tolist(), prep.std.flatten().tolist()).numpy()
+    mean, std = prep.mean.flatten().tolist(), prep.std.flatten().tolist()
+    grid = draw_reconstructions(
+        model, model.mae, images, masks, normalizer(model), mean, std, forward
+    )
+    return grid.numpy()
 
 
 def reconstruction_picture(model, images: torch.Tensor, masks: torch.Tensor) -> np.ndarray:
@@ -79,19 +78,16 @@ class ReconstructionVisHook(Hook):
         if self._batch is None:
             dataset = runner.train_dataloader.dataset
             grid = model.mae.encoder.grid_size
-            size = grid[0] * model.mae.patch_size
-            # the first num_images readable ones, looked for among the next LOOK_AHEAD files
-            infos = map(dataset.get_data_info, range(min(len(dataset), LOOK_AHEAD)))
-            what = 'reconstruction pictures'
-            _, images = read_fixed_views(
-                map(image_source, infos), size, self.num_images, log_warning, what
+            infos = map(dataset.get_data_info, range(len(dataset)))  # lazily, as far as needed
+            self._batch = picture_batch(
+                map(image_source, infos),
+                grid[0] * model.mae.patch_size,
+                grid,
+                model.mae.mask_ratio,
+                self.num_images,
+                self.seed,
+                log_warning,
             )
-            count = len(images)
-            if not count:
-                log_warning(f'{what}: no readable training image, none drawn')
-            ratio = model.mae.mask_ratio
-            masks = fixed_masks(grid, max(count, 1), ratio, 'random', self.seed)[:count]
-            self._batch = (images, masks)
         return self._batch
 
     def _draw(self, runner, step: int) -> None:

@@ -1,7 +1,7 @@
 """Pictures a person can read: panels enlarged to at least 224 px, columns named in a header.
 
 Runner-free (numpy + PIL): the MMEngine hook, ``tools/visualize_reconstruction.py`` and any other
-runner's callback lay out their reconstruction grids with the same function.
+runner's callback lay out their reconstruction grids (:mod:`.panels`) with the same function.
 """
 
 from __future__ import annotations
@@ -20,8 +20,10 @@ GAP = 4  # white pixels between panels, so that each panel's edge is seen
 
 
 def upscale_factor(height: int, width: int, min_size: int = MIN_PANEL) -> int:
-    """The smallest integer factor that makes a ``height`` x ``width`` panel at least
-    ``min_size`` pixels on its shorter side (1 when it already is): 64 px -> 4 (256 px)."""
+    """The smallest integer factor enlarging a panel to ``min_size`` px on its shorter side.
+
+    1 when it already is: 64 px -> 4 (256 px).
+    """
     if height < 1 or width < 1:
         raise ValueError(f'a panel needs a positive size, got {height} x {width}')
     return max(1, math.ceil(min_size / min(height, width)))
@@ -33,8 +35,10 @@ def labelled_grid(
     columns: Sequence[str] = RECONSTRUCTION_COLUMNS,
     min_size: int = MIN_PANEL,
 ) -> np.ndarray:
-    """Enlarge a grid of panels (nearest neighbour, integer factor), set them apart by white
-    gaps and put the column names on a white header row above them.
+    """Enlarge a grid of panels and name its columns.
+
+    Nearest neighbour by an integer factor; the panels set apart by white gaps, the column
+    names on a white header row above them.
 
     Args:
         grid: (rows*H, K*W, 3) uint8, ``rows`` rows of K = len(columns) equal panels.

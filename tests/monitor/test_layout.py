@@ -4,7 +4,7 @@ import numpy as np
 import pytest
 from skimage import data
 
-from mae_plugin.data.picture import (
+from mae_plugin.monitor.layout import (
     GAP,
     HEADER,
     RECONSTRUCTION_COLUMNS,
