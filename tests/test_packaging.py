@@ -151,13 +151,63 @@ def test_the_installed_package_runs_a_tool_from_another_folder(installed, tmp_pa
     assert 'patch_embed.proj.weight' in load_checkpoint_file(str(elsewhere / 'out.pth'))
 
 
-def test_no_tool_edits_sys_path():
+# What a tool that needs a package of the checkout (not in the wheel) may do to sys.path
+APPEND_ROOT = 'if ROOT not in sys.path:\n    sys.path.append(ROOT)\n'
+CHECKOUT_PACKAGES = ('benchmarks', 'reproduce')
+
+
+def test_tools_edit_sys_path_only_to_append_the_checkout_for_its_packages():
     """tools/ import the installed package (``make install``; tests start them with
-    PYTHONPATH=ROOT), so a run never mixes the repository's modules with the installed ones."""
+    PYTHONPATH=ROOT), so a run never mixes the repository's modules with the installed ones.
+    Only a tool that imports benchmarks/ or reproduce/ appends the repository root, after
+    everything installed: an installed mae_plugin still comes first."""
     tools = os.path.join(ROOT, 'tools')
-    editing = [
-        name
-        for name in sorted(os.listdir(tools))
-        if name.endswith('.py') and 'sys.path' in open(os.path.join(tools, name)).read()
-    ]
-    assert not editing, f'tools that edit sys.path: {editing}'
+    editing = []
+    for name in sorted(os.listdir(tools)):
+        if name.endswith('.py'):
+            text = open(os.path.join(tools, name)).read()
+            rest = text.replace(APPEND_ROOT, '', 1)
+            uses = any(f'from {package}' in rest for package in CHECKOUT_PACKAGES)
+            if 'sys.path' in rest or (rest != text and not uses):
+                editing.append(name)
+    assert not editing, f'tools that edit sys.path otherwise: {editing}'
+
+
+# A tool that appends the checkout for benchmarks/, run as in CLEAN_RUN: mae_plugin still comes
+# from DIR, benchmarks/ from the checkout.
+BENCHMARKS_RUN = textwrap.dedent(
+    """
+    import os, runpy, sys
+    site, tool, *argv = sys.argv[1:]
+    sys.argv, sys.path[0] = [tool, *argv], os.path.dirname(tool)
+    runpy.run_path(tool, run_name='__main__')
+    found = {
+        name: os.path.realpath(module.__file__)
+        for name, module in sys.modules.items()
+        if name.split('.')[0] in ('mae_plugin', 'benchmarks')
+    }
+    checkout = os.path.dirname(os.path.dirname(os.path.realpath(tool)))
+    site = os.path.realpath(site)
+    assert found['benchmarks.memory'].startswith(checkout + os.sep), found['benchmarks.memory']
+    outside = [(n, f) for n, f in found.items() if n.startswith('mae_plugin') and site not in f]
+    assert not outside, f'imported from outside {site}: {outside[:3]}'
+    print('benchmarks from the checkout, every mae_plugin module from', site)
+    """
+)
+
+
+def test_a_benchmarks_tool_keeps_the_installed_package_first(installed, tmp_path):
+    _, site = installed
+    tool = os.path.join(ROOT, 'tools', 'memory_on_paper.py')
+    demo = os.path.join(ROOT, 'configs', 'mae_vit-t_demo.py')
+    proc = subprocess.run(
+        [sys.executable, '-c', BENCHMARKS_RUN, str(site), tool, demo, '--gpus', '2'],
+        cwd=tmp_path,
+        env=dict(os.environ, PYTHONPATH=str(site), OMP_NUM_THREADS='1'),
+        capture_output=True,
+        text=True,
+        timeout=300,
+    )
+    assert proc.returncode == 0, proc.stdout + proc.stderr
+    assert '| mae_vit-t_demo.py (' in proc.stdout
+    assert f'every mae_plugin module from {os.path.realpath(site)}' in proc.stdout

@@ -15,7 +15,7 @@ Modes (one at a time; ``--device`` and ``--threads`` apply to all but --data and
 which measure one CPU core); each prints the device, threads and device model first:
 
 - (default) peers: train-step img/s, achieved FLOP/s and peak memory of the plugin's MAE
-  against its peers at CONFIG's sizes, each in a fresh process (mae_plugin/benchmark/measure.py).
+  against its peers at CONFIG's sizes, each in a fresh process (benchmarks/measure.py).
 - --runners: the same step through MMEngine's runner (CONFIG) and Lightning's Trainer (YAML,
   default configs/lightning/<CONFIG name>.yaml), hooks and logging included (runners.py).
 - --data: CONFIG's training pipeline against the official torchvision one, and the JPEG
@@ -32,8 +32,13 @@ Rounds are interleaved and the best round is reported: noise only slows a run do
 
 import argparse
 import os
+import sys
 
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+# benchmarks/ lives in the checkout, not in the wheel. Appended, not inserted: the installed
+# mae_plugin still comes first, and only what nothing installed provides is found here.
+if ROOT not in sys.path:
+    sys.path.append(ROOT)
 
 MODES = ('runners', 'data', 'adamw', 'attention', 'profile', 'decode')
 ITERS = {'peers': 5, 'runners': 5, 'adamw': 10, 'attention': 20, 'profile': 2}
@@ -78,7 +83,7 @@ def parse_args() -> argparse.Namespace:
     ):
         parser.error(f'--{args.mode} measures one CPU core; --device and --threads do not apply')
     if args.mode == 'peers':
-        from mae_plugin.benchmark.peers import PEERS
+        from benchmarks.peers import PEERS
 
         unknown = sorted(set(args.peers or ()) - set(PEERS))
         if unknown:
@@ -99,7 +104,7 @@ def main() -> None:
     threads = args.threads or torch.get_num_threads()
     common = dict(config=args.config, device=device, threads=threads)
     if args.mode == 'peers':
-        from mae_plugin.benchmark.measure import compare_peers
+        from benchmarks.measure import compare_peers
 
         compare_peers(
             **common,
@@ -113,7 +118,7 @@ def main() -> None:
             flush_denormal=not args.keep_denormals,
         )
     elif args.mode == 'runners':
-        from mae_plugin.benchmark.runners import compare_runners
+        from benchmarks.runners import compare_runners
 
         yaml = args.lightning_config or os.path.join(
             ROOT,
@@ -131,27 +136,27 @@ def main() -> None:
             amp=args.amp,
         )
     elif args.mode == 'data':
-        from mae_plugin.benchmark.data import compare_pipelines
+        from benchmarks.data import compare_pipelines
 
         compare_pipelines(args.config, rounds=args.rounds)
     elif args.mode == 'adamw':
-        from mae_plugin.benchmark.kernels import compare_adamw
+        from benchmarks.kernels import compare_adamw
 
         compare_adamw(**common, iters=args.iters, rounds=args.rounds)
     elif args.mode == 'attention':
-        from mae_plugin.benchmark.kernels import compare_attention
+        from benchmarks.kernels import compare_attention
 
         compare_attention(
             **common, batch_size=args.batch_size, iters=args.iters, rounds=args.rounds
         )
     elif args.mode == 'profile':
-        from mae_plugin.benchmark.profile import profile_step
+        from benchmarks.profile import profile_step
 
         profile_step(
             **common, batch_size=args.batch_size, iters=args.iters, amp=args.amp, top=args.top
         )
     else:
-        from mae_plugin.benchmark.decode import compare_decoding
+        from benchmarks.decode import compare_decoding
 
         compare_decoding(
             args.config, args.decode, src=args.src, rounds=args.rounds, imagenet=args.imagenet

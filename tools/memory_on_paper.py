@@ -3,11 +3,18 @@
     python tools/memory_on_paper.py [CONFIG ...] [--gpus 8] [--images 64 128 256]
 
 Builds each config's model on the ``meta`` device (shapes only, nothing allocated) and prints
-the GiB per GPU of docs/scaling.md (the formulas: mae_plugin/benchmark/memory.py).
+the GiB per GPU of docs/scaling.md (the formulas: benchmarks/memory.py).
 """
 
 import argparse
 import os
+import sys
+
+ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+# benchmarks/ lives in the checkout, not in the wheel. Appended, not inserted: the installed
+# mae_plugin still comes first, and only what nothing installed provides is found here.
+if ROOT not in sys.path:
+    sys.path.append(ROOT)
 
 DEFAULT = {
     'B/16': 'configs/mae_vit-b_800e.py',
@@ -23,7 +30,7 @@ def main(argv=None) -> None:
     from mmengine.registry import DefaultScope
 
     import mae_plugin  # noqa: F401  (registers)
-    from mae_plugin.benchmark.memory import memory_model, memory_table
+    from benchmarks.memory import memory_model, memory_table
     from mae_plugin.engine.registry import MODELS
 
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])

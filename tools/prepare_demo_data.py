@@ -11,7 +11,9 @@ With ``--digits``, also scikit-learn's 1,797 handwritten digits at 32 px:
 import argparse
 import os
 
-from mae_plugin.demo_data import (
+# tools/demo_data.py, beside this script: Python looks in a script's own folder first (the
+# tests and benchmarks/ import it as tools.demo_data)
+from demo_data import (
     prepare_coco_split,
     prepare_demo_images,
     prepare_digits,

@@ -24,7 +24,7 @@ from torchvision.transforms import functional as F
 
 from mae_plugin.data import CorruptImageError, MAELoadRandomResizedCrop
 from mae_plugin.data.crop import draft_scale
-from mae_plugin.demo_data import demo_arrays
+from tools.demo_data import demo_arrays
 
 SIZES = [(37, 53), (224, 224), (375, 500), (600, 800), (300, 1200), (1200, 1600), (333, 1999)]
 

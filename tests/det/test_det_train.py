@@ -11,10 +11,10 @@ import sys
 import pytest
 import torch
 
-from mae_plugin.demo_data import prepare_coco_split
 from tests.conftest import ROOT
 from tests.engine import in_process
 from tests.engine.demo_run import cli, run_cli
+from tools.demo_data import prepare_coco_split
 
 CONFIG = os.path.join(ROOT, 'configs', 'det', 'mask-rcnn_vit-t-mae_demo.py')
 

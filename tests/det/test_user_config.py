@@ -9,7 +9,7 @@ import uuid
 import pytest
 import torch
 
-from mae_plugin.demo_data import prepare_coco_split
+from tools.demo_data import prepare_coco_split
 
 MMDET_MASK_RCNN = 'mmdet::mask_rcnn/mask-rcnn_r50_fpn_1x_coco.py'
 

@@ -11,10 +11,10 @@ import numpy as np
 import pytest
 from PIL import Image
 
-from mae_plugin.data.picture import GAP, HEADER
-from mae_plugin.demo_data import prepare_digits
+from mae_plugin.monitor.layout import GAP, HEADER
 from tests.conftest import ROOT
 from tests.engine.demo_run import TRAIN, cli, run_cli
+from tools.demo_data import prepare_digits
 
 DIGITS = os.path.join(ROOT, 'configs', 'mae_vit-t_digits.py')
 

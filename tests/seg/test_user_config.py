@@ -10,7 +10,7 @@ import uuid
 import pytest
 import torch
 
-from mae_plugin.demo_data import prepare_seg_split
+from tools.demo_data import prepare_seg_split
 
 MMSEG_MAE = 'mmseg::mae/mae-base_upernet_8xb2-amp-160k_ade20k-512x512.py'
 

@@ -1,6 +1,5 @@
 """tools/gpu_check.py's CPU-side logic: arguments, the plan, the CUDA-absent exit, the time box,
-the parsers on real output of tools/benchmark.py and pytest, the bf16-peak arithmetic, the result
-file and the summary."""
+the result file and the steps' environment (its report: tests/benchmarks/test_gpu_report.py)."""
 
 import json
 import os
@@ -13,49 +12,13 @@ import torch
 from tools import gpu_check
 from tools.gpu_check import Step
 
-# tools/benchmark.py configs/mae_vit-t_demo.py --batch-size 2 --iters 1 --warmup 0 --rounds 1
-#   --peers plugin lightly hf --amp, on this CPU, 2026-12-07 (its output as printed)
-PEERS_OUT = """\
-device cpu (Intel(R) Xeon(R) Processor), 2 threads, batch 2, bf16 autocast, denormals flushed; \
-measured torch.bfloat16 matmul peak 364.5 GFLOP/s
-  round 1 plugin: 1.83 img/s (fastest step 1.83)
-  round 1 lightly: 1.47 img/s (fastest step 1.47)
-  round 1 hf: 0.66 img/s (fastest step 0.66)
-peer            img/s   ratio  GFLOP/img   GFLOP/s  of peak  peak MiB  params M
-plugin           1.83   1.00x        0.5       0.8       0%       109      3.17
-lightly          1.47   1.25x        0.5       0.7       0%       127      3.17
-hf               0.66   2.79x        0.5       0.3       0%       184      3.17
-img/s: best of the rounds; ratio = plugin img/s / peer img/s (above 1: plugin faster); peak \
-MiB: above the imports (CPU: resident set; GPU: max allocated)
-"""
-# tools/benchmark.py configs/mae_vit-b_800e.py --data --rounds 1, same machine and day
-DATA_OUT = """\
-device cpu (Intel(R) Xeon(R) Processor), 1 thread; 256 JPEGs 500x375-800x600 q90, 1 process
-  round 1 img/s: configured 160, official 82, PIL full 249, PIL draft 1/2 431, PIL draft 1/4 \
-490, torchvision decode_jpeg 368
-pipeline / decoder (per core)       img/s  vs official
-configured                            160        1.95x
-official                               82        1.00x
-PIL full                              249        3.04x
-PIL draft 1/2                         431        5.26x
-PIL draft 1/4                         490        5.99x
-torchvision decode_jpeg               368        4.50x
-configured = configs/mae_vit-b_800e.py train pipeline (uint8, normalised later on the device)
-"""
-# pytest -m gpu tests/gpu -v -rA: a pass, a failure, a skip, an error at teardown
-PYTEST_OUT = """\
-tests/gpu/test_amp_step.py::test_amp_step_gives_the_fp32_cpu_loss_and_gradients[float16] PASSED [ 25%]
-tests/gpu/test_amp_step.py::test_amp_step_gives_the_fp32_cpu_loss_and_gradients[bfloat16] FAILED [ 50%]
-tests/gpu/test_compile.py::test_inductor_step_matches_eager SKIPPED (needs CUDA (make gpu-check on a GPU machine)) [ 75%]
-tests/gpu/test_fsdp2.py::test_fsdp2_one_gpu_process_trains_the_demo_and_converts_to_timm PASSED [100%]
-tests/gpu/test_fsdp2.py::test_fsdp2_one_gpu_process_trains_the_demo_and_converts_to_timm ERROR [100%]
-=========================== short test summary info ============================
-FAILED tests/gpu/test_amp_step.py::test_amp_step_gives_the_fp32_cpu_loss_and_gradients[bfloat16] - AssertionError: ['gradients: relative L2 error 0.3 > 0.1']
-============= 1 failed, 1 passed, 1 skipped, 1 error in 95.20s (0:01:35) ==============
-"""  # noqa: E501
-AMP = 'tests/gpu/test_amp_step.py::test_amp_step_gives_the_fp32_cpu_loss_and_gradients'
-FSDP = 'tests/gpu/test_fsdp2.py::test_fsdp2_one_gpu_process_trains_the_demo_and_converts_to_timm'
-H100 = dict(device='NVIDIA H100 80GB HBM3', torch='2.11.0+cu130', cuda='13.0', cpus=16)
+# real outputs of tools/benchmark.py and pytest (tests/benchmarks/test_gpu_report.py says whose)
+OUTPUTS = os.path.join(gpu_check.ROOT, 'tests', 'benchmarks', 'outputs')
+
+
+def output(name: str) -> str:
+    with open(os.path.join(OUTPUTS, name), encoding='utf-8') as f:
+        return f.read()
 
 
 def test_arguments_and_the_plan_within_the_issues_eight_minutes():
@@ -124,96 +87,18 @@ def test_a_step_past_its_box_is_killed_with_its_children_and_recorded(tmp_path):
     assert (failed.status, failed.returncode) == ('failed', 3)
 
 
-def test_parsers_read_the_tools_real_output():
-    peers = gpu_check.parse_peers(PEERS_OUT)
-    assert peers['device'] == 'Intel(R) Xeon(R) Processor'
-    assert peers['measured_peak_gflop_s'] == 364.5
-    assert list(peers['rows']) == ['plugin', 'lightly', 'hf']
-    assert peers['rows']['plugin'] == dict(
-        img_per_s=1.83, gflop_per_img=0.5, peak_mib=109.0, of_measured_peak=0.0, params_m=3.17
-    )
-    assert peers['rows']['hf']['peak_mib'] == 184.0
-    cut = gpu_check.parse_peers(PEERS_OUT.split('peer ')[0])  # killed before its table
-    assert {k: v['img_per_s'] for k, v in cut['rows'].items()} == dict(
-        plugin=1.83, lightly=1.47, hf=0.66
-    )
-    rates = gpu_check.parse_data(DATA_OUT)
-    assert rates == {
-        'configured': 160.0,
-        'official': 82.0,
-        'PIL full': 249.0,
-        'PIL draft 1/2': 431.0,
-        'PIL draft 1/4': 490.0,
-        'torchvision decode_jpeg': 368.0,
-    }
-    assert gpu_check.parse_data(DATA_OUT.split('pipeline /')[0]) == {}
-    tests = gpu_check.parse_pytest(PYTEST_OUT)
-    assert tests['counts'] == dict(PASSED=1, FAILED=1, SKIPPED=1, ERROR=1)
-    assert tests['failed'] == sorted([f'{AMP}[bfloat16]', FSDP])
-    assert tests['closing'].startswith('1 failed, 1 passed, 1 skipped, 1 error in 95.20s')
-    assert gpu_check.parse_pytest(PYTEST_OUT.split('====')[0])['counts']['PASSED'] == 1
-    env = gpu_check.parse_env('noise\nGPU_CHECK_ENV {"torch": "2.11", "cuda_available": true}\n')
-    assert env == {'torch': '2.11', 'cuda_available': True}
-
-
-def test_the_bf16_peak_by_device_name_and_the_share_of_it():
-    assert gpu_check.bf16_peak_tflops('NVIDIA H100 80GB HBM3') == 989.0  # SXM
-    assert gpu_check.bf16_peak_tflops('NVIDIA H100 PCIe') == 756.0
-    assert gpu_check.bf16_peak_tflops('NVIDIA H200') == 989.0
-    for unknown in ('NVIDIA H100 NVL', 'Tesla T4', None):
-        assert gpu_check.bf16_peak_tflops(unknown) is None
-    # 5,000 ViT-B images of 58.5 GFLOP a second: 292.5 TFLOP/s, 29.6% of the H100's 989
-    assert gpu_check.peak_share(5000, 989.0) == pytest.approx(0.29575, abs=1e-5)
-    assert gpu_check.peak_share(5000, None) is None
-
-
-def canned_results() -> dict:
-    peers = dict(status='ok', seconds=80.0, argv=['python', 'tools/benchmark.py', 'X', '--amp'])
-    peers['rows'] = {'plugin': dict(img_per_s=4300.0, gflop_per_img=58.5, peak_mib=40960.0)}
-    records = [{'test': FSDP, 'device': 'cuda', 'losses': [1.79, 1.75, 1.72], 'cosine': 0.99996}]
-    tests = dict(status='failed', seconds=100.0, records=records)
-    tests.update(gpu_check.parse_pytest(PYTEST_OUT))
-    data = dict(status='timed out', seconds=45.0, rates={'configured': 300.0})
-    return dict(env=dict(status='ok', seconds=3.0), tests=tests, peers=peers, data=data)
-
-
-def test_the_markdown_block_and_the_one_screen_summary():
-    block = gpu_check.markdown(H100, canned_results(), '2026-12-07')
-    assert block.startswith('## GPU: NVIDIA H100 80GB HBM3, ViT-B/16 bf16, batch 256 — 2026-12-07')
-    # the docs' snippet rule: a command that needs a GPU says so on its block's first line
-    assert '```bash\n# needs: a GPU\npython tools/benchmark.py X --amp\n```' in block
-    assert '| plugin | 4,300 | 25% | - | 58.5 | 40.0 |' in block  # 4300 x 58.5 / 989e3
-    assert 'plugin >= 5,000 img/s: 4,300, not met' in block
-    assert 'Step status: timed out.' in block and '| configured | 300 |' in block
-    assert '1 passed, 2 failed, 1 skipped' in block and '| `test_fsdp2_one' in block
-    assert (
-        '| `test_fsdp2_one_gpu_process_trains_the_demo_and_converts_to_timm` | losses 1.79 '
-        '-> 1.72, cosine 0.999960 |' in block
-    )
-    unknown = gpu_check.markdown(dict(H100, device='Tesla T4'), canned_results(), 'd')
-    assert "unknown for 'Tesla T4'" in unknown and '| plugin | 4,300 | - |' in unknown
-    screen = gpu_check.summary(H100, canned_results(), '/out/r.json').splitlines()
-    assert len(screen) <= 24
-    assert screen[0] == 'gpu-check on NVIDIA H100 80GB HBM3 (torch 2.11.0+cu130, CUDA 13.0)'
-    assert any(s.split()[:2] == ['tests', 'failed'] for s in screen)
-    assert f'      FAILED {AMP}[bfloat16]' in screen
-    assert any('plugin 4,300 img/s (25% of peak)' in s for s in screen)
-    assert any(s.split()[:3] == ['data', 'timed', 'out'] for s in screen)
-    assert screen[-1] == 'result: /out/r.json'
-
-
 def test_main_writes_one_result_file_and_fails_on_a_failed_test(tmp_path, monkeypatch, capsys):
     """Canned steps through main (the env probe is real): a failing test run, the peers' real
     output, a data step past its box; the file holds them all, the exit code is 1."""
-    py = sys.executable
+    py, pytest_out = sys.executable, output('pytest_gpu.txt')
     steps = [
         # a long log between pytest's progress lines and its summary: all parsed, not its tail
         Step(
             'tests',
-            [py, '-c', f'print({PYTEST_OUT!r}.replace("====", "log\\n" * 5000, 1)); exit(1)'],
+            [py, '-c', f'print({pytest_out!r}.replace("====", "log\\n" * 5000, 1)); exit(1)'],
             30,
         ),
-        Step('peers', [py, '-c', f'print({PEERS_OUT!r})'], 30),
+        Step('peers', [py, '-c', f'print({output("benchmark_peers.txt")!r})'], 30),
         Step('data', [py, '-c', 'import time; time.sleep(30)'], 1.0),
     ]
     monkeypatch.setattr(gpu_check, 'plan', lambda args, cuda, record: steps)

@@ -16,8 +16,17 @@ from collections.abc import Callable
 
 import numpy as np
 import torch
+from mmengine.config import Config
+from mmengine.dataset import Compose
+from mmengine.registry import DefaultScope
+from PIL import Image
+from torchvision import transforms
+from torchvision.io import ImageReadMode, decode_jpeg
 
-from .measure import machine_line
+import mae_plugin  # noqa: F401  (registers the transforms)
+from tools.demo_data import demo_arrays
+
+from .machine import machine_line
 
 IMAGENET_LIKE_WIDTHS = (500, 800)  # 4:3 landscape, as most ImageNet photographs
 JPEG_QUALITY = 90
@@ -26,10 +35,6 @@ JPEG_QUALITY = 90
 def write_imagenet_like_jpegs(folder: str, count: int, seed: int = 0) -> list[str]:
     """``count`` JPEGs of random 4:3 crops of the demo photographs, resized to widths 500-800
     (heights 375-600), quality 90, under ``folder/<photo>/``; returns their paths."""
-    from PIL import Image
-
-    from ..demo_data import demo_arrays
-
     rng = np.random.default_rng(seed)
     photos = sorted(demo_arrays().items())
     paths = []
@@ -54,9 +59,6 @@ def write_imagenet_like_jpegs(folder: str, count: int, seed: int = 0) -> list[st
 def official_pipeline() -> Callable[[str], torch.Tensor]:
     """facebookresearch/mae main_pretrain.py's transform_train on torchvision ImageFolder's
     PIL loader: path -> normalised float (3, 224, 224)."""
-    from PIL import Image
-    from torchvision import transforms
-
     transform = transforms.Compose(
         [
             transforms.RandomResizedCrop(224, scale=(0.2, 1.0), interpolation=3),  # 3 = bicubic
@@ -77,12 +79,6 @@ def official_pipeline() -> Callable[[str], torch.Tensor]:
 def configured_pipeline(config: str) -> Callable[[str], dict]:
     """The training pipeline of ``config``, built through MMEngine's TRANSFORMS: path -> the
     packed sample."""
-    from mmengine.config import Config
-    from mmengine.dataset import Compose
-    from mmengine.registry import DefaultScope
-
-    import mae_plugin  # noqa: F401  (registers the transforms)
-
     cfg = Config.fromfile(config)
     with DefaultScope.overwrite_default_scope('mae_plugin'):
         pipeline = Compose(cfg.train_dataloader.dataset.pipeline)
@@ -92,8 +88,6 @@ def configured_pipeline(config: str) -> Callable[[str], dict]:
 def decoders() -> dict[str, Callable[[bytes], object]]:
     """JPEG bytes -> decoded image, by each decoder measured: PIL in full and at reduced scale
     (draft), torchvision's libjpeg-turbo binding, and simplejpeg where it is installed."""
-    from PIL import Image
-    from torchvision.io import ImageReadMode, decode_jpeg
 
     def pil_draft(scale: int) -> Callable[[bytes], object]:
         def decode(data: bytes) -> object:

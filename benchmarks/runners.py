@@ -14,6 +14,7 @@ process.
 
 from __future__ import annotations
 
+import multiprocessing as mp
 import os
 import statistics
 import sys
@@ -23,7 +24,14 @@ from typing import Any
 from unittest import mock
 
 import torch
-from torch.utils.data import Dataset
+from mmengine.hooks import Hook
+from torch.utils.data import DataLoader, Dataset, default_collate
+
+from mae_plugin.engine.registry import DATASETS, HOOKS
+from mae_plugin.engine.runtime.launch import build_runner, build_train_config
+from mae_plugin.models.masking import make_mask
+
+from .machine import machine_line
 
 RUNNERS = ('mmengine', 'lightning')
 
@@ -41,8 +49,6 @@ class SyntheticSamples(Dataset):
         pipeline: Any = None,
         **_: Any,
     ) -> None:
-        from ..models.masking import make_mask
-
         gen = torch.Generator().manual_seed(0)
         grid = (img_size // patch_size, img_size // patch_size)
         self.images = torch.randint(
@@ -63,11 +69,6 @@ class SyntheticSamples(Dataset):
 
 
 def _mmengine_step_times(spec: dict[str, Any], length: int, work: str) -> list[float]:
-    from mmengine.hooks import Hook
-
-    from ..engine.registry import DATASETS, HOOKS
-    from ..engine.runtime.launch import build_runner, build_train_config
-
     starts: list[float] = []
 
     class StepStarts(Hook):
@@ -101,10 +102,10 @@ def _mmengine_step_times(spec: dict[str, Any], length: int, work: str) -> list[f
 
 
 def _lightning_step_times(spec: dict[str, Any], length: int, work: str) -> list[float]:
+    # the Lightning stack is the optional ``lightning`` extra: only this runner needs it
     import pytorch_lightning as pl
-    from torch.utils.data import DataLoader, default_collate
 
-    from ..lightning.cli import MAELightningCLI
+    from mae_plugin.lightning.cli import MAELightningCLI
 
     starts: list[float] = []
 
@@ -167,8 +168,7 @@ def measure_runner(spec: dict[str, Any]) -> dict[str, Any]:
 
 
 def measure_runner_in_fresh_process(spec: dict[str, Any]) -> dict[str, Any]:
-    import multiprocessing as mp
-
+    """Run :func:`measure_runner` in a spawned process: each runner starts from nothing."""
     with mp.get_context('spawn').Pool(1) as pool:
         return pool.apply(measure_runner, (spec,))
 
@@ -186,8 +186,6 @@ def compare_runners(
 ) -> dict[str, dict[str, float]]:
     """Print and return the best round of each runner (``tools/benchmark.py --runners``):
     fastest and median s/step, rounds interleaved."""
-    from .measure import machine_line
-
     print(
         f'{machine_line(device, threads)}, batch {batch_size}, '
         f'{"bf16 autocast" if amp else "fp32"}; {config} vs {lightning_config}',

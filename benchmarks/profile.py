@@ -5,10 +5,12 @@ AdamW options, bf16 autocast with ``amp``, denormals flushed), after one warm-up
 from __future__ import annotations
 
 import torch
+from mmengine.config import Config
 from torch.profiler import ProfilerActivity, profile
 
 from .kernels import build_mae
-from .measure import _sync, machine_line, plugin_optimizer_options, training_step
+from .machine import machine_line, sync
+from .measure import plugin_optimizer_options, training_step
 
 
 def profile_step(
@@ -22,8 +24,6 @@ def profile_step(
 ) -> str:
     """Print and return the operator table of ``iters`` profiled steps, sorted by self CPU
     time (self device time on a GPU)."""
-    from mmengine.config import Config
-
     torch.set_num_threads(threads)
     torch.set_flush_denormal(True)
     torch.manual_seed(0)
@@ -39,13 +39,13 @@ def profile_step(
     )
 
     step()
-    _sync(device)
+    sync(device)
     gpu = device.startswith('cuda')
     activities = [ProfilerActivity.CPU] + ([ProfilerActivity.CUDA] if gpu else [])
     with profile(activities=activities) as prof:
         for _ in range(iters):
             step()
-        _sync(device)
+        sync(device)
     sort_by = 'self_device_time_total' if gpu else 'self_cpu_time_total'
     table = prof.key_averages().table(sort_by=sort_by, row_limit=top)
     print(table)

@@ -12,20 +12,22 @@ import time
 import warnings
 
 import torch
+from mmengine.config import Config
+from mmengine.registry import DefaultScope
 from torch import nn
+from torch.nn.attention import SDPBackend, sdpa_kernel
+from torch.nn.functional import scaled_dot_product_attention as sdpa
 
-from .measure import _sync, machine_line
+from mae_plugin.engine.registry import MODELS
+from mae_plugin.models.attention import attention_precision
+
+from .machine import machine_line, sync
 
 DTYPES = (torch.float32, torch.bfloat16)
 
 
 def build_mae(config: str, device: str | torch.device = 'cpu') -> nn.Module:
     """The ``MaskedAutoencoder`` of ``config``'s model (``'meta'``: shapes only, no memory)."""
-    from mmengine.config import Config
-    from mmengine.registry import DefaultScope
-
-    from ..engine.registry import MODELS
-
     with DefaultScope.overwrite_default_scope('mae_plugin'), torch.device(device):
         return MODELS.build(Config.fromfile(config).model).mae
 
@@ -65,11 +67,11 @@ def compare_adamw(
     for _ in range(rounds):
         for name, optimizer in optimizers.items():
             optimizer.step()  # warm-up (the first step allocates the moments)
-            _sync(device)
+            sync(device)
             start = time.perf_counter()
             for _ in range(iters):
                 optimizer.step()
-            _sync(device)
+            sync(device)
             best[name] = min(best[name], (time.perf_counter() - start) / iters)
     for name, seconds in best.items():
         print(f'{name:<8} {seconds * 1e3:8.1f} ms/step')
@@ -88,11 +90,6 @@ def compare_attention(
     """Print and return the best s per forward + backward of each SDPA backend at ``config``'s
     attention shapes, fp32 and bf16, and of what the plugin's blocks run (``'plugin'``: on a CPU
     under bf16, fp32 attention with the casts); a backend the device lacks is NaN (printed '-')."""
-    from torch.nn.attention import SDPBackend, sdpa_kernel
-    from torch.nn.functional import scaled_dot_product_attention as sdpa
-
-    from ..models.attention import attention_precision
-
     torch.set_num_threads(threads)
     backends = {
         'math': SDPBackend.MATH,
@@ -123,11 +120,11 @@ def compare_attention(
                     except RuntimeError:
                         best[key] = float('nan')
                         continue
-                    _sync(device)
+                    sync(device)
                     start = time.perf_counter()
                     for _ in range(iters):
                         run(backend, q)
-                    _sync(device)
+                    sync(device)
                     took = (time.perf_counter() - start) / iters
                     best[key] = min(best.get(key, float('inf')), took)
     print(f'{"part":<9}{"dtype":<10}' + ''.join(f'{n:>11}' for n in backends))

@@ -14,12 +14,15 @@ from __future__ import annotations
 from collections.abc import Callable
 
 import torch
-from lightly.models.utils import get_at_index
+from lightly.models import utils
+from lightly.models.modules import MaskedVisionTransformerDecoderTIMM, MaskedVisionTransformerTIMM
+from lightly.models.modules.masked_vision_transformer_timm import init_weights
+from timm.models.vision_transformer import VisionTransformer
 from torch import Tensor, nn
 
-from ..models import MaskedAutoencoder
-from ..models.loss import pixel_target
-from ..models.masking import random_masks, split_indices
+from mae_plugin.models import MaskedAutoencoder
+from mae_plugin.models.loss import pixel_target
+from mae_plugin.models.masking import batch_random_mask, split_indices
 
 PEERS = ('plugin', 'mask_tokens', 'lightly', 'hf')
 
@@ -35,7 +38,7 @@ class MaskTokensThroughEncoder(nn.Module):
 
     def forward(self, images: Tensor) -> Tensor:
         mae, vit, dec = self.mae, self.mae.encoder.vit, self.mae.decoder
-        mask = random_masks(images.shape[0], mae.num_patches, mae.mask_ratio, images.device)
+        mask = batch_random_mask(images.shape[0], mae.num_patches, mae.mask_ratio, images.device)
         tokens = vit.patch_embed(images)
         tokens = torch.where(mask.unsqueeze(-1), self.encoder_mask_token.to(tokens.dtype), tokens)
         tokens = tokens + vit.pos_embed[:, 1:]
@@ -44,8 +47,8 @@ class MaskTokensThroughEncoder(nn.Module):
         x = dec.norm(dec.blocks(dec.embed(latent) + dec.pos_embed))
         masked_ids = split_indices(mask, mae.num_visible)[1]
         return mae.loss(
-            get_at_index(dec.pred(x[:, 1:]), masked_ids),
-            get_at_index(mae.patchify(images), masked_ids),
+            utils.get_at_index(dec.pred(x[:, 1:]), masked_ids),
+            utils.get_at_index(mae.patchify(images), masked_ids),
         )
 
 
@@ -55,14 +58,6 @@ def build_lightly(
     """lightly's MAE example (lightly >= 1.6): ``MaskedVisionTransformerTIMM`` backbone,
     ``decoder_embed`` + ``MaskedVisionTransformerDecoderTIMM`` + ``prediction_head``. Its state
     dict is the ``lightly`` checkpoint format (current layout)."""
-    from lightly.models import utils
-    from lightly.models.modules import (
-        MaskedVisionTransformerDecoderTIMM,
-        MaskedVisionTransformerTIMM,
-    )
-    from lightly.models.modules.masked_vision_transformer_timm import init_weights
-    from timm.models.vision_transformer import VisionTransformer
-
     vit = VisionTransformer(num_classes=0, **encoder_cfg)
     backbone = MaskedVisionTransformerTIMM(vit=vit)
     patch, dim = vit.patch_embed.patch_size[0], decoder_cfg['embed_dim']
@@ -105,6 +100,8 @@ def build_lightly(
 def build_hf(
     encoder_cfg: dict, decoder_cfg: dict, mask_ratio: float
 ) -> tuple[nn.Module, Callable[[Tensor], Tensor]]:
+    """Hugging Face's ViTMAEForPreTraining at the same sizes, SDPA attention, random init."""
+    # transformers is the optional ``benchmark`` extra: only this peer needs it
     from transformers import ViTMAEConfig, ViTMAEForPreTraining
 
     dim = encoder_cfg['embed_dim']

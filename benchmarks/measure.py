@@ -1,10 +1,9 @@
-"""Timing, FLOP counting and memory of one training step, each peer in its own process; the
-peer table of ``tools/benchmark.py``; the machine line every mode prints first."""
+"""Timing, FLOP counting and memory of one training step, each peer in its own process: the
+peer table of ``tools/benchmark.py``'s default mode."""
 
 from __future__ import annotations
 
 import multiprocessing as mp
-import platform
 import resource
 import time
 from collections.abc import Callable
@@ -12,28 +11,15 @@ from contextlib import nullcontext
 from typing import Any
 
 import torch
+from mmengine.config import Config
+from mmengine.registry import DefaultScope
 from torch.nn.attention import SDPBackend, sdpa_kernel
 from torch.utils.flop_counter import FlopCounterMode
 
+from mae_plugin.engine.registry import MODELS
 
-def device_name(device: str) -> str:
-    """The model name of ``device``: the GPU's, or the CPU's ('model name' of /proc/cpuinfo on
-    Linux, else what :mod:`platform` knows)."""
-    if device.startswith('cuda'):
-        return torch.cuda.get_device_name(torch.device(device))
-    try:
-        with open('/proc/cpuinfo') as f:
-            for line in f:
-                if line.startswith('model name'):
-                    return line.split(':', 1)[1].strip()
-    except OSError:
-        pass
-    return platform.processor() or platform.machine()
-
-
-def machine_line(device: str, threads: int) -> str:
-    """``device cpu (<model name>), 2 threads``: the first words of every benchmark mode."""
-    return f'device {device} ({device_name(device)}), {threads} thread{"s" * (threads != 1)}'
+from .machine import machine_line, sync
+from .peers import build_peer
 
 
 def matmul_peak_flops(
@@ -48,11 +34,11 @@ def matmul_peak_flops(
         a @ b
     best = float('inf')
     for _ in range(trials):
-        _sync(device)
+        sync(device)
         start = time.perf_counter()
         for _ in range(repeats):
             a @ b
-        _sync(device)
+        sync(device)
         best = min(best, time.perf_counter() - start)
     return 2 * size**3 * repeats / best
 
@@ -60,11 +46,6 @@ def matmul_peak_flops(
 def _current_rss_mib() -> float:
     with open('/proc/self/statm') as f:
         return int(f.read().split()[1]) * resource.getpagesize() / 2**20
-
-
-def _sync(device: str) -> None:
-    if device.startswith('cuda'):
-        torch.cuda.synchronize()
 
 
 def _autocast(device: str, amp: bool):
@@ -131,12 +112,6 @@ def timed_steps(step: Callable[[], None], iters: int, device: str) -> list[float
 
 def measure_peer(spec: dict[str, Any]) -> dict[str, Any]:
     """Build peer ``spec['peer']`` and time ``spec['iters']`` training steps (AdamW)."""
-    from mmengine.config import Config
-    from mmengine.registry import DefaultScope
-
-    from ..engine.registry import MODELS
-    from .peers import build_peer
-
     torch.set_num_threads(spec['threads'])
     torch.set_flush_denormal(spec.get('flush_denormal', True))  # as training does, every peer
     torch.manual_seed(0)
@@ -176,10 +151,10 @@ def measure_peer(spec: dict[str, Any]) -> dict[str, Any]:
         step()
     if device.startswith('cuda'):
         torch.cuda.reset_peak_memory_stats()
-    _sync(device)
+    sync(device)
     start = time.perf_counter()
     steps = timed_steps(step, spec['iters'], device)
-    _sync(device)
+    sync(device)
     seconds = (time.perf_counter() - start) / spec['iters']
     if device.startswith('cuda'):
         peak = torch.cuda.max_memory_allocated() / 2**20

@@ -1,21 +1,23 @@
-"""tools/benchmark.py --adamw / --attention / --profile / --decode: each mode on the demo config
-at its smallest settings, in a subprocess as a user runs it; the attention shapes from a config."""
+"""tools/benchmark.py as a user runs it: a subprocess without PYTHONPATH (the tool finds the
+checkout's benchmarks/ by itself); --adamw / --attention / --profile / --decode each on the demo
+config at its smallest settings."""
 
 import os
 import subprocess
 import sys
 
-from mae_plugin.benchmark.kernels import attention_shapes
 from tests.conftest import ROOT
 
 DEMO = 'configs/mae_vit-t_demo.py'
+TOOL = os.path.join(ROOT, 'tools', 'benchmark.py')
 
 
-def run_tool(*args: str) -> subprocess.CompletedProcess:
+def run_tool(*args: str, cwd: str = ROOT) -> subprocess.CompletedProcess:
+    env = {k: v for k, v in os.environ.items() if k != 'PYTHONPATH'}
     return subprocess.run(
-        [sys.executable, 'tools/benchmark.py', *args],
-        cwd=ROOT,
-        env=dict(os.environ, PYTHONPATH=ROOT),
+        [sys.executable, TOOL, *args],
+        cwd=cwd,
+        env=env,
         capture_output=True,
         text=True,
         timeout=300,
@@ -29,13 +31,12 @@ def lines_of(out: subprocess.CompletedProcess) -> list[str]:
     return lines
 
 
-def test_attention_shapes_come_from_the_config():
-    assert attention_shapes('configs/mae_vit-b_800e.py') == {
-        'encoder': (12, 50, 64),
-        'decoder': (16, 197, 32),
-    }
-    # demo: 64 px / 8 px patches = 64 patches, 16 visible; 192 dims / 3 heads, 128 / 4
-    assert attention_shapes(DEMO) == {'encoder': (3, 17, 64), 'decoder': (4, 65, 32)}
+def test_the_tool_imports_the_checkouts_benchmarks_from_any_folder(tmp_path):
+    """The peers' names come from benchmarks/peers.py: read from a folder outside the checkout,
+    with no PYTHONPATH, before any measurement starts."""
+    out = run_tool(os.path.join(ROOT, DEMO), '--peers', 'plugin', 'nobody', cwd=str(tmp_path))
+    assert out.returncode == 2, out.stderr[-3000:]
+    assert "unknown peers ['nobody']; choose from ['plugin', 'mask_tokens'" in out.stderr
 
 
 def test_attention_mode_prints_each_part_and_dtype_per_backend():
@@ -123,5 +124,6 @@ def test_modes_are_mutually_exclusive_and_one_core_modes_refuse_threads():
     assert out.returncode == 2 and 'one CPU core' in out.stderr
     out = run_tool('--help')
     assert out.returncode == 0
+    assert out.stdout.startswith('usage: benchmark.py') and 'Speed and memory' in out.stdout
     for mode in ('--runners', '--data', '--adamw', '--attention', '--profile', '--decode'):
         assert mode in out.stdout

@@ -1,15 +1,18 @@
-"""tools/benchmark.py --data: ImageNet-like JPEGs from the demo photographs, the config's
-pipeline and the official one side by side."""
+"""benchmarks/data.py: ImageNet-like JPEGs from the demo photographs, the config's pipeline and
+the official one side by side."""
 
 import os
-import subprocess
-import sys
 
 import torch
 from PIL import Image
 
-from mae_plugin.benchmark.data import compare_pipelines, write_imagenet_like_jpegs
-from tests.conftest import ROOT
+from benchmarks.data import compare_pipelines, write_imagenet_like_jpegs
+
+DEMO = os.path.join(
+    os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__)))),
+    'configs',
+    'mae_vit-t_demo.py',
+)
 
 
 def test_the_generated_jpegs_are_imagenet_like(tmp_path):
@@ -25,25 +28,11 @@ def test_the_generated_jpegs_are_imagenet_like(tmp_path):
 def test_data_mode_times_the_config_pipeline_against_the_official_one(tmp_path, capsys):
     threads = torch.get_num_threads()
     try:
-        best = compare_pipelines(
-            'configs/mae_vit-t_demo.py', images=8, rounds=1, folder=str(tmp_path)
-        )
+        best = compare_pipelines(DEMO, images=8, rounds=1, folder=str(tmp_path))
     finally:
         torch.set_num_threads(threads)
     assert {'configured', 'official', 'PIL full', 'torchvision decode_jpeg'} <= set(best)
     assert all(rate > 0 for rate in best.values())
     said = capsys.readouterr().out
     assert said.startswith('device cpu (') and ', 1 thread;' in said.splitlines()[0]
-    assert 'configured = configs/mae_vit-t_demo.py train pipeline' in said
-
-
-def test_the_tool_offers_data_mode():
-    out = subprocess.run(
-        [sys.executable, 'tools/benchmark.py', '--help'],
-        cwd=ROOT,
-        env=dict(os.environ, PYTHONPATH=ROOT),
-        capture_output=True,
-        text=True,
-        timeout=120,
-    )
-    assert out.returncode == 0 and '--data' in out.stdout
+    assert f'configured = {DEMO} train pipeline' in said

@@ -1,15 +1,22 @@
 """Demo images: real photographs shipped inside scikit-image, and scikit-learn's handwritten
-digits, written as image folders.
+digits, written as image folders (``tools/prepare_demo_data.py``; the tests and
+``benchmarks/data.py`` read them too).
 
 Nothing is downloaded: every picture below is a file of the installed ``skimage`` or
-``sklearn`` package.
+``sklearn`` package. Those two (and scipy, which scikit-image brings) are the ``demo`` extra,
+imported in the functions that use them: the digits need only scikit-learn, the rest only
+scikit-image.
 """
 
 from __future__ import annotations
 
+import json
 import os
 
 import numpy as np
+from PIL import Image
+from torchvision.transforms import InterpolationMode
+from torchvision.transforms import functional as F
 
 # skimage.data loaders whose files ship with the package (photographs, micrographs, scans).
 DEMO_IMAGES = (
@@ -56,10 +63,6 @@ def prepare_knn_split(out_dir: str, tile: int = 64, quality: int = 95) -> tuple[
     of ``tile``-pixel tiles (after a resize + centre crop to 4 * tile); the 4 tiles on a
     diagonal pattern go to ``knn/val/<name>/``, the other 12 to ``knn/train/<name>/``.
     Returns the (train, val) counts; existing files are kept."""
-    from PIL import Image
-    from torchvision.transforms import InterpolationMode
-    from torchvision.transforms import functional as F
-
     counts = [0, 0]
     for name, array in sorted(demo_arrays().items()):
         image = Image.fromarray(array)
@@ -81,8 +84,6 @@ def prepare_demo_images(out_dir: str, split: str = 'train', quality: int = 95) -
     """Write the demo photographs as ``out_dir/split/<name>.jpg``; returns the written paths.
 
     Existing files are kept (the call is cheap to repeat)."""
-    from PIL import Image
-
     folder = os.path.join(out_dir, split)
     os.makedirs(folder, exist_ok=True)
     paths = []
@@ -101,7 +102,6 @@ def prepare_digits(out_dir: str, size: int = 32, val_every: int = 5) -> tuple[in
     n-th sample of each digit, in the package's order, validates when n % val_every ==
     val_every - 1 (one in five; every digit in both splits). Returns the (train, val) counts;
     existing files are kept."""
-    from PIL import Image
     from sklearn.datasets import load_digits
 
     digits = load_digits()
@@ -133,11 +133,8 @@ def prepare_seg_split(
     grey levels into the 4 ``SEG_CLASSES`` (labels 1-4; a 2-pixel border is 0 = ignore), as
     ``annotations/<split>/<name>.png``. The last ``num_val`` photographs (by name) validate.
     Returns the (training, validation) counts; existing files are kept."""
-    from PIL import Image
     from skimage.color import rgb2gray
     from skimage.filters import threshold_multiotsu
-    from torchvision.transforms import InterpolationMode
-    from torchvision.transforms import functional as F
 
     arrays = demo_arrays()
     names = sorted(arrays)
@@ -200,9 +197,6 @@ def prepare_coco_split(out_dir: str, scale: float = 0.5, quality: int = 95) -> t
     up-down; val: rotated 180 degrees), each coin an instance of category 'coin' with polygon,
     box and area from a classical segmentation, in ``annotations/instances_{train,val}.json``
     and ``{train,val}/*.jpg`` (the real COCO layout). Returns the (train, val) image counts."""
-    import json
-
-    from PIL import Image
     from skimage import data
     from skimage.transform import rescale
 

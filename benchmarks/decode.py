@@ -18,9 +18,15 @@ import time
 from collections.abc import Callable, Iterator
 
 import torch
+from mmengine.config import Config
+
+from mae_plugin.data.image import load_image
+from mae_plugin.data.pack import pack_folder
+from mae_plugin.data.shards import read_members
+from mae_plugin.data.transforms import MAELoadRandomResizedCrop
 
 from .data import write_imagenet_like_jpegs
-from .measure import machine_line
+from .machine import machine_line
 
 
 def jpegs(folder: str) -> list[str]:
@@ -38,8 +44,6 @@ def file_samples(folder: str) -> Iterator[dict]:
 
 
 def shard_samples(folder: str) -> Iterator[dict]:
-    from ..data.shards import read_members
-
     for path in sorted(glob.glob(os.path.join(folder, '*.tar'))):
         for raw in read_members(path, []):
             yield {'img_bytes': raw['jpg']}
@@ -47,8 +51,6 @@ def shard_samples(folder: str) -> Iterator[dict]:
 
 def config_load_crop(config: str) -> dict:
     """The ``MAELoadRandomResizedCrop`` step of ``config``'s training pipeline."""
-    from mmengine.config import Config
-
     pipeline = Config.fromfile(config).train_dataloader.dataset.pipeline
     for step in pipeline:
         if step['type'] == 'MAELoadRandomResizedCrop':
@@ -59,8 +61,6 @@ def config_load_crop(config: str) -> dict:
 def rate(samples: Iterator[dict], load_crop: Callable[[dict], dict] | None) -> float:
     """img/s of decoding each sample to RGB, or (``load_crop`` given) of that load + crop
     transform, which decodes only what the crop needs."""
-    from ..data.image import load_image
-
     start, n = time.perf_counter(), 0
     for sample in samples:
         if load_crop is not None:
@@ -76,9 +76,6 @@ def compare_decoding(
 ) -> dict[tuple[str, str], dict[str, float]]:
     """Print and return the best img/s of files and shards per (set, stage); packed shards and
     the generated set are kept in ``work_dir`` and reused."""
-    from ..data.pack import pack_folder
-    from ..data.transforms import MAELoadRandomResizedCrop
-
     torch.set_num_threads(1)
     torch.manual_seed(0)
     step = config_load_crop(config)
