@@ -5,7 +5,7 @@ package must be allowed for the layer (the standard library always is), and a pa
 plugin must lie in the same layer or one the layer may use. Every module under ``mae_plugin/``
 has a rule (a root module such as ``apis.py`` is a layer of its own; ``__init__`` is the
 package's ``__init__.py``), and none imports what lives beside the package (benchmarks,
-reproduce, tools, tests): only the product is in it.
+reproduction, tools, tests): only the product is in it.
 """
 
 import ast
@@ -63,7 +63,7 @@ FORBIDDEN = {
     'apis': {'mmdet', 'mmseg', 'lightning', 'pytorch_lightning'},
 }
 # beside the package in the repository, never imported by it
-OUTSIDE_THE_PRODUCT = {'benchmarks', 'reproduce', 'tools', 'tests'}
+OUTSIDE_THE_PRODUCT = {'benchmarks', 'reproduction', 'tools', 'tests'}
 
 
 def imports(path: str, module: str) -> set[str]:

@@ -153,13 +153,13 @@ def test_the_installed_package_runs_a_tool_from_another_folder(installed, tmp_pa
 
 # What a tool that needs a package of the checkout (not in the wheel) may do to sys.path
 APPEND_ROOT = 'if ROOT not in sys.path:\n    sys.path.append(ROOT)\n'
-CHECKOUT_PACKAGES = ('benchmarks', 'reproduce')
+CHECKOUT_PACKAGES = ('benchmarks', 'reproduction')
 
 
 def test_tools_edit_sys_path_only_to_append_the_checkout_for_its_packages():
     """tools/ import the installed package (``make install``; tests start them with
     PYTHONPATH=ROOT), so a run never mixes the repository's modules with the installed ones.
-    Only a tool that imports benchmarks/ or reproduce/ appends the repository root, after
+    Only a tool that imports benchmarks/ or reproduction/ appends the repository root, after
     everything installed: an installed mae_plugin still comes first."""
     tools = os.path.join(ROOT, 'tools')
     editing = []
