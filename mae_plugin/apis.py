@@ -24,10 +24,13 @@ from .models.encoder import pool_tokens
 class Reconstruction:
     """Result of :func:`reconstruct`.
 
-    loss: scalar; pred: (B, L, p*p*3) in the loss' target space; mask: (B, L) bool, True =
-    masked; images: (B, 3, H, W) float RGB in 0-255, visible patches of the input plus the
-    reconstruction where masked (with norm-pix, undone with each true patch's mean and std; see
-    ``MaskedAutoencoder.pred_to_pixels``).
+    Attributes:
+        loss: scalar, the reconstruction loss on the masked patches.
+        pred: (B, L, p*p*3) float predictions in the loss' target space.
+        mask: (B, L) bool, True = masked.
+        images: (B, 3, H, W) float RGB in 0-255: the visible patches of the input, the
+            reconstruction where masked (with norm-pix, undone with each true patch's mean and
+            std; see ``MaskedAutoencoder.pred_to_pixels``).
     """
 
     loss: Tensor
@@ -45,15 +48,22 @@ def init_model(
 ) -> MAEPretrainModel:
     """Build the model of ``config`` in eval mode and load ``checkpoint`` if given.
 
-    ``checkpoint`` may be any format the converters read (plugin, official encoder-only or with
-    decoder, timm, lightly, mmpretrain, a Hugging Face folder, ``.safetensors``), detected
-    automatically and read code-free (``weights_only=True`` or safetensors). The load report is
-    kept at ``model.load_report``.
+    Args:
+        config: a config file or a loaded ``Config``.
+        checkpoint: any format the converters read (plugin, official encoder-only or with
+            decoder, timm, lightly, mmpretrain, a Hugging Face folder, ``.safetensors``),
+            detected automatically and read code-free (``weights_only=True`` or safetensors).
+        device: where the model is moved.
+        cfg_options: overrides merged into the config, as ``--cfg-options`` does.
+        norm_pix: the target space the checkpoint's decoder was trained in, when it differs
+            from the config's (every recipe: normalised pixels). The official
+            ``mae_visualize_vit_*.pth`` releases were trained on raw pixels: pass
+            ``norm_pix=False`` for them, or ``reconstruct`` shows and scores their predictions
+            in the wrong space.
 
-    ``norm_pix``: the target space the checkpoint's decoder was trained in, when it differs from
-    the config's (every recipe: normalised pixels). The official ``mae_visualize_vit_*.pth``
-    releases were trained on raw pixels: pass ``norm_pix=False`` for them, or ``reconstruct``
-    shows and scores their predictions in the wrong space.
+    Returns:
+        The model on ``device`` in eval mode, its config at ``model.cfg`` and the load report
+        at ``model.load_report`` (None without a checkpoint).
     """
     cfg = config if isinstance(config, Config) else Config.fromfile(os.fspath(config))
     if cfg_options:
@@ -88,8 +98,17 @@ def _mean_std(model: Any, like: Tensor) -> tuple[Tensor, Tensor]:
 def reconstruct(
     model: MAEPretrainModel | MaskedAutoencoder, images: Tensor, mask: Tensor | None = None
 ) -> Reconstruction:
-    """Mask, encode, decode. ``images`` (B, 3, H, W) normalised with the config's mean/std;
-    ``mask`` (B, L) bool, True = masked (None: random at the model's ratio)."""
+    """Mask, encode and decode ``images``, and compose the reconstruction in pixels.
+
+    Args:
+        model: a model from :func:`init_model`, or a bare ``MaskedAutoencoder``.
+        images: (B, 3, H, W) float, normalised with the config's mean/std.
+        mask: (B, L) bool, True = masked, every row with the same masked count; None draws
+            random masks at the model's ratio.
+
+    Returns:
+        The loss, the prediction, the mask used and the composite picture.
+    """
     mae = _core(model)
     output = mae(images, mask, None if mask is None else num_visible_in(mask))
     composite = mae.composite(output.pred, images, output.mask)
@@ -102,6 +121,17 @@ def reconstruct(
 def extract_features(
     model: MAEPretrainModel | MaskedAutoencoder, images: Tensor, pool: str = 'cls'
 ) -> Tensor:
-    """(B, D) features of the unmasked encoder after its final norm: the cls token
-    (``pool='cls'``) or the mean of the patch tokens (``pool='avg'``)."""
+    """Features of the unmasked encoder after its final norm, one vector per image.
+
+    Args:
+        model: a model from :func:`init_model`, or a bare ``MaskedAutoencoder``.
+        images: (B, 3, H, W) float, normalised with the config's mean/std.
+        pool: ``'cls'`` takes the cls token, ``'avg'`` the mean of the patch tokens.
+
+    Returns:
+        (B, D) float features.
+
+    Raises:
+        ValueError: ``pool`` is neither ``'cls'`` nor ``'avg'``.
+    """
     return pool_tokens(_core(model).encoder(images), pool)

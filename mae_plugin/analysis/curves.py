@@ -26,9 +26,14 @@ Log = dict[int, dict[str, float]]  # step -> {key: value}
 
 
 def scalar_files(work_dir: str | os.PathLike) -> list[str]:
-    """The ``scalars.json`` of each run in ``work_dir``, oldest first (``work_dir`` may also be
-    a scalars.json itself). A timestamp folder without one (a run that logged nothing) is
-    passed over; a work dir without any is a FileNotFoundError."""
+    """The ``scalars.json`` of each run in ``work_dir``, oldest first.
+
+    ``work_dir`` may also be a scalars.json itself. A timestamp folder without one (a run that
+    logged nothing) is passed over.
+
+    Raises:
+        FileNotFoundError: ``work_dir`` does not exist or holds no run's scalars.json.
+    """
     work_dir = os.fspath(work_dir)
     if os.path.isfile(work_dir):
         return [work_dir]
@@ -48,9 +53,14 @@ def scalar_files(work_dir: str | os.PathLike) -> list[str]:
 
 
 def read_scalars(path: str | os.PathLike) -> Log:
-    """step -> {key: value} of one scalars.json; rows of one step merged, later rows winning.
-    A line that is not a JSON object with an integer ``step`` is a ValueError naming the file
-    and line (a run killed mid-write leaves a cut last line)."""
+    """Read one scalars.json into step -> {key: value}, the rows of a step merged.
+
+    A later row of the same step wins, key by key.
+
+    Raises:
+        ValueError: a line is not a JSON object with an integer ``step``, naming the file and
+            the line (a run killed mid-write leaves a cut last line).
+    """
     log: Log = {}
     with open(path, encoding='utf-8') as f:
         for number, line in enumerate(f, 1):
@@ -73,9 +83,12 @@ def read_scalars(path: str | os.PathLike) -> Log:
 
 
 def load_run(work_dir: str | os.PathLike) -> Log:
-    """Every run of ``work_dir`` concatenated, key by key: a later run's value of a key at a
-    step replaces an earlier's; keys it does not log there (a kNN row measured before a resumed
-    run's first step, beside the first run's training row) are kept."""
+    """Every run of ``work_dir`` concatenated into one step -> {key: value} log, key by key.
+
+    A later run's value of a key at a step replaces an earlier's; keys it does not log there
+    (a kNN row measured before a resumed run's first step, beside the first run's training
+    row) are kept.
+    """
     log: Log = {}
     for path in scalar_files(work_dir):
         for step, row in read_scalars(path).items():
@@ -111,12 +124,24 @@ def plot_curves(
     height: float = 3.0,
     dpi: int = 100,
 ) -> dict[str, dict[str, tuple[list[float], list[float]]]]:
-    """Plot ``keys`` of each work dir against the step, one subplot per key, into ``out``
-    (written atomically; the format follows its ending: .png, .pdf, .svg).
+    """Plot ``keys`` of each work dir against the step, one subplot per key, into ``out``.
 
-    The image is ``width`` x ``height * len(keys)`` inches at ``dpi``. A key missing from a
-    work dir's log is a ValueError listing the keys it has. Returns, for each legend label, key
-    -> (x, y) as drawn (read back from the plotted lines).
+    Args:
+        work_dirs: the runs' work dirs (or scalars.json files), one line each per subplot.
+        keys: the logged keys to draw, one subplot each.
+        out: the image, written atomically; the format follows its ending (.png, .pdf, .svg).
+        legend: one distinct name per work dir; None takes the folder names.
+        title: drawn above the first subplot.
+        width: image width in inches.
+        height: height of one subplot in inches.
+        dpi: pixels per inch.
+
+    Returns:
+        For each legend label, key -> (x, y) as drawn (read back from the plotted lines).
+
+    Raises:
+        ValueError: no keys, a legend that does not fit, or a key missing from a work dir's
+            log (listing the keys it has).
     """
     if not keys:
         raise ValueError('no keys to plot')

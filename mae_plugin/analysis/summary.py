@@ -78,8 +78,13 @@ def newest_checkpoint(work_dir: str) -> str:
 
 
 def reconstruction_pictures(work_dir: str) -> list[str]:
-    """The reconstruction pictures of every run of ``work_dir``, by step (a later run's picture
-    of the same step wins); an error when there are none."""
+    """The reconstruction pictures of every run of ``work_dir``, in step order.
+
+    A later run's picture of the same step wins.
+
+    Raises:
+        FileNotFoundError: there is none.
+    """
     by_step: dict[int, str] = {}
     pattern = os.path.join(work_dir, '*', 'vis_data', 'vis_image', 'reconstruction_*.png')
     for path in sorted(glob.glob(pattern)):  # timestamp folders sort oldest first
@@ -112,8 +117,11 @@ def summarize(work_dir: str, keys: Sequence[str] = ('loss', 'knn_top1')) -> RunS
 
 
 def format_summary(summary: RunSummary, config: str | None = None) -> str:
-    """The text ``make demo`` ends with: outputs, first and last numbers, next commands (shell
-    lines with a comment above each; ``config`` fills the reconstruction command)."""
+    """The text ``make demo`` ends with: outputs, first and last numbers, next commands.
+
+    The commands are shell lines with a comment above each; ``config`` fills the
+    reconstruction command.
+    """
     lines = [
         f'Done. Outputs in {summary.work_dir}/:',
         f'  checkpoint  {summary.checkpoint}',

@@ -49,22 +49,37 @@ def convert_checkpoint(
 ) -> Conversion:
     """Read ``src`` (format ``fmt`` or detected), write ``dst`` in format ``to``.
 
-    ``img_size`` (H, W) resamples the position tables to the patch grid of that input size (the
-    patch size is read off the patch embedding). The grid the tables have is ``src_img_size``'s,
-    else the one the file records, else the square one when the count is a square (a note of
-    the report says so, never the grid of ``img_size``); any other count is an error. A plugin
-    output records its grid in ``meta``. ``keep_optimizer`` (plugin -> plugin only) keeps
-    optimizer, schedulers and the rest. Returns the conversion, whose ``report()`` lists what
-    was used, dropped and resampled.
+    ``dst`` ending in ``.safetensors`` is written as safetensors (formats of flat tensor dicts:
+    timm, hf, lightly). ``to='hf'`` writes a folder (config.json + model.safetensors) unless
+    ``dst`` ends in .safetensors/.pth/.pt/.bin (the weights alone); the folder's config takes
+    what the weights do not hold from ``norm_pix``, ``mask_ratio``, ``num_heads``,
+    ``decoder_num_heads``, else from the source's config (see ``hf_config.py``).
 
-    ``src`` may be a Hugging Face folder; ``dst`` ending in ``.safetensors`` is written as
-    safetensors (formats of flat tensor dicts: timm, hf, lightly). ``to='hf'`` writes a folder
-    (config.json + model.safetensors) unless ``dst`` ends in .safetensors/.pth/.pt/.bin (the
-    weights alone); the folder's config takes what the weights do not hold from
-    ``norm_pix``, ``mask_ratio``, ``num_heads``, ``decoder_num_heads``, else from the source's
-    config (see ``hf_config.py``). ``to='lightly'`` writes the layout of lightly's current MAE
-    example with a zero classifier of ``lightly_head_classes`` classes (default 1000, 0 for none)
-    so that the example module loads it with ``strict=True`` (``formats/lightly.py``).
+    Args:
+        src: a checkpoint file or a Hugging Face folder.
+        dst: the file or folder to write; it may not be ``src`` or lie inside it.
+        to: the output format (one of ``WRITABLE``).
+        fmt: the input format; None detects it.
+        img_size: (H, W) input size to resample the position tables to (the patch size is
+            read off the patch embedding). A plugin output records the new grid in ``meta``.
+        keep_optimizer: plugin -> plugin only: keep optimizer, schedulers and the rest.
+        src_img_size: (H, W) input size the tables were made for. Else the grid the file
+            records, else the square one when the count is a square (a note of the report
+            says so, never the grid of ``img_size``); any other count is an error.
+        norm_pix: ``norm_pix_loss`` of a Hugging Face config.
+        mask_ratio: ``mask_ratio`` of a Hugging Face config.
+        num_heads: the encoder's head count in a Hugging Face config.
+        decoder_num_heads: the decoder's head count in a Hugging Face config.
+        lightly_head_classes: ``to='lightly'`` writes the layout of lightly's current MAE
+            example with a zero classifier of this many classes (default 1000, 0 for none), so
+            that the example module loads it with ``strict=True`` (``formats/lightly.py``).
+
+    Returns:
+        The conversion, whose ``report()`` lists what was used, dropped and resampled.
+
+    Raises:
+        ValueError: ``dst`` could replace ``src``, an option that does not apply to ``to``, an
+            unknown or import-only format, or tensors that do not fit one architecture.
     """
     _check_paths(src, dst)
     hf_options = dict(

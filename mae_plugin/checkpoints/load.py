@@ -75,7 +75,11 @@ class LoadReport:
 def read_checkpoint(
     checkpoint: str | os.PathLike | dict[str, Any], fmt: str | None = None
 ) -> tuple[str, Conversion]:
-    """(source name, conversion to core keys) of a path or an already loaded dict."""
+    """Read a checkpoint path, or an already loaded dict, into core keys.
+
+    Returns:
+        ``(source name, conversion)``; the name is the path, or ``'<dict>'``.
+    """
     if isinstance(checkpoint, dict):
         return '<dict>', to_core(checkpoint, fmt)
     return os.fspath(checkpoint), to_core(load_checkpoint_file(checkpoint), fmt)
@@ -151,12 +155,28 @@ def load_mae_weights(
     fmt: str | None = None,
     src_img_size: tuple[int, int] | None = None,
 ) -> LoadReport:
-    """Load into a ``MaskedAutoencoder``.
+    """Load a checkpoint of any known format into a ``MaskedAutoencoder``, strictly.
 
     Every encoder tensor is required; the decoder may be absent as a whole (encoder-only
-    release: it stays freshly initialised) but not in part. ``src_img_size`` (H, W): the input
-    size the file's position tables were made for, when the file does not record it (a square
-    grid is assumed otherwise, and the report says so).
+    release: it stays freshly initialised) but not in part. Position tables are resampled to
+    the model's grid.
+
+    Args:
+        mae: the core ``MaskedAutoencoder`` to load into.
+        checkpoint: a file, a Hugging Face folder, or a dict already read.
+        fmt: the format's name; None detects it.
+        src_img_size: (H, W) input size the file's position tables were made for, when the
+            file does not record it (a square grid is assumed otherwise, and the report says
+            so).
+
+    Returns:
+        What was loaded, dropped, resampled and left new.
+
+    Raises:
+        ValueError: missing or unexpected keys, or shape mismatches (each listed), or a table
+            grid that cannot be told.
+        CorruptCheckpointError: the file is damaged or not a checkpoint.
+        UnsafeCheckpointError: the file would run code when loaded.
     """
     source, conv = read_checkpoint(checkpoint, fmt)
     grid = _source_grid(source, conv, src_img_size)
@@ -187,13 +207,31 @@ def load_encoder_weights(
     unused_ok: Sequence[str] = (),
     src_img_size: tuple[int, int] | None = None,
 ) -> LoadReport:
-    """Load the MAE encoder of ``checkpoint`` into a module with timm ViT names.
+    """Load the MAE encoder of ``checkpoint`` into a module with timm ViT names, strictly.
 
-    The names are under ``prefix``: a classifier or a dense-prediction backbone. The decoder is
-    dropped; target keys matching a glob of ``new_ok`` (relative position tables, heads, ...) may be
-    absent and are reported as left new; encoder keys matching a glob of ``unused_ok`` (the
-    final norm of an average-pooling classifier) are dropped and reported; any other missing
-    or unexpected key is an error. ``src_img_size`` as in :func:`load_mae_weights`.
+    The target is a classifier or a dense-prediction backbone. The decoder is dropped; any
+    missing or unexpected key other than those ``new_ok`` and ``unused_ok`` allow is an error.
+
+    Args:
+        vit: the module to load into.
+        checkpoint: a file, a Hugging Face folder, or a dict already read.
+        grid_size: the patch grid (h, w) of ``vit``'s position table.
+        fmt: the format's name; None detects it.
+        new_ok: globs of target keys that may be absent (relative position tables, heads,
+            ...); they are reported as left new.
+        prefix: where the timm names start in ``vit``'s state dict.
+        unused_ok: globs of encoder keys (timm names) with no place in ``vit`` (the final norm
+            of an average-pooling classifier); they are dropped and reported.
+        src_img_size: as in :func:`load_mae_weights`.
+
+    Returns:
+        What was loaded, dropped, resampled and left new.
+
+    Raises:
+        ValueError: missing or unexpected keys, or shape mismatches (each listed), or a table
+            grid that cannot be told.
+        CorruptCheckpointError: the file is damaged or not a checkpoint.
+        UnsafeCheckpointError: the file would run code when loaded.
     """
     source, conv = read_checkpoint(checkpoint, fmt)
     grid = _source_grid(source, conv, src_img_size)

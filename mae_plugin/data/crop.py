@@ -1,7 +1,6 @@
-"""RandomResizedCrop straight from the encoded file: the box is drawn from the header, and only
-as much of the image is decoded as the crop keeps.
+"""RandomResizedCrop straight from the encoded file, decoding only as much as the crop keeps.
 
-Three paths, each producing uint8 (3, H, W):
+The box is drawn from the header. Three paths, each producing uint8 (3, H, W):
 
 - JPEG whose box is shrunk >= 2x to the output: libjpeg decodes at 1/2, 1/4 or 1/8 scale
   (PIL ``draft``; the DCT reduction replaces the first 2-8x of the antialiased shrink), the box
@@ -32,8 +31,15 @@ RESAMPLE = {'bilinear': Image.Resampling.BILINEAR, 'bicubic': Image.Resampling.B
 
 
 def draft_scale(box_hw: tuple[int, int], size: tuple[int, int]) -> int:
-    """The largest JPEG decode reduction (8, 4 or 2) by which the box ``(h, w)`` is still at
-    least ``size`` ``(h, w)`` on both sides; 1 where the box is shrunk less than 2x."""
+    """The largest JPEG decode reduction that keeps the box at least ``size`` on both sides.
+
+    Args:
+        box_hw: (h, w) of the box in the full image's pixels.
+        size: (h, w) of the output.
+
+    Returns:
+        8, 4 or 2; 1 where the box is shrunk less than 2x.
+    """
     for scale in (8, 4, 2):
         if box_hw[0] >= scale * size[0] and box_hw[1] >= scale * size[1]:
             return scale
@@ -55,15 +61,21 @@ def decode_resized_crop(
     interpolation: str,
     name: str,
 ) -> torch.Tensor:
-    """The ``box`` (top, left, height, width) of the encoded image ``data``, resized to ``size``
-    (h, w) with ``interpolation`` ('bilinear' or 'bicubic').
+    """Decode a box of an encoded image and resize it, decoding no more than the box needs.
 
     Args:
+        data: the encoded file.
         image: ``data`` opened by PIL, header read and nothing decoded yet.
+        box: (top, left, height, width) in the full image's pixels.
+        size: (h, w) of the output.
+        interpolation: 'bilinear' or 'bicubic'.
         name: the file named by a :class:`CorruptImageError` when decoding fails.
 
     Returns:
         uint8 (3, h, w).
+
+    Raises:
+        CorruptImageError: the file cannot be decoded.
     """
     top, left, height, width = box
     scale = draft_scale((height, width), size) if image.format == 'JPEG' else 1

@@ -17,18 +17,31 @@ IMAGE_EXTENSIONS = ('.jpg', '.jpeg', '.png', '.bmp', '.webp', '.tif', '.tiff')
 
 
 def class_folders(folder: str) -> list[str]:
-    """Sorted names of the class sub-folders of ``folder``: every sub-folder, empty or not,
-    except hidden ones (``.name``, e.g. ``.ipynb_checkpoints``), which are neither classes nor
-    read."""
+    """Sorted names of the class sub-folders of ``folder``.
+
+    Every sub-folder, empty or not, except hidden ones (``.name``, e.g.
+    ``.ipynb_checkpoints``), which are neither classes nor read.
+
+    Raises:
+        FileNotFoundError: ``folder`` does not exist.
+    """
     if not os.path.isdir(folder):
         raise FileNotFoundError(f'image folder {folder!r} does not exist')
     return sorted(e.name for e in os.scandir(folder) if e.is_dir() and not e.name.startswith('.'))
 
 
 def read_classes(source: str | Sequence[str], data_root: str = '') -> tuple[str, ...]:
-    """The class list given by ``source``: a sequence of names; a folder (the training split),
-    whose class sub-folders are the classes; or a text file with one name a line. A relative
-    path is taken under ``data_root``."""
+    """The class list given by ``source``.
+
+    Args:
+        source: a sequence of names; a folder (the training split), whose class sub-folders
+            are the classes; or a text file with one name a line.
+        data_root: the folder a relative path of ``source`` is taken under.
+
+    Raises:
+        FileNotFoundError: ``source`` is a path to neither a folder nor a file.
+        ValueError: the list is empty or names a class twice.
+    """
     if isinstance(source, str):
         path = source if os.path.isabs(source) or not data_root else os.path.join(data_root, source)
         if os.path.isdir(path):
@@ -61,6 +74,8 @@ def scan_image_folder(
     """List ``(path, label)`` pairs of ``folder``; -1 for images directly in ``folder``.
 
     Args:
+        folder: the split's folder.
+        extensions: file endings of images (matched case-insensitively).
         classes: the class list (the training split's). None: this folder's own class folders.
             Given: a class folder of ``folder`` that is not in the list is an error naming it.
         warn: where the warning about empty class folders goes (a runner passes its logger;
@@ -68,6 +83,9 @@ def scan_image_folder(
 
     Returns:
         The pairs and the class list; label = index in the class list.
+
+    Raises:
+        ValueError: a class folder not in ``classes``, or no image at all.
     """
     exts = tuple(e.lower() for e in extensions)
 

@@ -18,8 +18,14 @@ from torchvision.transforms import functional as F
 
 
 class CorruptImageError(OSError):
-    """An image file listed by the dataset that cannot be decoded or read: corrupt, gone since
-    the scan, unreadable (permissions, a folder in its place)."""
+    """An image file listed by the dataset that cannot be decoded or read.
+
+    Corrupt, gone since the scan, or unreadable (permissions, a folder in its place).
+
+    Args:
+        path: the file, named by the message and kept at ``path``.
+        reason: what went wrong.
+    """
 
     def __init__(self, path: str, reason: str) -> None:
         super().__init__(f'cannot read image {path!r}: {reason}')
@@ -33,15 +39,22 @@ READ_ERRORS = (OSError, ValueError, Image.DecompressionBombError)
 
 
 def sample_name(sample: dict[str, Any]) -> str:
-    """What an error names for the image of ``sample``: its ``img_path``, else the shard
-    member's ``img_name``, else ``<img_bytes>``."""
+    """What an error names for the image of ``sample``.
+
+    Its ``img_path``, else the shard member's ``img_name``, else ``<img_bytes>``.
+    """
     return str(sample.get('img_path') or sample.get('img_name') or '<img_bytes>')
 
 
 def read_encoded(sample: dict[str, Any]) -> bytes:
-    """The encoded image file of ``sample``: ``sample['img_bytes']`` (a sample read from a
-    shard), else the bytes of the file ``sample['img_path']``; a file that cannot be read is a
-    :class:`CorruptImageError`."""
+    """The encoded image file of ``sample``, not decoded.
+
+    ``sample['img_bytes']`` (a sample read from a shard), else the bytes of the file
+    ``sample['img_path']``.
+
+    Raises:
+        CorruptImageError: the file cannot be read.
+    """
     if 'img_bytes' in sample:
         return bytes(sample['img_bytes'])
     path = sample['img_path']
@@ -57,7 +70,9 @@ SAMPLE_FORMAT, BITS_PER_SAMPLE = 339, 258  # TIFF tags
 
 
 def to_rgb(image: Image.Image, name: str) -> Image.Image:
-    """The 8-bit RGB image of ``image`` (decoded here if PIL has not yet), by one rule per mode:
+    """The 8-bit RGB image of ``image``, decoded here if PIL has not yet.
+
+    One rule per mode:
 
     - 'RGB': ``image`` itself (copied only where PIL maps the file). Other 8-bit modes (L, P,
       LA, RGBA, CMYK, YCbCr, ...): PIL's ``convert('RGB')``. 16-bit RGB(A) PNG and TIFF files
@@ -69,10 +84,13 @@ def to_rgb(image: Image.Image, name: str) -> Image.Image:
       16-bit rule; otherwise the image is stretched, its min to 0 and its max to 255 (rounded;
       a constant image is 0).
     - 32-bit float ('F'): values all within [0, 1] are multiplied by 255 (rounded); otherwise
-      stretched min to max as 'I'. A NaN or infinite pixel is a :class:`CorruptImageError`.
+      stretched min to max as 'I'.
 
-    Grey results are repeated over the three channels. A mode that cannot become RGB is a
-    :class:`CorruptImageError` naming ``name`` and the mode.
+    Grey results are repeated over the three channels.
+
+    Raises:
+        CorruptImageError: a mode that cannot become RGB, or a NaN or infinite pixel of a
+            float image, naming ``name``.
     """
     mode = image.mode
     if mode == 'RGB':
@@ -120,9 +138,11 @@ def _unsigned_32(image: Image.Image) -> bool:
 
 
 def load_image(path: str | bytes, name: str | None = None) -> Image.Image:
-    """The 8-bit RGB image (:func:`to_rgb`) of the file ``path`` or of the encoded bytes
-    ``path``; any failure to read it is a :class:`CorruptImageError` naming ``name`` (default:
-    the path)."""
+    """The 8-bit RGB image (:func:`to_rgb`) of the file ``path`` or of the encoded bytes ``path``.
+
+    Raises:
+        CorruptImageError: any failure to read it, naming ``name`` (default: the path).
+    """
     name = name or (path if isinstance(path, str) else '<img_bytes>')
     try:
         with Image.open(io.BytesIO(path) if isinstance(path, bytes) else path) as image:
@@ -140,6 +160,12 @@ def to_uint8_tensor(image: Image.Image) -> torch.Tensor:
 
 def read_center_crop(path: str | bytes, size: int) -> torch.Tensor:
     """Evaluation view of an image file: shorter side resized to ``size`` (bicubic), centre crop.
-    Returns uint8 (3, size, size)."""
+
+    Returns:
+        uint8 (3, size, size).
+
+    Raises:
+        CorruptImageError: the file cannot be read.
+    """
     image = F.resize(load_image(path), size, InterpolationMode.BICUBIC)
     return to_uint8_tensor(F.center_crop(image, size))

@@ -2,8 +2,9 @@
 
 Each image is decoded once, resized so that its longer side is at most ``max_side`` (bicubic;
 smaller images keep their size) and re-encoded as JPEG at ``quality``: pretraining crops 20-100 %
-of an image down to 224 px, so 320 px keeps what the crop needs while decoding gets several
-times cheaper than a full-size photograph (docs/benchmarks.md). 16-bit and 32-bit images are
+of an image down to 224 px, so 320 px keeps what the crop needs while decoding gets cheaper than
+a full-size photograph's (measured in docs/benchmarks.md, "Decoding tar shards vs the original
+JPEGs"). 16-bit and 32-bit images are
 brought to 8 bits first by :func:`~mae_plugin.data.image.to_rgb`, the rule every reader uses.
 The images are packed in a shuffled order (``seed``): class folders scanned in order would
 otherwise give one class per shard. Every shard is written under a temporary name and renamed
@@ -31,7 +32,15 @@ from .image import load_image
 
 @dataclass
 class PackReport:
-    """What :func:`pack_folder` wrote."""
+    """What :func:`pack_folder` wrote.
+
+    Attributes:
+        shards: the tar files, in order.
+        images: images packed.
+        classes: the class list (label = index), empty without class folders.
+        source_bytes: size of the original files.
+        packed_bytes: size of the re-encoded JPEGs.
+    """
 
     shards: list[str]
     images: int
@@ -64,7 +73,24 @@ def pack_folder(
     """Write ``out/<prefix>-000000.tar, ...`` with ``shard_size`` images each (the last fewer).
 
     Members: ``<key>.jpg`` and, with class folders, ``<key>.cls`` (the label as text); the key
-    is the image's number in the packing order. An unreadable image is an error naming it.
+    is the image's number in the packing order.
+
+    Args:
+        src: the image folder (ImageNet layout, class folders optional).
+        out: the folder the shards, ``classes.txt`` and ``manifest.tsv`` go to.
+        max_side: longer side of a packed image at most, in pixels.
+        shard_size: images per shard.
+        quality: JPEG quality of the re-encoding, 1-100.
+        seed: seed of the packing order.
+        prefix: shard file names' start.
+
+    Returns:
+        What was written.
+
+    Raises:
+        ValueError: a setting out of range, or class folders with loose images beside them.
+        FileExistsError: ``out`` already holds shards of ``prefix``.
+        CorruptImageError: an unreadable image, naming it.
     """
     if max_side < 1 or shard_size < 1 or not 1 <= quality <= 100:
         raise ValueError(

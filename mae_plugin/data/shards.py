@@ -48,9 +48,18 @@ Position = tuple[int, int, int]  # (epoch, k-th shard of the reader in that epoc
 
 
 def expand_shards(pattern: str | Sequence[str], root: str = '') -> list[str]:
-    """Shard files of ``pattern``: braces (``shard-{000000..000009}.tar``), globs (``*.tar``) or a
-    list of either, relative to ``root``. A pattern matching nothing, or a brace name that is not
-    a file, is an error naming it."""
+    """The shard files of ``pattern``, in the pattern's order.
+
+    Args:
+        pattern: braces (``shard-{000000..000009}.tar``), globs (``*.tar``) or a list of
+            either.
+        root: the folder relative patterns are taken under.
+
+    Raises:
+        FileNotFoundError: a pattern matching nothing, or a brace name that is not a file,
+            naming it.
+        ValueError: no pattern, or a file matched twice.
+    """
     patterns = [pattern] if isinstance(pattern, str) else list(pattern)
     if not patterns:
         raise ValueError('shards: no shard pattern given')
@@ -93,7 +102,8 @@ def reader_shards(num_shards: int, seed: int, epoch: int, reader: int, readers: 
 def read_members(path: str, errors: list[Exception]) -> Iterator[dict[str, Any]]:
     """Raw samples of one tar (``__key__`` plus one bytes value per member suffix), in file order.
 
-    A truncated tar or an unreadable member ends up in ``errors`` instead of raising."""
+    A truncated tar or an unreadable member ends up in ``errors`` instead of raising.
+    """
 
     def keep_going(err: Exception) -> bool:
         errors.append(err)
@@ -105,8 +115,10 @@ def read_members(path: str, errors: list[Exception]) -> Iterator[dict[str, Any]]
 
 
 def count_samples(path: str) -> int:
-    """Samples (distinct keys) in a tar, from its headers alone; a truncated tar counts what is
-    readable."""
+    """Samples (distinct keys) in a tar, from its headers alone.
+
+    A truncated tar counts what is readable.
+    """
     keys = set()
     try:
         with tarfile.open(path) as tar:
@@ -118,7 +130,11 @@ def count_samples(path: str) -> int:
 
 
 def decode_member(raw: dict[str, Any], path: str) -> dict[str, Any]:
-    """Raw tar sample -> pipeline input ``dict(img_bytes, img_name, gt_label)`` (-1: no class)."""
+    """Raw tar sample -> pipeline input ``dict(img_bytes, img_name, gt_label)`` (-1: no class).
+
+    Raises:
+        CorruptImageError: no image member, or a ``.cls`` that is not an integer.
+    """
     name = f'{path}:{raw["__key__"]}'
     image = next((ext for ext in IMAGE_MEMBERS if ext in raw), None)
     if image is None:
@@ -145,7 +161,9 @@ class ShardStream(IterableDataset):
     Args:
         shards: pattern(s), see :func:`expand_shards`.
         transform: ``sample dict -> sample``; an unreadable image raises ``CorruptImageError``.
-        rank, world_size: this process in the job (readers = world_size x DataLoader workers).
+        root: the folder relative shard patterns are taken under.
+        rank: this process in the job.
+        world_size: processes in the job (readers = world_size x DataLoader workers).
         seed: seeds shard order and in-shard shuffle (with the epoch); equal on every rank.
         buffer: in-shard shuffle buffer, in samples (>= the shard size: a full permutation).
         epochs: epochs each reader streams; None: without end.
@@ -179,17 +197,22 @@ class ShardStream(IterableDataset):
         self.turn = 0  # loader worker w reads for worker (w + turn) % workers
 
     def __len__(self) -> int:
-        """Nominal samples of one epoch on this rank (all samples / world size), counted from
-        the tar headers once: what an epoch-based schedule converts with. The stream itself
-        does not stop there."""
+        """Nominal samples of one epoch on this rank: all samples / world size.
+
+        Counted from the tar headers once: what an epoch-based schedule converts with. The
+        stream itself does not stop there.
+        """
         if self._length is None:
             total = sum(count_samples(path) for path in self.paths)
             self._length = -(-total // self.world_size)
         return self._length
 
     def get_data_info(self, index: int) -> dict[str, Any]:
-        """The ``index``-th sample of the shards in file order, undecoded (``img_bytes``,
-        ``img_name``, ``gt_label``): fixed images for monitors (reconstruction pictures)."""
+        """The ``index``-th sample of the shards in file order, undecoded.
+
+        A dict of ``img_bytes``, ``img_name``, ``gt_label``: fixed images for monitors
+        (reconstruction pictures).
+        """
         found = 0
         for path in self.paths:
             for raw in read_members(path, []):
@@ -199,13 +222,15 @@ class ShardStream(IterableDataset):
         raise IndexError(f'sample {index} asked for; the shards hold {found}')
 
     def resume_from(self, start: dict[int, Position], batches: int = 0) -> None:
-        """Where each of this rank's readers resumes: ``{worker: (epoch, k, pos)}``, as the last
-        ``stream`` a training step saw, after ``batches`` batches of this rank. Takes effect in
-        workers started after the call.
+        """Set where each of this rank's readers resumes; workers started after the call use it.
 
         A DataLoader takes batches from its workers in turn, starting at worker 0; a restarted
         one starts there again, so loader worker ``w`` becomes reader ``(w + batches) %
         workers``: the batches then come in the order the uninterrupted run had.
+
+        Args:
+            start: ``{worker: (epoch, k, pos)}``, as the last ``stream`` a training step saw.
+            batches: batches this rank had taken when that was saved.
         """
         self.start = {int(w): tuple(int(v) for v in pos) for w, pos in start.items()}
         self.turn = batches
@@ -257,9 +282,11 @@ class ShardStream(IterableDataset):
             epoch += 1
 
     def _counted(self, errors: _Damage, path: str) -> list[str]:
-        """``[path]`` the first time a shard's reading fails (a truncated tar raises twice in
-        webdataset's reader: it is one damaged shard), else []; raised with
-        ``on_corrupt='error'``."""
+        """``[path]`` the first time a shard's reading fails, else [].
+
+        A truncated tar raises twice in webdataset's reader: it is one damaged shard. Raised
+        with ``on_corrupt='error'``.
+        """
         if not errors:
             return []
         if self.on_corrupt == 'error':

@@ -1,8 +1,8 @@
-"""Pretraining transforms of one sample: load + RandomResizedCrop(224, (0.2, 1), bicubic) -> flip
--> mask -> pack.
+"""Pretraining transforms of one sample: load and crop -> flip -> mask -> pack.
 
-Each is a ``sample -> sample`` callable on a plain dict (``img_path``, ``img``, ``mask``, ...), so
-any runner chains them: MMEngine registers these very classes under the same names (configs write
+The crop is RandomResizedCrop(224, (0.2, 1), bicubic), as the paper's recipe. Each transform is a
+``sample -> sample`` callable on a plain dict (``img_path``, ``img``, ``mask``, ...), so any
+runner chains them: MMEngine registers these very classes under the same names (configs write
 ``type='MAERandomResizedCrop'``), and a plain ``torchvision.transforms.Compose`` chains them as
 well. Crop boxes are torchvision's (what the official code runs); images stay uint8 until the
 batch is normalised on the training device.
@@ -36,12 +36,24 @@ from .image import (
 
 
 class MAELoadImage:
-    """Read ``sample['img_path']`` (or the encoded file ``sample['img_bytes']``, named by
-    ``img_name``) into an 8-bit RGB PIL image at ``sample['img']`` (16-bit and 32-bit files by
-    :func:`~mae_plugin.data.image.to_rgb`'s rule); an unreadable file raises
-    :class:`~mae_plugin.data.image.CorruptImageError`."""
+    """Read a sample's image file into an 8-bit RGB PIL image.
+
+    16-bit and 32-bit files are brought to 8 bits by :func:`~mae_plugin.data.image.to_rgb`'s
+    rule.
+    """
 
     def __call__(self, sample: dict[str, Any]) -> dict[str, Any]:
+        """Read ``sample['img_path']``, or the encoded ``sample['img_bytes']``, into ``img``.
+
+        Args:
+            sample: holds ``img_path``, or ``img_bytes`` named by ``img_name``.
+
+        Returns:
+            ``sample`` with ``img``, a PIL RGB image.
+
+        Raises:
+            CorruptImageError: the file is unreadable or not an image, naming it.
+        """
         if 'img_bytes' in sample:
             sample['img'] = load_image(bytes(sample['img_bytes']), sample_name(sample))
         else:
@@ -55,10 +67,12 @@ class MAELoadRandomResizedCrop:
     The box is torchvision's ``RandomResizedCrop.get_params`` on the header's size (the same
     random draws, so the same box as a full decode would get); a JPEG box shrunk >= 2x is
     decoded at 1/2, 1/4 or 1/8 scale (:func:`~mae_plugin.data.crop.decode_resized_crop`).
-    Reads ``sample['img_bytes']`` or the file ``sample['img_path']``; writes ``sample['img']``
-    as uint8 (3, size, size) and the box, (top, left, height, width) in the full image's pixels,
-    as ``sample['crop_box']``. An unreadable or corrupt file raises
-    :class:`~mae_plugin.data.image.CorruptImageError`.
+
+    Args:
+        size: side of the square output, or (height, width).
+        scale: range of the box's area over the image's.
+        ratio: range of the box's aspect ratio (width / height).
+        interpolation: 'bilinear' or 'bicubic' (``crop.RESAMPLE``: both PIL and torch have it).
     """
 
     def __init__(
@@ -77,6 +91,18 @@ class MAELoadRandomResizedCrop:
         self.scale, self.ratio, self.interpolation = tuple(scale), tuple(ratio), interpolation
 
     def __call__(self, sample: dict[str, Any]) -> dict[str, Any]:
+        """Draw a box, decode it, resize it.
+
+        Args:
+            sample: holds ``img_bytes`` or the file ``img_path``.
+
+        Returns:
+            ``sample`` with ``img``, uint8 (3, size, size), and ``crop_box``, (top, left,
+            height, width) in the full image's pixels.
+
+        Raises:
+            CorruptImageError: the file is unreadable or corrupt, naming it.
+        """
         data, name = read_encoded(sample), sample_name(sample)
         try:
             with open_encoded(data) as image:  # header only
@@ -93,7 +119,14 @@ class MAELoadRandomResizedCrop:
 
 
 class MAERandomResizedCrop:
-    """torchvision's RandomResizedCrop; the MAE recipe: ``size=224, scale=(0.2, 1.0)``, bicubic."""
+    """torchvision's RandomResizedCrop; the MAE recipe: ``size=224, scale=(0.2, 1.0)``, bicubic.
+
+    Args:
+        size: side of the square output, or (height, width).
+        scale: range of the box's area over the image's.
+        ratio: range of the box's aspect ratio (width / height).
+        interpolation: a torchvision ``InterpolationMode`` value ('bicubic', 'bilinear', ...).
+    """
 
     def __init__(
         self,
@@ -108,6 +141,7 @@ class MAERandomResizedCrop:
         self.interpolation = InterpolationMode(interpolation)
 
     def __call__(self, sample: dict[str, Any]) -> dict[str, Any]:
+        """Replace ``sample['img']`` (a PIL image or a tensor) by a random crop of it."""
         image = sample['img']
         top, left, height, width = RandomResizedCrop.get_params(
             image, list(self.scale), list(self.ratio)
@@ -125,14 +159,14 @@ class MAERandomFlip:
         self.prob = prob
 
     def __call__(self, sample: dict[str, Any]) -> dict[str, Any]:
+        """Flip ``sample['img']`` with probability ``prob``, drawn from torch's global generator."""
         if torch.rand(()) < self.prob:
             sample['img'] = F.hflip(sample['img'])
         return sample
 
 
 class MAEMaskGenerator:
-    """Draw the patch mask in the data pipeline; it travels with the sample as ``mask``, (L,) bool,
-    True = masked.
+    """Draw the patch mask in the data pipeline, so that it travels with the sample.
 
     Args:
         input_size: side of the (square) network input in pixels.
@@ -157,19 +191,29 @@ class MAEMaskGenerator:
         self.strategy = strategy
 
     def __call__(self, sample: dict[str, Any]) -> dict[str, Any]:
+        """Add ``sample['mask']``, (L,) bool, True = masked, drawn from the global generators."""
         sample['mask'] = make_mask(self.strategy, self.grid_size, self.mask_ratio)
         return sample
 
 
 class MAEPackInputs:
-    """Pack into ``dict(inputs=uint8 (3, H, W), data_samples=dict(mask, label))``; ``img`` is
-    an RGB PIL image or already a uint8 (3, H, W) tensor.
+    """Pack a sample into ``dict(inputs=uint8 (3, H, W), data_samples=dict(mask, label))``.
 
     ``default_collate`` then stacks a batch into ``inputs`` (B, 3, H, W) and ``data_samples``
     holding ``mask`` (B, L) bool and ``label`` (B,) int64 (-1 where the image has no class).
     """
 
     def __call__(self, sample: dict[str, Any]) -> dict[str, Any]:
+        """Pack ``sample``.
+
+        Args:
+            sample: ``img``, an RGB PIL image or already a uint8 (3, H, W) tensor; ``mask``
+                and ``gt_label`` when present.
+
+        Returns:
+            ``inputs`` (3, H, W) uint8 and ``data_samples`` with ``label`` () int64 (-1 without
+            ``gt_label``) and ``mask`` (L,) bool when the sample has one.
+        """
         # the CHW view is made contiguous by default_collate's stack
         samples = {'label': torch.tensor(sample.get('gt_label', -1), dtype=torch.int64)}
         if 'mask' in sample:

@@ -64,6 +64,7 @@ class UnreadableFiles:
         return len(self.known)
 
     def add(self, field: Any) -> None:
+        """Note the names a sample or batch ``field`` reports on this rank (no collective)."""
         self.pending |= batch_names(field) - self.known
 
     def sync(self, gather: Callable[[list[str]], list[list[str]]] = gather_names) -> list[str]:
@@ -75,6 +76,7 @@ class UnreadableFiles:
         return new
 
     def state(self) -> list[str]:
+        """The sorted names known at the last ``sync``: what a checkpoint keeps."""
         return sorted(self.known)
 
     def restore(self, names: Iterable[str]) -> None:

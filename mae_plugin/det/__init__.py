@@ -1,6 +1,8 @@
-"""mmdet transfer: ``custom_imports=dict(imports=['mae_plugin.det'])`` registers the ViTDet
-backbone, the simple feature pyramid, channel LayerNorm and a checked COCO dataset (scope
-``mae_plugin``; from mmdet configs write ``type='mae_plugin.MAEViTDet'``)."""
+"""mmdet transfer: ViTDet backbone, simple feature pyramid, channel LayerNorm, checked COCO.
+
+``custom_imports=dict(imports=['mae_plugin.det'])`` registers them in the scope ``mae_plugin``;
+from mmdet configs write ``type='mae_plugin.MAEViTDet'``.
+"""
 
 try:
     import mmdet  # noqa: F401

@@ -1,5 +1,7 @@
-"""COCO with errors that name the problem before training starts: a missing annotation file,
-an image the annotation file lists but the image folder lacks."""
+"""COCO with errors that name the problem before training starts.
+
+A missing annotation file, or an image the annotation file lists but the image folder lacks.
+"""
 
 from __future__ import annotations
 
@@ -15,6 +17,11 @@ class MAECocoDataset(CocoDataset):
     """mmdet's ``CocoDataset`` (pycocotools underneath) that checks its files up front."""
 
     def load_data_list(self) -> list[dict]:
+        """The stock list of images and annotations, once every file it names is found.
+
+        Raises:
+            FileNotFoundError: the annotation file, or an image it lists, is missing.
+        """
         if not os.path.isfile(self.ann_file):
             raise FileNotFoundError(f'COCO annotation file {self.ann_file!r} does not exist')
         data_list = super().load_data_list()

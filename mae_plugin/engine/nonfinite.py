@@ -70,6 +70,11 @@ class FiniteLossModel(BaseModel):
     host_loss_check: bool = True
 
     def parse_losses(self, losses: dict) -> tuple[torch.Tensor, dict]:
+        """MMEngine's sum and log variables, the loss checked first if ``host_loss_check``.
+
+        Raises:
+            FloatingPointError: the loss is non-finite on any rank (see :func:`check_finite`).
+        """
         loss, log_vars = super().parse_losses(losses)
         if self.host_loss_check:
             check_finite(loss)
@@ -100,10 +105,12 @@ class FiniteStepMixin:
 
     @property
     def max_consecutive_skips(self) -> int:
+        """Skipped steps in a row that stop training."""
         return self.guard.max_consecutive_skips
 
     @property
     def check_interval(self) -> int:
+        """Optimizer steps between two reads of the device counters."""
         return self.guard.check_interval
 
     @property
@@ -113,6 +120,7 @@ class FiniteStepMixin:
 
     @contextmanager
     def optim_context(self, model: nn.Module) -> Iterator[None]:
+        """The stock context, after turning the model's host loss check off (this guard checks)."""
         module = model.module if is_model_wrapper(model) else model
         if isinstance(module, FiniteLossModel):
             module.host_loss_check = False  # this wrapper checks the step on the device
@@ -120,6 +128,7 @@ class FiniteStepMixin:
             yield
 
     def backward(self, loss: torch.Tensor, **kwargs: Any) -> None:
+        """Record whether ``loss`` is finite (no host sync), then the stock backward."""
         self.guard.observe_loss(loss)
         super().backward(loss, **kwargs)
 
@@ -127,6 +136,7 @@ class FiniteStepMixin:
     # update is one fused kernel already, and dynamo cannot trace the wrapper's param groups
     @torch.compiler.disable
     def step(self, **kwargs: Any) -> None:
+        """The stock step, skipped on the device (and counted) when not finite on any rank."""
         params = [p for g in self.optimizer.param_groups for p in g['params']]
         it = MessageHub.get_current_instance().get_info('iter', None)
         skip = self.guard.record(self.guard.flag(params), None if it is None else it + 1)
@@ -147,6 +157,7 @@ class FiniteStepMixin:
             MessageHub.get_current_instance().update_info('skipped_steps', self.skipped_steps)
 
     def state_dict(self) -> dict:
+        """The stock state, after a read of the counters: no checkpoint past a stop."""
         self.check_skips()  # a checkpoint is never written past a stop
         return super().state_dict()
 

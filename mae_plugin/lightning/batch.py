@@ -49,11 +49,18 @@ def _images(images: Any, normalize: Callable[[Tensor], Tensor], where: str) -> T
 def unpack_batch(
     batch: Any, normalize: Callable[[Tensor], Tensor]
 ) -> tuple[Tensor, dict[str, Any]]:
-    """(normalised images (B, 3, H, W), data samples: ``mask`` (B, L) bool and ``num_skipped``
-    (B,) when the batch has them, else empty) of an ``MAEDataModule`` or lightly batch.
+    """The normalised images and the data samples of an ``MAEDataModule`` or lightly batch.
 
     Args:
+        batch: an ``MAEDataModule`` dict or lightly's ``(views, targets, filenames)``.
         normalize: uint8 (B, 3, H, W) -> float normalised (the module's mean/std).
+
+    Returns:
+        (B, 3, H, W) float normalised images, and the data samples: ``mask`` (B, L) bool and
+        ``num_skipped`` (B,) when the batch has them, else an empty dict.
+
+    Raises:
+        TypeError: a batch of neither kind, naming what was expected.
     """
     if isinstance(batch, dict):
         samples = batch.get('data_samples')

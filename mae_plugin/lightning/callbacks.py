@@ -47,10 +47,12 @@ class _EveryNSteps(pl.Callback):
         batch: Any,
         batch_idx: int,
     ) -> None:
+        """Run at every ``every_n_steps``-th optimizer step, once per step."""
         if trainer.global_step > 0 and trainer.global_step % self.every_n_steps == 0:
             self._maybe_run(trainer, pl_module)
 
     def on_train_end(self, trainer: pl.Trainer, pl_module: pl.LightningModule) -> None:
+        """Run on the final weights, unless that step just ran."""
         self._maybe_run(trainer, pl_module)
 
     def _run(self, trainer: pl.Trainer, pl_module: pl.LightningModule, step: int) -> None:
@@ -58,11 +60,19 @@ class _EveryNSteps(pl.Callback):
 
 
 class ReconstructionCallback(_EveryNSteps):
-    """Every ``every_n_steps`` optimizer steps and after training, reconstruct the first
+    """Reconstruction pictures of fixed training images, as PNG files and to TensorBoard.
+
+    Every ``every_n_steps`` optimizer steps and after training, it reconstructs the first
     ``num_images`` training images (resize + centre crop, fixed masks from ``seed``): one row
     per image, original | masked | reconstruction | reconstruction + visible. Written as
-    ``<dirpath>/reconstruction_<step>.png`` (default ``<log dir>/reconstructions``), and to
-    the logger when it is TensorBoard."""
+    ``<dirpath>/reconstruction_<step>.png``, and to the logger when it is TensorBoard.
+
+    Args:
+        every_n_steps: optimizer steps between pictures.
+        num_images: images (rows) per picture.
+        seed: seed of the fixed masks.
+        dirpath: the pictures' folder; None: ``<log dir>/reconstructions``.
+    """
 
     def __init__(
         self,
@@ -78,7 +88,14 @@ class ReconstructionCallback(_EveryNSteps):
     def fixed_batch(
         self, trainer: pl.Trainer, pl_module: pl.LightningModule
     ) -> tuple[torch.Tensor, torch.Tensor]:
-        """(uint8 images (N, 3, H, W), masks (N, L)) of the first training images, read once."""
+        """The first readable training images and their fixed masks, read once.
+
+        Returns:
+            uint8 images (N, 3, H, W) and bool masks (N, L), True = masked.
+
+        Raises:
+            ValueError: the run has no ``MAEDataModule`` to take the images from.
+        """
         if self._batch is None:
             samples = getattr(trainer.datamodule, 'train_set', None)
             if samples is None:
@@ -131,10 +148,23 @@ class ReconstructionCallback(_EveryNSteps):
 
 
 class KNNMonitor(_EveryNSteps):
-    """Every ``every_n_steps`` optimizer steps and after training, weighted kNN top-1 (k = 20,
-    temperature 0.07, cosine similarity) of unmasked encoder features on a small labelled
-    folder (``data_root/train/<class>/*``, ``data_root/val/<class>/*``; resize + centre crop),
-    logged as ``knn_top1``. Validation labels follow the training split's class list."""
+    """Log the weighted kNN top-1 of the encoder's features on a labelled folder as ``knn_top1``.
+
+    Every ``every_n_steps`` optimizer steps and after training: cosine-similarity kNN of
+    unmasked encoder features on a small labelled folder (``data_root/train/<class>/*``,
+    ``data_root/val/<class>/*``; resize + centre crop). Validation labels follow the training
+    split's class list.
+
+    Args:
+        data_root: folder holding the two splits.
+        every_n_steps: optimizer steps between measurements.
+        k: neighbours that vote.
+        temperature: softness of the vote weights.
+        pool: 'cls' (the cls token) or 'avg' (the mean of the patch tokens).
+        batch_size: images per encoder forward.
+        train_prefix: sub-folder of the neighbours.
+        val_prefix: sub-folder of the scored images.
+    """
 
     def __init__(
         self,
@@ -154,7 +184,7 @@ class KNNMonitor(_EveryNSteps):
         self.history: list[tuple[int, float]] = []
 
     def evaluate(self, pl_module: pl.LightningModule) -> float:
-        """kNN top-1 in % of the current encoder."""
+        """The current encoder's kNN top-1 in %, measured on this rank."""
 
         def normalize(images: torch.Tensor) -> torch.Tensor:
             return pl_module.normalize(images.to(pl_module.device))

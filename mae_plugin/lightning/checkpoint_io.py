@@ -46,6 +46,12 @@ class MAECheckpointIO(TorchCheckpointIO):
         path: str | os.PathLike,
         storage_options: Any | None = None,
     ) -> None:
+        """Write ``checkpoint`` to ``path`` atomically, once its weights are finite.
+
+        Raises:
+            TypeError: ``storage_options`` given (local files only).
+            FloatingPointError: a weight holds NaN or Inf; nothing is written.
+        """
         if storage_options is not None:
             raise TypeError(
                 f'{type(self).__name__} writes local files and takes no '
@@ -65,7 +71,13 @@ class MAECheckpointIO(TorchCheckpointIO):
         map_location: Callable | None = None,
         weights_only: bool | None = None,
     ) -> dict[str, Any]:
-        """The checkpoint at ``path``, on the CPU (Lightning moves states where they belong)."""
+        """The checkpoint at ``path``, on the CPU (Lightning moves states where they belong).
+
+        Raises:
+            ValueError: ``weights_only=False`` asked for.
+            CorruptCheckpointError: the file is damaged.
+            UnsafeCheckpointError: the file would run code when loaded.
+        """
         if weights_only is False:
             raise ValueError(
                 f'{type(self).__name__} reads checkpoints with weights_only=True '

@@ -1,7 +1,8 @@
-"""``python tools/train_lightning.py fit --config configs/lightning/mae_vit-b_800e.yaml``:
-Lightning's ``LightningCLI`` on ``MAELightningModule`` + ``MAEDataModule``.
+"""Lightning's ``LightningCLI`` on ``MAELightningModule`` + ``MAEDataModule``.
 
+``python tools/train_lightning.py fit --config configs/lightning/mae_vit-b_800e.yaml`` runs it.
 What it adds to the stock CLI:
+
 - the data's ``img_size``, ``patch_size`` and ``mask_ratio`` are linked from the model's (one
   source, no mismatch to make);
 - seed 0 unless ``--seed_everything`` says otherwise;
@@ -54,6 +55,7 @@ class MAELightningCLI(LightningCLI):
         )
 
     def add_arguments_to_parser(self, parser: LightningArgumentParser) -> None:
+        """Link the data's ``img_size``, ``mask_ratio`` and ``patch_size`` to the model's."""
         parser.link_arguments('model.img_size', 'data.img_size')
         parser.link_arguments('model.mask_ratio', 'data.mask_ratio')
         parser.link_arguments(
@@ -61,6 +63,7 @@ class MAELightningCLI(LightningCLI):
         )
 
     def instantiate_trainer(self, **kwargs: Any) -> Trainer:
+        """The stock trainer, with :func:`run_logger` in ``default_root_dir`` when none is set."""
         trainer = self._get(self.config_init, 'trainer', default={})
         if trainer.get('logger') in (None, True) and 'logger' not in kwargs:
             kwargs['logger'] = run_logger(trainer.get('default_root_dir') or os.getcwd())

@@ -1,5 +1,8 @@
-"""``corrupt_images`` of a Lightning run: the distinct unreadable files over all ranks, named once
-in the log, kept in the ``.ckpt`` and continued on resume (the MMEngine hook's rule)."""
+"""``corrupt_images`` of a Lightning run: the distinct unreadable files over all ranks.
+
+Each file is named once in the log; the list is kept in the ``.ckpt`` and continued on resume
+(the MMEngine hook's rule).
+"""
 
 from __future__ import annotations
 
@@ -44,8 +47,10 @@ class CorruptImageTally:
             )
 
     def step(self, samples: dict[str, Any], trainer: pl.Trainer) -> int:
-        """Record the files a training batch names; the count over all ranks (a collective on
-        logged steps only: every rank reports the same count on every step)."""
+        """Record the files a training batch names; return the count over all ranks.
+
+        A collective on logged steps only: every rank reports the same count on every step.
+        """
         self.files.add(samples.get('skipped_files', ()))
         every = max(int(trainer.log_every_n_steps), 1)
         if (trainer.global_step + 1) % every == 0 or trainer.is_last_batch:

@@ -1,5 +1,7 @@
-"""``MAEDataModule``: image folders or a lightly ``LightlyDataset`` through the pretraining
-transforms of ``mae_plugin.data`` (the very objects the MMEngine pipeline registers)."""
+"""``MAEDataModule``: image folders or a lightly ``LightlyDataset`` through the MAE transforms.
+
+The transforms are ``mae_plugin.data``'s, the very objects the MMEngine pipeline registers.
+"""
 
 from __future__ import annotations
 
@@ -29,10 +31,19 @@ _log = logging.getLogger(__name__)
 
 
 class MAEImageDataset(Dataset):
-    """``(path, label)`` samples through ``transforms``; an unreadable image is skipped (another
-    one is drawn) and named in ``data_samples['skipped_files']`` (counted in ``num_skipped``),
-    or raises with ``on_corrupt='error'``. ``repeat`` > 1 lists every sample that many times
-    per epoch."""
+    """``(path, label)`` samples through ``transforms``, an unreadable image replaced and named.
+
+    An unreadable image is skipped (another one is drawn) and named in
+    ``data_samples['skipped_files']`` (counted in ``num_skipped``), or raises with
+    ``on_corrupt='error'``.
+
+    Args:
+        samples: ``(path, label)`` pairs, label -1 without a class.
+        transforms: ``sample -> sample`` callables, the last one packing the sample.
+        on_corrupt: 'skip' draws another image, 'error' raises.
+        repeat: lists every sample that many times per epoch.
+        max_refetch: draws before giving up on finding a readable image.
+    """
 
     def __init__(
         self,
@@ -89,9 +100,11 @@ def lightly_samples(dataset: Any) -> list[tuple[str, int]]:
 
 
 class MAEDataModule(pl.LightningDataModule):
-    """Pretraining images: ``data_root/split`` in the ImageNet layout (``<class>/*.JPEG``, class
-    folders optional; ``source='folder'``) or read by lightly's ``LightlyDataset``
-    (``source='lightly'``; or :meth:`from_lightly` with a dataset you built).
+    """Pretraining images of a folder, through the same transforms as the MMEngine pipeline.
+
+    ``data_root/split`` in the ImageNet layout (``<class>/*.JPEG``, class folders optional;
+    ``source='folder'``) or read by lightly's ``LightlyDataset`` (``source='lightly'``; or
+    :meth:`from_lightly` with a dataset you built).
 
     Each image: RandomResizedCrop(``img_size``, ``crop_scale``, bicubic) -> flip(``flip_prob``)
     -> mask (``mask_ratio``, ``mask_strategy``, over ``img_size / patch_size`` patches) -> uint8
@@ -100,6 +113,24 @@ class MAEDataModule(pl.LightningDataModule):
     ``data_samples`` with ``mask`` (B, L) bool, ``label`` (B,), ``num_skipped`` (B,).
     Shuffled, last partial batch dropped; under DDP Lightning swaps in its distributed sampler.
     Loader workers (and, without workers, each rank) draw from their own seeds.
+
+    Args:
+        data_root: the dataset's root folder.
+        split: the sub-folder of the training images ('' for ``data_root`` itself).
+        source: 'folder' scans it, 'lightly' reads it with ``LightlyDataset``.
+        img_size: crop side in pixels (the model's input size).
+        patch_size: the model's patch size (the mask's grid).
+        mask_ratio: share of masked patches (the model's).
+        mask_strategy: 'random' (the paper's), 'block' or 'grid'.
+        crop_scale: range of the crop's area over the image's.
+        flip_prob: probability of a horizontal flip.
+        batch_size: images per batch and process.
+        num_workers: loader worker processes.
+        pin_memory: None pins on a GPU only.
+        persistent_workers: keep the workers between epochs (with workers only).
+        repeat: list every image this many times per epoch (small folders).
+        on_corrupt: 'skip' replaces an unreadable image, 'error' raises.
+        extensions: file endings that count as images.
     """
 
     def __init__(
@@ -147,10 +178,16 @@ class MAEDataModule(pl.LightningDataModule):
 
     @property
     def folder(self) -> str:
+        """``data_root/split``, or ``data_root`` without a split."""
         return os.path.join(self.data_root, self.split) if self.split else self.data_root
 
     def scan(self) -> list[tuple[str, int]]:
-        """``(path, label)`` of every training image; errors name a missing or empty folder."""
+        """``(path, label)`` of every training image.
+
+        Raises:
+            FileNotFoundError: the folder is missing.
+            ValueError: the folder holds no image.
+        """
         if self._lightly is not None:
             return lightly_samples(self._lightly)
         if self.source == 'folder':
@@ -169,6 +206,7 @@ class MAEDataModule(pl.LightningDataModule):
         return lightly_samples(dataset)
 
     def setup(self, stage: str) -> None:
+        """Scan the images once; without workers, seed each rank's draws apart."""
         if self.train_set is None:
             self.train_set = MAEImageDataset(
                 self.scan(), self.transforms, self.on_corrupt, self.repeat
@@ -179,7 +217,7 @@ class MAEDataModule(pl.LightningDataModule):
             pl_worker_init_function(0, trainer.global_rank)
 
     def check_model(self, mae: MaskedAutoencoder) -> None:
-        """ValueError unless the model's input size, patch size and mask ratio are the data's."""
+        """Raise a ValueError unless the model's input size, patch size and mask ratio are ours."""
         model = (mae.encoder.grid_size[0] * mae.patch_size, mae.patch_size, mae.mask_ratio)
         data = (self.img_size, self.patch_size, self.mask_ratio)
         if model != data:
@@ -190,6 +228,7 @@ class MAEDataModule(pl.LightningDataModule):
             )
 
     def train_dataloader(self) -> DataLoader:
+        """Shuffled batches, last partial one dropped, each worker seeded for its rank."""
         if self.train_set is None:
             self.setup('fit')
         trainer = self.trainer

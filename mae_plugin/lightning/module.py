@@ -26,26 +26,45 @@ class MAELightningModule(pl.LightningModule):
     """MAE pretraining, exact to the paper, on Lightning's Trainer.
 
     Builds ``build_mae(arch, img_size, norm_pix, mask_ratio, decoder, **encoder)``, the model the
-    MMEngine configs build (``arch``: 'base' = ViT-B/16, 'large' = ViT-L/16, 'huge' = ViT-H/14;
-    ``patch_size``, ``embed_dim``, ``depth``, ``num_heads`` override the arch's;
-    ``grad_checkpointing`` / ``decoder_grad_checkpointing`` recompute the encoder's / decoder's
-    blocks in backward). Checkpoint keys:
-    ``mae.encoder.vit.*`` (timm names) and ``mae.decoder.*``.
+    MMEngine configs build. Checkpoint keys: ``mae.encoder.vit.*`` (timm names) and
+    ``mae.decoder.*``.
 
     Batches are ``MAEDataModule``'s: ``inputs`` uint8 (B, 3, H, W), ``data_samples['mask']``
     (B, L) bool drawn in the data pipeline; images are normalised on the training device. Or
     lightly's ``(views, targets, filenames)`` (``LightlyDataset`` + ``MAETransform``): float
     images already normalised, the mask drawn on the device (``lightning/batch.py``).
 
-    Optimizer: AdamW β ``betas``, ``weight_decay`` except norms, biases, position tables, cls
-    and mask tokens, one fused kernel for the update (``fused``, as the MMEngine configs);
-    lr = ``base_lr`` x batch x processes x ``accumulate_grad_batches`` / 256; ``warmup_epochs``
-    of linear warm-up from 0, then half-cycle cosine to 0, per optimizer step.
-    A non-finite loss or gradient skips the step on the device, counted (``skipped_steps``);
-    ``max_consecutive_skips`` in a row (read every ``skip_check_interval`` steps) stop every
-    rank (``lightning/nonfinite.py``); a checkpoint holding a non-finite weight is refused on
-    every rank. ``pretrained``: weights to start from, any format the converters read (a new
-    run, not a resume).
+    Optimizer: AdamW, weight decay on all but norms, biases, position tables, cls and mask
+    tokens; lr = ``base_lr`` x batch x processes x ``accumulate_grad_batches`` / 256, linear
+    warm-up from 0, then half-cycle cosine to 0, per optimizer step. A non-finite loss or
+    gradient skips the step on the device, counted (``skipped_steps``); too many in a row stop
+    every rank (``lightning/nonfinite.py``); a checkpoint holding a non-finite weight is refused
+    on every rank.
+
+    Args:
+        arch: 'tiny', 'base' = ViT-B/16, 'large' = ViT-L/16, 'huge' = ViT-H/14.
+        img_size: pretraining image side in pixels.
+        patch_size: overrides the arch's.
+        embed_dim: overrides the arch's encoder width.
+        depth: overrides the arch's encoder depth.
+        num_heads: overrides the arch's encoder head count.
+        decoder_embed_dim: decoder width.
+        decoder_depth: decoder blocks.
+        decoder_num_heads: decoder attention heads.
+        mask_ratio: share of masked patches.
+        norm_pix: reconstruct per-patch normalised pixels (the paper's default).
+        grad_checkpointing: recompute the encoder's blocks in backward.
+        decoder_grad_checkpointing: recompute the decoder's blocks in backward.
+        base_lr: lr per 256 images of effective batch.
+        weight_decay: AdamW weight decay of the decayed parameters.
+        betas: AdamW betas.
+        fused: one fused kernel for the AdamW update, as the MMEngine configs.
+        warmup_epochs: epochs of linear lr warm-up.
+        flush_denormal: flush denormal floats to zero on a CPU (as the MMEngine runtime).
+        pretrained: weights to start from, any format the converters read (a new run, not a
+            resume).
+        max_consecutive_skips: non-finite steps in a row that stop training.
+        skip_check_interval: optimizer steps between reads of the skip counters.
     """
 
     def __init__(
@@ -114,8 +133,10 @@ class MAELightningModule(pl.LightningModule):
 
     # ---------------------------------------------------------------- data
     def normalize(self, images: Tensor) -> Tensor:
-        """uint8 (B, 3, H, W) RGB 0-255 -> float normalised with ImageNet mean/std (the MMEngine
-        data preprocessor's arithmetic: ``(x.float() - mean) / std``)."""
+        """uint8 (B, 3, H, W) RGB 0-255 -> float (B, 3, H, W) normalised with ImageNet mean/std.
+
+        The MMEngine data preprocessor's arithmetic: ``(x.float() - mean) / std``.
+        """
         return (images.float() - self.pixel_mean) / self.pixel_std
 
     def _check_batch(self, batch: Any) -> tuple[Tensor, dict[str, Any]]:
@@ -123,6 +144,11 @@ class MAELightningModule(pl.LightningModule):
         return unpack_batch(batch, self.normalize)
 
     def setup(self, stage: str) -> None:
+        """Put checkpoints through ``MAECheckpointIO`` and let the data module check the model.
+
+        Raises:
+            ValueError: the trainer has a checkpoint IO of its own.
+        """
         io = self.trainer.strategy.checkpoint_io
         if type(io) is TorchCheckpointIO:  # Lightning's default: atomic, weights_only instead
             self.trainer.strategy.checkpoint_io = MAECheckpointIO()
@@ -147,6 +173,7 @@ class MAELightningModule(pl.LightningModule):
 
     # ---------------------------------------------------------------- training
     def training_step(self, batch: Any, batch_idx: int) -> Tensor:
+        """The MAE loss of a batch; logs loss, lr, skipped steps and unreadable files."""
         images, samples = self._check_batch(batch)
         mask = samples.get('mask')
         if mask is None:  # a lightly batch: drawn on the device, each rank its own stream
@@ -164,15 +191,19 @@ class MAELightningModule(pl.LightningModule):
         return loss
 
     def on_before_optimizer_step(self, optimizer: torch.optim.Optimizer) -> None:
+        """Arm the coming step to change nothing if it is not finite on any rank."""
         self._nonfinite.before_optimizer_step(self, optimizer)
 
     def on_train_batch_end(self, outputs: Any, batch: Any, batch_idx: int) -> None:
+        """Disarm the step; read the skip counters when due."""
         self._nonfinite.after_batch()
 
     def on_train_end(self) -> None:
+        """Read the skip counters a last time (stops on a run of skips at the end)."""
         self._nonfinite.check()
 
     def configure_optimizers(self) -> dict[str, Any]:
+        """AdamW at the scaled lr with the per-step warm-up + cosine schedule; the lr is logged."""
         hp, trainer = self.hparams, self.trainer
         if trainer.train_dataloader is None:  # Lightning loads it after this hook otherwise
             trainer.fit_loop.setup_data()
@@ -200,6 +231,7 @@ class MAELightningModule(pl.LightningModule):
         )
 
     def on_train_start(self) -> None:
+        """Check a resumed schedule against this run's; rescale the lr to another layout."""
         # every strategy has restored the optimizer and the scheduler by now (mae_fsdp and
         # mae_fsdp2 only after configure_optimizers): refuse another schedule, rescale another
         # layout (schedule.py)
@@ -208,6 +240,11 @@ class MAELightningModule(pl.LightningModule):
 
     # ---------------------------------------------------------------- checkpoints
     def on_save_checkpoint(self, checkpoint: dict[str, Any]) -> None:
+        """Refuse non-finite weights on every rank; add schedule, model meta, unreadable files.
+
+        Raises:
+            FloatingPointError: a weight on any rank holds NaN or Inf.
+        """
         self._nonfinite.check()  # never a checkpoint past a stop (every rank alike)
         bad = first_non_finite(checkpoint.get('state_dict', {}))
         flag = torch.tensor([0.0 if bad is None else 1.0], device=self.device)
@@ -222,6 +259,12 @@ class MAELightningModule(pl.LightningModule):
         checkpoint['corrupt_images'] = self._corrupt.state(self.trainer)  # file names
 
     def on_load_checkpoint(self, checkpoint: dict[str, Any]) -> None:
+        """Check the checkpoint's shapes; keep its schedule and unreadable files for the run.
+
+        Raises:
+            ValueError: keys or shapes that do not fit this MAE, with the sizes it was trained
+                with.
+        """
         attached = self._trainer is not None
         path = getattr(self.trainer, 'ckpt_path', None) if attached else None
         where = f'checkpoint {path!r}' if path else 'the checkpoint'

@@ -33,6 +33,7 @@ class NonFiniteSteps:
         self._armed: torch.optim.Optimizer | None = None
 
     def observe(self, loss: Tensor) -> None:
+        """Record whether a micro-batch's loss is finite, on the device (no host sync)."""
         self.counter.observe_loss(loss)
 
     @property
@@ -43,8 +44,7 @@ class NonFiniteSteps:
     def before_optimizer_step(
         self, module: pl.LightningModule, optimizer: torch.optim.Optimizer
     ) -> None:
-        """Arm the coming update with the skip flag of this step (optimizer step
-        ``global_step + 1``)."""
+        """Arm the coming update with the skip flag of this step (step ``global_step + 1``)."""
         params = [p for g in optimizer.param_groups for p in g['params']]
         skip = self.counter.record(self.counter.flag(params), module.global_step + 1)
         scaler = getattr(module.trainer.precision_plugin, 'scaler', None)  # '16-mixed'
@@ -53,6 +53,7 @@ class NonFiniteSteps:
         self._armed = inner
 
     def after_batch(self) -> None:
+        """Disarm the update; read the counters every ``check_interval`` steps."""
         if self._armed is not None:
             disarm(self._armed)
             self._armed = None

@@ -31,15 +31,20 @@ def plain_name(name: str) -> str:
 
 
 def no_decay_names(model: nn.Module) -> set[str]:
-    """Names (wrapper parts removed) of the parameters that get no weight decay: norms, biases
-    (every 1-D parameter), position tables, cls and mask tokens. Read from the unwrapped model:
-    once sharded (FSDP) a parameter's shape no longer tells what it is."""
+    """Names (wrapper parts removed) of the parameters that get no weight decay.
+
+    Norms, biases (every 1-D parameter), position tables, cls and mask tokens. Read from the
+    unwrapped model: once sharded (FSDP) a parameter's shape no longer tells what it is.
+    """
     return {plain_name(n) for n, p in model.named_parameters() if is_no_decay(n, p)}
 
 
 def adamw_groups(model: nn.Module, weight_decay: float, no_decay: set[str]) -> list[dict[str, Any]]:
-    """Two AdamW groups of the trainable parameters: with ``weight_decay``, and with 0 for the
-    names in ``no_decay``. Frozen parameters (the sin-cos tables) are left out."""
+    """Two AdamW groups of the trainable parameters: with ``weight_decay``, and without.
+
+    The names in ``no_decay`` get weight decay 0. Frozen parameters (the sin-cos tables) are
+    left out.
+    """
     decay, other = [], []
     for name, param in model.named_parameters():
         if param.requires_grad:
@@ -57,10 +62,15 @@ def scaled_lr(base_lr: float, batch_size: int, world_size: int, accumulation: in
 
 @dataclass
 class WarmupCosine:
-    """lr factor of an optimizer step: linear warm-up from 0 over ``warmup_steps``, then a
-    half-cycle cosine to 0 at ``total_steps`` (``util/lr_sched.py``, in fractional epochs
-    = steps / steps per epoch). A plain-data callable: ``LambdaLR`` stores its fields in the
-    checkpoint, so a resume can compare them."""
+    """The lr factor of an optimizer step: linear warm-up, then half-cycle cosine to 0.
+
+    Warm-up from 0 over ``warmup_steps``, then the cosine to 0 at ``total_steps``
+    (``util/lr_sched.py``, in fractional epochs = steps / steps per epoch). A plain-data
+    callable: ``LambdaLR`` stores its fields in the checkpoint, so a resume can compare them.
+
+    Raises:
+        ValueError: the warm-up is not shorter than the whole schedule.
+    """
 
     warmup_steps: float
     total_steps: float
@@ -73,6 +83,7 @@ class WarmupCosine:
             )
 
     def __call__(self, step: int) -> float:
+        """The factor in [0, 1] at optimizer step ``step`` (1 at the end of the warm-up)."""
         if step < self.warmup_steps:
             return step / self.warmup_steps
         progress = (step - self.warmup_steps) / (self.total_steps - self.warmup_steps)

@@ -33,8 +33,16 @@ STEPS = ('effective_batch', 'lr', 'steps_per_epoch', 'total_steps', 'warmup_step
 
 
 def schedule_of(base_lr: float, warmup_epochs: float, trainer: Any) -> dict[str, Any]:
-    """This run's schedule and layout as plain data (``trainer``: a fitting Lightning Trainer
-    whose training DataLoader is loaded)."""
+    """This run's schedule and layout as plain data.
+
+    Args:
+        base_lr: lr per 256 images of effective batch.
+        warmup_epochs: epochs of linear warm-up.
+        trainer: a fitting Lightning Trainer whose training DataLoader is loaded.
+
+    Raises:
+        ValueError: the DataLoader has no integer batch size, or the run has no end.
+    """
     loader = trainer.train_dataloader
     batch = getattr(loader, 'batch_size', None)
     if not isinstance(batch, int):
@@ -68,8 +76,11 @@ def schedule_of(base_lr: float, warmup_epochs: float, trainer: Any) -> dict[str,
 
 
 def resumed_schedule(checkpoint: dict[str, Any]) -> dict[str, Any] | None:
-    """The checkpoint's ``mae_schedule``, with whether it was written at the end of an epoch
-    (Lightning then starts the next epoch afresh, whatever the length of the new loader)."""
+    """The checkpoint's ``mae_schedule``, with whether it was written at the end of an epoch.
+
+    At an epoch's end Lightning starts the next epoch afresh, whatever the length of the new
+    loader.
+    """
     saved = checkpoint.get(SCHEDULE_KEY)
     if not saved:
         return None

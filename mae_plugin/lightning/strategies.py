@@ -29,8 +29,14 @@ from ..checkpoints import UnsafeCheckpointError
 
 
 def refuse_unsafe(path: str, strategy: str) -> None:
-    """Raise unless ``path`` is a file that needs no global beyond torch's ``weights_only``
-    allow-list (checked before Lightning's own loader, which does not use ``CheckpointIO``)."""
+    """Raise unless ``path`` is a file that needs no global beyond the ``weights_only`` allow-list.
+
+    Checked before Lightning's own loader, which does not go through ``CheckpointIO``.
+
+    Raises:
+        FileNotFoundError: ``path`` is not a file.
+        UnsafeCheckpointError: the file needs other globals, listing some; nothing is run.
+    """
     if not os.path.isfile(path):
         raise FileNotFoundError(
             f'checkpoint {path!r} does not exist ({strategy} resumes whole-model .ckpt files)'
@@ -49,6 +55,7 @@ class _CodeFreeResume:
     def load_checkpoint(
         self, checkpoint_path: str | os.PathLike, weights_only: bool | None = None
     ) -> dict[str, Any]:
+        """The strategy's own load, with ``weights_only=True``, once the file is found safe."""
         refuse_unsafe(os.fspath(checkpoint_path), type(self).__name__)
         return super().load_checkpoint(checkpoint_path, weights_only=True)
 
@@ -60,7 +67,7 @@ class MAEFSDPStrategy(_CodeFreeResume, FSDPStrategy):
         sharding_strategy: FSDP's ('FULL_SHARD', 'SHARD_GRAD_OP', 'HYBRID_SHARD', 'NO_SHARD').
         activation_checkpointing: recompute each block in backward (saves activation memory).
         cpu_offload: keep parameters on the CPU between uses.
-        kwargs: anything else ``FSDPStrategy`` takes (except ``state_dict_type``).
+        **kwargs: anything else ``FSDPStrategy`` takes (except ``state_dict_type``).
     """
 
     def __init__(
@@ -89,8 +96,9 @@ class MAEFSDPStrategy(_CodeFreeResume, FSDPStrategy):
 
 
 class MAEFSDP2Strategy(_CodeFreeResume, ModelParallelStrategy):
-    """FSDP2 (torch's ``fully_shard``) of the MAE through Lightning's ``ModelParallelStrategy``:
-    every timm ``Block`` of encoder and decoder is one unit and the module is the root; the
+    """FSDP2 (torch's ``fully_shard``) of the MAE through Lightning's ``ModelParallelStrategy``.
+
+    Every timm ``Block`` of encoder and decoder is one unit and the module is the root; the
     parameters are DTensors sharded over all processes (no tensor parallelism). Unlike FSDP1 it
     runs on CPUs (gloo) as well as on GPUs, so it is tested here.
 
@@ -102,7 +110,7 @@ class MAEFSDP2Strategy(_CodeFreeResume, ModelParallelStrategy):
         activation_checkpointing: recompute each block in backward.
         bf16_params: compute in bf16 with fp32 gradient reduction (FSDP2's
             ``MixedPrecisionPolicy``); GPUs only, as in the MMEngine strategy.
-        kwargs: anything else ``ModelParallelStrategy`` takes, except the parallel sizes.
+        **kwargs: anything else ``ModelParallelStrategy`` takes, except the parallel sizes.
     """
 
     def __init__(
@@ -116,17 +124,23 @@ class MAEFSDP2Strategy(_CodeFreeResume, ModelParallelStrategy):
         self.bf16_params = bf16_params
 
     def setup_environment(self) -> None:
+        """Set up one data-parallel mesh dimension over every process, no tensor parallelism."""
         # pure data parallelism: one mesh dimension over every process of every node
         self._data_parallel_size = self.num_nodes * self.num_processes
         self._tensor_parallel_size = 1
         super().setup_environment()
 
     def shard(self, mae: torch.nn.Module) -> None:
-        """``fully_shard`` every timm ``Block`` of ``mae`` (a ``MaskedAutoencoder``), then its
-        encoder and decoder, then ``mae`` as the root (called from
-        ``MAELightningModule.configure_model`` once the device mesh exists). The encoder is a
+        """``fully_shard`` every timm ``Block`` of ``mae``, then its encoder and decoder, then it.
+
+        ``mae`` is a ``MaskedAutoencoder``, the root unit; called from
+        ``MAELightningModule.configure_model`` once the device mesh exists. The encoder is a
         unit of its own because the kNN monitor and the pictures call it directly; FSDP2
-        gathers a unit's parameters only in that unit's own forward."""
+        gathers a unit's parameters only in that unit's own forward.
+
+        Raises:
+            ValueError: ``bf16_params`` on a CPU.
+        """
         from torch.distributed.fsdp import MixedPrecisionPolicy, fully_shard
 
         if self.bf16_params and self.root_device.type != 'cuda':

@@ -16,18 +16,24 @@ from torch import Tensor, nn
 
 
 class ViTClassifier(nn.Module):
-    """timm ViT + head, with the encoder (or all but its last blocks) optionally frozen.
+    """A timm ViT with a head, the encoder (or all but its last blocks) optionally frozen.
 
     Args:
         num_classes: classes of the Linear head.
+        img_size: input side in pixels.
+        patch_size: side of a square patch in pixels.
+        embed_dim: token width.
+        depth: transformer blocks.
+        num_heads: attention heads per block.
+        mlp_ratio: MLP hidden width over ``embed_dim``.
         pool: 'avg' (patch-token mean + ``fc_norm``, fine-tuning default) or 'cls' (cls token
             after the final norm, linear probing).
+        drop_path_rate: stochastic depth of the last block (linear in depth before it).
         head_bn: put ``BatchNorm1d(affine=False, eps=1e-6)`` before the Linear (linear probing).
         head_init_std: trunc-normal std of the head weight (2e-5 fine-tuning, 0.01 probing).
         trainable_blocks: None trains everything; k trains only the last k blocks and what
             follows them; 0 freezes the whole encoder (linear probing). Frozen blocks run in eval
             mode (no drop path).
-        img_size, patch_size, embed_dim, depth, num_heads, mlp_ratio, drop_path_rate: the ViT.
     """
 
     def __init__(
@@ -78,6 +84,7 @@ class ViTClassifier(nn.Module):
 
     @property
     def grid_size(self) -> tuple[int, int]:
+        """Patch grid (h, w) of ``img_size``."""
         return tuple(self.vit.patch_embed.grid_size)
 
     @property
@@ -87,8 +94,11 @@ class ViTClassifier(nn.Module):
 
     @property
     def unused_keys(self) -> tuple[str, ...]:
-        """Pretrained encoder keys this classifier has no place for: the final norm under
-        average pooling (replaced by ``fc_norm``, as the official fine-tuning)."""
+        """Pretrained encoder key globs (of ``vit``) this classifier has no place for.
+
+        Under average pooling that is the final norm, replaced by ``fc_norm`` as in the
+        official fine-tuning.
+        """
         return ('norm.*',) if self.pool == 'avg' else ()
 
     def frozen_modules(self) -> list[nn.Module]:
@@ -104,12 +114,14 @@ class ViTClassifier(nn.Module):
         return frozen
 
     def frozen_parameters(self) -> list[nn.Parameter]:
+        """The frozen modules' parameters, plus cls token and position table under any freeze."""
         params = [p for m in self.frozen_modules() for p in m.parameters()]
         if self.trainable_blocks is not None:
             params += [self.vit.cls_token, self.vit.pos_embed]
         return params
 
     def train(self, mode: bool = True) -> ViTClassifier:
+        """Set the training ``mode``, but leave the frozen modules in eval mode (no drop path)."""
         super().train(mode)
         for module in self.frozen_modules():
             module.eval()

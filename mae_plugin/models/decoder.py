@@ -23,6 +23,7 @@ class MAEPixelDecoder(nn.Module):
     Args:
         grid_size: patch grid (h, w) of the pretraining images.
         patch_size: side of a patch in pixels.
+        in_chans: image channels the pixels are predicted for.
         encoder_dim: width of the encoder tokens coming in.
         embed_dim: decoder token width.
         depth: decoder blocks.
@@ -71,6 +72,7 @@ class MAEPixelDecoder(nn.Module):
         self.init_weights()
 
     def init_weights(self) -> None:
+        """Official MAE init: fixed sin-cos table, Linear/LayerNorm init, mask token N(0, 0.02)."""
         fill_sincos_pos_embed(self.pos_embed, self.grid_size)
         self.apply(init_linear_and_norm)
         nn.init.normal_(self.mask_token, std=0.02)

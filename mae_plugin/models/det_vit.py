@@ -23,14 +23,19 @@ GLOBAL_BLOCKS = {12: (2, 5, 8, 11), 24: (5, 11, 17, 23), 32: (7, 15, 23, 31)}
 
 
 class ViTDetBackbone(nn.Module):
-    """timm ``VisionTransformerSAM`` without its neck: (B, 3, H, W) -> (B, D, H/p, W/p).
+    """timm's ``VisionTransformerSAM`` without its neck: (B, 3, H, W) -> (B, D, H/p, W/p).
 
     Args:
         img_size: input the absolute position table is built for (1024 in the recipe).
+        patch_size: side of a square patch in pixels.
+        embed_dim: token width D.
+        depth: transformer blocks.
+        num_heads: attention heads per block.
+        mlp_ratio: MLP hidden width over ``embed_dim``.
         window_size: side of the attention windows.
         global_blocks: blocks with global attention; None takes ViTDet's for the depth.
         use_rel_pos: decomposed relative position embeddings in every block.
-        patch_size, embed_dim, depth, num_heads, mlp_ratio, drop_path_rate: the ViT.
+        drop_path_rate: stochastic depth of the last block (linear in depth before it).
         grad_checkpointing: recompute blocks in backward (activation memory).
     """
 
@@ -83,10 +88,12 @@ class ViTDetBackbone(nn.Module):
 
     @property
     def grid_size(self) -> tuple[int, int]:
+        """Patch grid (h, w) of ``img_size``, the grid of the absolute position table."""
         return tuple(self.vit.patch_embed.grid_size)
 
     @property
     def embed_dim(self) -> int:
+        """Token width D, the channels of the output map."""
         return self.vit.embed_dim
 
     @property
@@ -100,14 +107,16 @@ class ViTDetBackbone(nn.Module):
         return ('cls_token', 'norm.*')
 
     def forward(self, images: Tensor) -> Tensor:
-        """(B, 3, H, W) -> (B, D, h, w), (h, w) = ceil(H/p, W/p)."""
+        """(B, 3, H, W) float -> (B, D, h, w) map, (h, w) = (ceil(H/p), ceil(W/p))."""
         return self.vit.forward_features(images)
 
 
 class SimpleFeaturePyramid(nn.Module):
-    """ViTDet's pyramid from the last map alone: strides 4, 8, 16, 32 by up-sampling (2x2
-    transposed convs, LayerNorm + GELU between two), identity or max-pooling, each level then a
-    1x1 and a 3x3 conv with channel LayerNorm, plus a stride-64 level by pooling stride 32.
+    """ViTDet's simple feature pyramid, built from the backbone's last map alone.
+
+    Strides 4, 8, 16, 32 come by up-sampling (2x2 transposed convs, LayerNorm + GELU between
+    two), identity or max-pooling; each level then gets a 1x1 and a 3x3 conv with channel
+    LayerNorm; a stride-64 level comes by pooling stride 32.
 
     Args:
         in_channels: channels of the backbone map (the ViT width).
@@ -145,7 +154,16 @@ class SimpleFeaturePyramid(nn.Module):
         self.num_outs = num_outs
 
     def forward(self, feature: Tensor | Sequence[Tensor]) -> tuple[Tensor, ...]:
-        """(B, C, h, w) map -> ``num_outs`` maps of strides 4, 8, 16, 32 (, 64)."""
+        """Build the pyramid.
+
+        Args:
+            feature: (B, C, h, w) backbone map at ``in_stride``, or a sequence whose last
+                entry is that map.
+
+        Returns:
+            ``num_outs`` maps (B, out_channels, H/s, W/s) at strides s = 4, 8, 16, 32 (and 64)
+            of the (H, W) input image.
+        """
         if not torch.is_tensor(feature):
             feature = feature[-1]
         outs = [

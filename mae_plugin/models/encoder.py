@@ -22,6 +22,7 @@ class MaskedViTEncoder(nn.Module):
     Args:
         img_size: input size the position table is built for.
         patch_size: side of a square patch in pixels.
+        in_chans: image channels.
         embed_dim: token width.
         depth: transformer blocks.
         num_heads: attention heads per block.
@@ -66,14 +67,17 @@ class MaskedViTEncoder(nn.Module):
 
     @property
     def patch_size(self) -> int:
+        """Side of a square patch in pixels."""
         return self.vit.patch_embed.patch_size[0]
 
     @property
     def grid_size(self) -> tuple[int, int]:
+        """Patch grid (h, w) of ``img_size``; L = h * w."""
         return tuple(self.vit.patch_embed.grid_size)
 
     @property
     def embed_dim(self) -> int:
+        """Token width D."""
         return self.vit.embed_dim
 
     def init_weights(self) -> None:
@@ -105,7 +109,18 @@ class MaskedViTEncoder(nn.Module):
 
 
 def pool_tokens(tokens: Tensor, pool: str = 'cls') -> Tensor:
-    """(B, 1 + L, D) encoder tokens -> (B, D): the cls token ('cls') or the patch mean ('avg')."""
+    """Pool encoder tokens into one vector per image.
+
+    Args:
+        tokens: (B, 1 + L, D) encoder output, the cls token first.
+        pool: ``'cls'`` takes the cls token, ``'avg'`` the mean of the patch tokens.
+
+    Returns:
+        (B, D) features.
+
+    Raises:
+        ValueError: ``pool`` is neither ``'cls'`` nor ``'avg'``.
+    """
     if pool == 'cls':
         return tokens[:, 0]
     if pool == 'avg':

@@ -1,5 +1,8 @@
-"""The MAE sizes of the paper. Encoders equal timm's ``vit_{base,large}_patch16_224`` and
-``vit_huge_patch14_224``; the decoder is 8 x 512 x 16 heads in every size (official recipe)."""
+"""The MAE sizes of the paper, and :func:`build_mae` to build one.
+
+Encoders equal timm's ``vit_{base,large}_patch16_224`` and ``vit_huge_patch14_224``; the decoder
+is 8 x 512 x 16 heads in every size (official recipe).
+"""
 
 from __future__ import annotations
 
@@ -20,7 +23,11 @@ DECODER_DEFAULT: dict[str, Any] = dict(embed_dim=512, depth=8, num_heads=16)
 
 
 def vit_size(arch: str | dict[str, Any]) -> dict[str, Any]:
-    """ViT sizes (patch_size, embed_dim, depth, num_heads) of a named size or a dict of them."""
+    """ViT sizes (patch_size, embed_dim, depth, num_heads) of a named size or a dict of them.
+
+    Raises:
+        ValueError: ``arch`` is a name not in ``ENCODER_SIZES``.
+    """
     if isinstance(arch, dict):
         return dict(arch)
     if arch not in ENCODER_SIZES:
@@ -39,7 +46,16 @@ def build_mae(
     decoder: dict[str, Any] | None = None,
     **encoder_overrides: Any,
 ) -> MaskedAutoencoder:
-    """A MaskedAutoencoder of a named size, e.g. ``build_mae('large')``, or of a dict of sizes."""
+    """A MaskedAutoencoder of a named size, e.g. ``build_mae('large')``, or of a dict of sizes.
+
+    Args:
+        arch: ``'tiny'``, ``'base'``, ``'large'``, ``'huge'`` or a dict of ViT sizes.
+        img_size: pretraining image side in pixels.
+        norm_pix: reconstruct per-patch normalised pixels (the paper's default) or raw ones.
+        mask_ratio: share of masked patches when the model masks by itself.
+        decoder: decoder arguments over ``DECODER_DEFAULT``.
+        **encoder_overrides: encoder arguments over the size's (e.g. ``drop_path_rate``).
+    """
     enc_cfg = {**vit_size(arch), **encoder_overrides}
     encoder = MaskedViTEncoder(img_size=img_size, **enc_cfg)
     dec_cfg = {**DECODER_DEFAULT, **(decoder or {})}

@@ -8,7 +8,11 @@ from torch import nn
 
 
 def init_linear_and_norm(module: nn.Module) -> None:
-    """Linear: xavier uniform weight, zero bias. LayerNorm: weight 1, bias 0. Use with ``apply``."""
+    """Official MAE init of one module, for ``nn.Module.apply``.
+
+    Linear: xavier uniform weight, zero bias; LayerNorm: weight 1, bias 0; other modules are
+    left as they are.
+    """
     if isinstance(module, nn.Linear):
         nn.init.xavier_uniform_(module.weight)
         if module.bias is not None:
@@ -23,6 +27,9 @@ def fill_sincos_pos_embed(pos_embed: torch.Tensor, grid_size: tuple[int, int]) -
 
     The table comes from lightly (a port of the official ``get_2d_sincos_pos_embed``); it is
     defined for square grids, which is what MAE pretrains on.
+
+    Raises:
+        ValueError: ``grid_size`` is not square.
     """
     height, width = grid_size
     if height != width:

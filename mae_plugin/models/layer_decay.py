@@ -36,7 +36,13 @@ _BLOCK = re.compile(r'^blocks\.(\d+)\.')
 
 def find_vit(model: nn.Module) -> tuple[str, nn.Module]:
     """The one ViT in ``model``: the module with a ``patch_embed`` and a ``blocks`` sequence.
-    Returns ``(prefix, module)``, the prefix ending with '.' (empty when ``model`` is the ViT)."""
+
+    Returns:
+        ``(prefix, module)``, the prefix ending with '.' (empty when ``model`` is the ViT).
+
+    Raises:
+        ValueError: ``model`` holds no such module or more than one, listing them.
+    """
     found = [
         (name, module)
         for name, module in model.named_modules()
@@ -54,8 +60,12 @@ def find_vit(model: nn.Module) -> tuple[str, nn.Module]:
 
 
 def vit_layer_id(name: str, depth: int) -> int:
-    """Layer of a parameter named as in timm's ViT: 0 for the embeddings, ``i + 1`` for block
-    ``i``, ``depth + 1`` for everything after the blocks."""
+    """Layer of a parameter named as in timm's ViT (names relative to the ViT).
+
+    Returns:
+        0 for the embeddings, ``i + 1`` for block ``i``, ``depth + 1`` for everything after
+        the blocks.
+    """
     block = _BLOCK.match(name)
     if block:
         return int(block.group(1)) + 1

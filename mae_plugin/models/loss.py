@@ -12,6 +12,8 @@ def pixel_target(patches: Tensor, norm_pix: bool = True, eps: float = 1e-6) -> T
 
     Args:
         patches: (B, L, p*p*C) pixels from ``patchify``.
+        norm_pix: normalise each patch; False returns ``patches`` as they are.
+        eps: added to the variance before the square root.
 
     Returns:
         (B, L, p*p*C) ``(x - mean) / sqrt(var + eps)`` per patch, or ``patches`` if not norm_pix.
@@ -26,6 +28,10 @@ class NormalizedPixelLoss(nn.Module):
     patch has the same number of pixels, so this equals the official "mean over the patch, then
     over masked patches", without computing anything for the visible ones. Computed in float32
     whatever the autocast dtype.
+
+    Args:
+        norm_pix: compare with per-patch normalised pixels (:func:`pixel_target`).
+        eps: added to each patch's variance before the square root.
     """
 
     def __init__(self, norm_pix: bool = True, eps: float = 1e-6) -> None:
@@ -34,6 +40,14 @@ class NormalizedPixelLoss(nn.Module):
         self.eps = eps
 
     def forward(self, pred: Tensor, patches: Tensor) -> Tensor:
-        """Args: pred, patches (B, M, p*p*C) of the M masked patches. Returns a scalar."""
+        """Mean squared error over every pixel of the masked patches.
+
+        Args:
+            pred: (B, M, p*p*C) predictions of the M masked patches.
+            patches: (B, M, p*p*C) their true pixels, before :func:`pixel_target`.
+
+        Returns:
+            Scalar float32 loss.
+        """
         target = pixel_target(patches.float(), self.norm_pix, self.eps)
         return F.mse_loss(pred.float(), target)

@@ -17,9 +17,11 @@ from .masking import batch_random_mask, check_mask_ratio, num_visible, split_ind
 class MAEOutput:
     """What one MAE forward pass produces.
 
-    loss: scalar mean loss over masked patches.
-    pred: (B, L, p*p*C) predictions in the loss' target space (norm-pix space when norm_pix).
-    mask: (B, L) bool, True = masked.
+    Attributes:
+        loss: scalar mean loss over the masked patches.
+        pred: (B, L, p*p*C) float predictions in the loss' target space (per-patch normalised
+            pixels under norm_pix).
+        mask: (B, L) bool, True = masked.
     """
 
     loss: Tensor
@@ -60,10 +62,12 @@ class MaskedAutoencoder(nn.Module):
 
     @property
     def patch_size(self) -> int:
+        """Side of a square patch in pixels, the encoder's."""
         return self.encoder.patch_size
 
     @property
     def num_patches(self) -> int:
+        """L, the patches of one pretraining image."""
         height, width = self.encoder.grid_size
         return height * width
 
@@ -77,6 +81,7 @@ class MaskedAutoencoder(nn.Module):
         return unpatchify(patches, self.patch_size, channels=channels)
 
     def check_images(self, images: Tensor) -> None:
+        """Raise a ValueError unless ``images`` are (B, C, H, W) at the pretraining size."""
         expected = tuple(s * self.patch_size for s in self.encoder.grid_size)
         if images.dim() != 4 or tuple(images.shape[-2:]) != expected:
             raise ValueError(
@@ -87,10 +92,21 @@ class MaskedAutoencoder(nn.Module):
     def forward(
         self, images: Tensor, mask: Tensor | None = None, num_visible: int | None = None
     ) -> MAEOutput:
-        """Args: images (B, C, H, W) normalised; mask (B, L) bool, True = masked, or None to draw
-        a random mask at ``mask_ratio``; num_visible: patches every row of ``mask`` keeps, None
-        for the model's own ``num_visible`` (training: the pipeline masks at the config's ratio).
-        A mask keeping another count is an error (:func:`~.masking.check_num_visible`)."""
+        """Mask, encode the visible patches, decode every patch, score the masked ones.
+
+        Args:
+            images: (B, C, H, W) float, normalised.
+            mask: (B, L) bool, True = masked; None draws random masks at ``mask_ratio``.
+            num_visible: patches every row of ``mask`` keeps; None for the model's own
+                ``num_visible`` (training: the pipeline masks at the config's ratio).
+
+        Returns:
+            The loss, the (B, L, p*p*C) prediction and the (B, L) mask used.
+
+        Raises:
+            ValueError: ``images`` are not at the pretraining size, ``mask`` is not (B, L), or
+                a row of it keeps another count (:func:`~.masking.check_num_visible`).
+        """
         self.check_images(images)
         if mask is None:
             mask = batch_random_mask(
@@ -134,14 +150,20 @@ class MaskedAutoencoder(nn.Module):
         return pred.float() * std + mean
 
     def composite(self, pred: Tensor, images: Tensor, mask: Tensor) -> Tensor:
-        """(B, C, H, W): visible patches of ``images``, reconstructed pixels where masked.
+        """Visible patches of ``images``, reconstructed pixels where masked.
 
-        Args: pred (B, L, p*p*C); images (B, C, H, W); mask (B, L) bool, True = masked.
+        Args:
+            pred: (B, L, p*p*C) predictions in the loss' target space.
+            images: (B, C, H, W) float, normalised.
+            mask: (B, L) bool, True = masked.
+
+        Returns:
+            (B, C, H, W) float, in the space of ``images`` (see :meth:`pred_to_pixels`).
         """
         patches = self.patchify(images).float()
         mixed = patches.where(~mask.unsqueeze(-1), self.pred_to_pixels(pred, images))
         return self.unpatchify(mixed)
 
     def target(self, images: Tensor) -> Tensor:
-        """(B, L, p*p*C) the loss' target for ``images``."""
+        """The loss' target for ``images`` (B, C, H, W): (B, L, p*p*C) float."""
         return pixel_target(self.patchify(images).float(), self.loss.norm_pix, self.loss.eps)

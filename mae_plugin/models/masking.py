@@ -40,7 +40,11 @@ def num_visible(num_patches: int, mask_ratio: float) -> int:
 def random_mask(
     grid_size: tuple[int, int], mask_ratio: float, rng: np.random.Generator | None = None
 ) -> Tensor:
-    """One image's mask, uniform sampling without replacement. Returns (L,) bool, True = masked."""
+    """One image's mask, the visible patches drawn uniformly without replacement.
+
+    Returns:
+        (L,) bool, True = masked, with exactly ``num_visible(L, mask_ratio)`` False.
+    """
     check_mask_ratio(mask_ratio)  # before the draw: a bad ratio consumes no randomness
     num_patches = grid_size[0] * grid_size[1]
     order = (rng or np.random).permutation(num_patches)
@@ -52,11 +56,14 @@ def random_mask(
 def block_mask(
     grid_size: tuple[int, int], mask_ratio: float, rng: np.random.Generator | None = None
 ) -> Tensor:
-    """BEiT-style block-wise masking (paper Table 1f). Returns (L,) bool, True = masked.
+    """One image's mask of rectangular blocks, BEiT-style (paper Table 1f).
 
     Rectangular blocks (>= 16 patches, aspect ratio in [0.3, 1/0.3]) come from lightly's
     DINOv2/BEiT block generator; it may stop short of the target, so the remainder is topped up
     with random patches to keep the exact visible count that every other strategy keeps.
+
+    Returns:
+        (L,) bool, True = masked.
     """
     height, width = grid_size
     num_patches = height * width
@@ -87,7 +94,14 @@ def block_mask(
 def grid_mask(
     grid_size: tuple[int, int], mask_ratio: float = 0.75, rng: np.random.Generator | None = None
 ) -> Tensor:
-    """Keep one patch of every 2x2 cell (paper Table 1f, ratio fixed at 0.75). Returns (L,) bool."""
+    """One image's mask keeping the top-left patch of every 2x2 cell (paper Table 1f).
+
+    Returns:
+        (L,) bool, True = masked; the same for every call (``rng`` is not used).
+
+    Raises:
+        ValueError: ``mask_ratio`` is not 0.75, the only ratio of this strategy.
+    """
     del rng  # deterministic by definition
     if abs(mask_ratio - 0.75) > 1e-9:
         raise ValueError(
@@ -110,7 +124,21 @@ def make_mask(
     mask_ratio: float,
     rng: np.random.Generator | None = None,
 ) -> Tensor:
-    """Mask for one image with the named strategy. Returns (L,) bool, True = masked."""
+    """Mask for one image with the named strategy.
+
+    Args:
+        strategy: ``'random'``, ``'block'`` or ``'grid'``.
+        grid_size: patch grid (h, w); L = h * w.
+        mask_ratio: share of masked patches, in [0, 1).
+        rng: numpy generator to draw from; None draws from numpy's (and for ``'block'``,
+            Python's) global state.
+
+    Returns:
+        (L,) bool, True = masked, with exactly ``num_visible(L, mask_ratio)`` False.
+
+    Raises:
+        ValueError: an unknown strategy, or a ratio outside [0, 1) or not allowed by it.
+    """
     if strategy not in _MASKERS:
         raise ValueError(f'unknown mask strategy {strategy!r}; choose one of {STRATEGIES}')
     check_mask_ratio(mask_ratio)
@@ -162,6 +190,9 @@ def check_num_visible(mask: Tensor, num_visible: int) -> None:
     error names every row's count. Anywhere else (a GPU mask, a compiled graph) reading the
     counts would stall the device or break the graph: ``torch._assert_async`` checks on the
     device instead and fails at the next synchronisation, naming the expected count.
+
+    Raises:
+        ValueError: a row of a CPU mask keeps another count (outside compilation).
     """
     visible_per_row = (~mask).sum(dim=1)
     rule = f'every mask must keep num_visible(L, mask_ratio) = {num_visible} of its {mask.shape[1]}'
@@ -196,6 +227,10 @@ def split_indices(mask: Tensor, num_visible: int) -> tuple[Tensor, Tensor]:
     Returns:
         (B, num_visible) visible and (B, L - num_visible) masked int64 indices into the patch
         sequence.
+
+    Raises:
+        ValueError: ``mask`` is not (B, L) bool, ``num_visible`` lies outside [0, L], or a row
+            keeps another count (see :func:`check_num_visible`).
     """
     if mask.dim() != 2 or mask.dtype != torch.bool:
         raise ValueError(f'mask must be a (B, L) bool tensor, got {tuple(mask.shape)} {mask.dtype}')

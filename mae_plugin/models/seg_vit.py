@@ -43,6 +43,14 @@ class RelativePositionBias(nn.Module):
         )
 
     def forward(self, grid_size: tuple[int, int] | None = None) -> Tensor:
+        """The bias for a patch grid, interpolated when it differs from the table's.
+
+        Args:
+            grid_size: patch grid (h', w') of the input; None for the table's own.
+
+        Returns:
+            (heads, 1 + h'w', 1 + h'w') float additive attention bias.
+        """
         table, index = self.relative_position_bias_table, self.relative_position_index
         grid_size = tuple(grid_size or self.grid_size)
         if grid_size != self.grid_size:
@@ -59,12 +67,15 @@ class RelativePositionBias(nn.Module):
 
 
 class RelPosBiasBlock(Block):
-    """timm's ``Block`` that owns its relative position bias (``rel_pos_bias``); the forward is
-    ``Block``'s: the backbone passes ``rel_pos_bias(grid)`` as SDPA's additive ``attn_mask``.
+    """timm's ``Block`` that owns its relative position bias (``rel_pos_bias``).
+
+    The forward is ``Block``'s: the backbone passes ``rel_pos_bias(grid)`` as SDPA's additive
+    ``attn_mask``.
 
     Args:
+        *args: as timm's ``Block`` (``VisionTransformer`` passes them as ``block_fn``).
         grid_size: patch grid (h, w) the bias table is built for.
-        Others: as timm's ``Block`` (``VisionTransformer`` passes them as ``block_fn``).
+        **kwargs: as timm's ``Block``.
     """
 
     def __init__(self, *args: Any, grid_size: tuple[int, int], **kwargs: Any) -> None:
@@ -73,15 +84,20 @@ class RelPosBiasBlock(Block):
 
 
 class RelPosViTBackbone(nn.Module):
-    """timm ViT with per-block relative position bias; returns multi-block feature maps.
+    """A timm ViT with per-block relative position bias that returns multi-block feature maps.
 
     Args:
         img_size: training crop the tables are built for (other sizes are resampled).
+        patch_size: side of a square patch in pixels.
+        embed_dim: token width D.
+        depth: transformer blocks.
+        num_heads: attention heads per block.
+        mlp_ratio: MLP hidden width over ``embed_dim``.
+        drop_path_rate: stochastic depth of the last block (linear in depth before it).
         out_indices: blocks whose outputs are returned, e.g. (3, 5, 7, 11) for ViT-B.
         rel_pos_bias: add the per-block bias (BEiT-style).
         layer_scale_init: layer scale init value (None: no layer scale).
         grad_checkpointing: recompute blocks in backward.
-        patch_size, embed_dim, depth, num_heads, mlp_ratio, drop_path_rate: the ViT.
     """
 
     def __init__(
@@ -125,6 +141,7 @@ class RelPosViTBackbone(nn.Module):
 
     @property
     def grid_size(self) -> tuple[int, int]:
+        """Patch grid (h, w) of ``img_size``, the grid the tables are built for."""
         return tuple(self.vit.patch_embed.grid_size)
 
     @property
@@ -138,7 +155,7 @@ class RelPosViTBackbone(nn.Module):
         return ('norm.*',)
 
     def forward(self, images: Tensor) -> list[Tensor]:
-        """(B, 3, H, W) -> one (B, D, ceil(H/p), ceil(W/p)) map per ``out_indices`` entry."""
+        """(B, 3, H, W) float -> one (B, D, ceil(H/p), ceil(W/p)) map per ``out_indices`` entry."""
         vit = self.vit
         patches = vit.patch_embed(images)  # (B, h, w, D), zero-padded to the grid
         batch, h, w, dim = patches.shape

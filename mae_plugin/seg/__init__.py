@@ -1,6 +1,8 @@
-"""mmsegmentation transfer: ``custom_imports=dict(imports=['mae_plugin.seg'])`` registers the
-MAE backbone, the checked ADE20K dataset and the label-map check (scope ``mae_plugin``; from
-mmseg configs write ``type='mae_plugin.MAESegViT'``)."""
+"""mmsegmentation transfer: the MAE backbone, the checked ADE20K dataset, the label-map check.
+
+``custom_imports=dict(imports=['mae_plugin.seg'])`` registers them in the scope
+``mae_plugin``; from mmseg configs write ``type='mae_plugin.MAESegViT'``.
+"""
 
 try:
     import mmseg  # noqa: F401

@@ -27,14 +27,17 @@ class MAESegViT(BaseModule):
     names). ``init_cfg=dict(type='Pretrained', checkpoint=PATH)`` loads an MAE checkpoint of any
     format the plugin reads: the position table is resampled to ``img_size``, the relative
     position biases and layer scales stay new, the final norm is dropped; the log says so.
-
-    The other arguments are ``RelPosViTBackbone``'s (inputs off the patch grid are padded
-    right/bottom).
+    Inputs off the patch grid are zero-padded right and bottom.
 
     Args:
         arch: 'base' | 'large' | 'huge' | 'tiny', or a dict of ViT sizes.
         img_size: training crop.
+        drop_path_rate: stochastic depth of the last block.
         out_indices: blocks to return ((3, 5, 7, 11) for B).
+        rel_pos_bias: a BEiT-style relative position bias per block.
+        layer_scale_init: layer scale init value (None: no layer scale).
+        grad_checkpointing: recompute blocks in backward.
+        init_cfg: ``dict(type='Pretrained', checkpoint=PATH)`` to load an MAE encoder.
         pretrained: mmseg's older spelling of ``init_cfg``, which ``EncoderDecoder`` fills from
             the model-level ``pretrained``: a path is ``init_cfg=dict(type='Pretrained',
             checkpoint=path)``; with ``init_cfg`` as well it is an error naming both.
@@ -64,8 +67,9 @@ class MAESegViT(BaseModule):
         )
 
     def init_weights(self) -> None:
+        """Load the MAE encoder ``init_cfg`` names; the log gets the load report."""
         init_encoder_from_cfg(self, self.encoder)
 
     def forward(self, images: Tensor) -> tuple[Tensor, ...]:
-        """(B, 3, H, W) -> one (B, D, ceil(H/p), ceil(W/p)) map per ``out_indices`` entry."""
+        """(B, 3, H, W) float -> one (B, D, ceil(H/p), ceil(W/p)) map per ``out_indices`` entry."""
         return tuple(self.encoder(images))

@@ -1,5 +1,8 @@
-"""Segmentation datasets in the ADE20K layout with errors that name the problem: a missing split
-folder, an image without its label map, a label map whose size differs from its image."""
+"""Segmentation datasets in the ADE20K layout with errors that name the problem.
+
+A missing split folder, an image without its label map, a label map whose size differs from its
+image.
+"""
 
 from __future__ import annotations
 
@@ -12,10 +15,18 @@ from ..engine.registry import DATASETS, TRANSFORMS
 
 
 class _CheckedSplit:
-    """Check ``data_root/images/<split>`` and ``data_root/annotations/<split>`` and that every
-    image has its label map, before mmseg lists them."""
+    """Check the split folders, and that every image has its label map, as mmseg lists them.
+
+    The folders are ``data_root/images/<split>`` and ``data_root/annotations/<split>``.
+    """
 
     def load_data_list(self) -> list[dict]:
+        """The stock list of image and label-map pairs, checked.
+
+        Raises:
+            FileNotFoundError: a split folder, or an image's label map, is missing.
+            ValueError: the split holds no image.
+        """
         for key in ('img_path', 'seg_map_path'):
             folder = self.data_prefix.get(key, '')
             if not os.path.isdir(folder):
@@ -42,8 +53,16 @@ class MAEADE20KDataset(_CheckedSplit, ADE20KDataset):
 
 @DATASETS.register_module()
 class MAESegDataset(_CheckedSplit, BaseSegDataset):
-    """Your classes in the ADE20K layout (``images/<split>/*.jpg``, ``annotations/<split>/*.png``,
-    label 0 = ignore by default); name them with ``metainfo=dict(classes=...)``."""
+    """Your classes in the ADE20K layout; name them with ``metainfo=dict(classes=...)``.
+
+    ``images/<split>/*.jpg``, ``annotations/<split>/*.png``, label 0 = ignore by default.
+
+    Args:
+        img_suffix: ending of the image files.
+        seg_map_suffix: ending of the label maps.
+        reduce_zero_label: label 0 is ignored and the others shift down by one.
+        **kwargs: ``BaseSegDataset``'s (``data_root``, ``data_prefix``, ``pipeline``, ...).
+    """
 
     def __init__(
         self,
@@ -65,6 +84,11 @@ class MAECheckSegMap:
     """After ``LoadAnnotations``: the label map must have its image's original size."""
 
     def __call__(self, results: dict[str, Any]) -> dict[str, Any]:
+        """Pass ``results`` on unchanged if ``gt_seg_map`` is (h, w) of ``ori_shape``.
+
+        Raises:
+            ValueError: the sizes differ, naming both files.
+        """
         label_shape = tuple(results['gt_seg_map'].shape[:2])
         image_shape = tuple(results['ori_shape'][:2])
         if label_shape != image_shape:

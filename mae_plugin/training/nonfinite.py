@@ -189,6 +189,7 @@ class SkipCounter:
 
     @property
     def due(self) -> bool:
+        """Whether ``check_interval`` steps were recorded since the last :meth:`check`."""
         return self._unchecked >= self.check_interval
 
     @property

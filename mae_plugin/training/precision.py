@@ -6,13 +6,18 @@ import torch
 
 
 def amp_dtype(device_type: str, bf16_supported: bool) -> torch.dtype:
-    """bf16 where the device has it: fp16 MAE runs are known to go NaN, and bf16 (fp32's
-    exponent range) needs no loss scaling. fp16, with its loss scaler, on a GPU without bf16.
+    """The mixed-precision dtype of a device: bf16 where it has it, else fp16.
+
+    fp16 MAE runs are known to go NaN, and bf16 (fp32's exponent range) needs no loss scaling;
+    fp16, with its loss scaler, is left for a GPU without bf16.
 
     Args:
         device_type: 'cpu', 'cuda', ... (``torch.device.type``).
         bf16_supported: whether the device computes bf16 (e.g. ``torch.cuda.is_bf16_supported()``;
             always True on the CPU).
+
+    Returns:
+        ``torch.bfloat16`` or ``torch.float16``.
     """
     if device_type == 'cpu' or bf16_supported:
         return torch.bfloat16

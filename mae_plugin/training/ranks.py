@@ -29,14 +29,13 @@ def _device() -> torch.device:
 
 
 def _error_type(name: str) -> type[Exception]:
-    """The builtin exception class called ``name`` (so every rank raises alike), else
-    ``RuntimeError``."""
+    """The builtin exception class called ``name`` (every rank raises alike), else RuntimeError."""
     kind = getattr(builtins, name, None)
     return kind if isinstance(kind, type) and issubclass(kind, Exception) else RuntimeError
 
 
 def agree_or_raise(error: BaseException | None, what: str = 'another rank failed') -> None:
-    """Raise on every rank when any rank raised. Collective: every rank calls it.
+    """Raise on every rank when any rank raised (collective: every rank calls it).
 
     The rank that failed raises its own ``error``; the others raise an error of the same builtin
     type (``RuntimeError`` for any other) saying ``what``, which rank failed and its message.
@@ -70,8 +69,10 @@ def agree_or_raise(error: BaseException | None, what: str = 'another rank failed
 
 @contextmanager
 def every_rank_agrees(what: str = 'another rank failed') -> Iterator[None]:
-    """An exception raised inside on any rank is raised on every rank as they leave
-    (:func:`agree_or_raise`). Every rank must enter: the exit is a collective."""
+    """Raise an exception raised inside on any rank on every rank as they leave.
+
+    See :func:`agree_or_raise`. Every rank must enter: the exit is a collective.
+    """
     error = None
     try:
         yield
@@ -81,8 +82,10 @@ def every_rank_agrees(what: str = 'another rank failed') -> Iterator[None]:
 
 
 def on_every_rank(what: str) -> Callable[[F], F]:
-    """Decorate a method every rank calls (e.g. a runner's checkpoint loading) so that an
-    exception it raises on one rank is raised on every rank (:func:`every_rank_agrees`)."""
+    """Decorate a method every rank calls so that what it raises on one rank, every rank raises.
+
+    For e.g. a runner's checkpoint loading; see :func:`every_rank_agrees`.
+    """
 
     def decorate(fn: F) -> F:
         @functools.wraps(fn)

@@ -1,6 +1,8 @@
-"""The paper's evaluations on MMEngine (fine-tuning, partial fine-tuning, linear probing):
+"""The paper's evaluations on MMEngine: fine-tuning, partial fine-tuning, linear probing.
+
 ``MAEClassifier`` + ``MAEClsDataPreprocessor``, the evaluation and RandAugment transforms, and
-the ``MAEAccuracy`` metric. The dataset and the crop/flip transforms are pretraining's."""
+the ``MAEAccuracy`` metric. The dataset and the crop/flip transforms are pretraining's.
+"""
 
 from .metric import MAEAccuracy
 from .model import MAEClassifier, MAEClsDataPreprocessor

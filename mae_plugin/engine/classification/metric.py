@@ -28,6 +28,10 @@ class MAEAccuracy(BaseMetric):
     cuts the sampler's padding at the dataset's length) counts each file once. A batch whose
     dataset replaced an unreadable image by another (``skipped_files``/``num_skipped``, what a
     training dataset does) is an error: an evaluation never scores a substitute.
+
+    Args:
+        topk: the k of each accuracy, all >= 1.
+        **kwargs: ``BaseMetric``'s (``collect_device``, ``prefix``).
     """
 
     default_prefix = 'accuracy'
@@ -40,6 +44,11 @@ class MAEAccuracy(BaseMetric):
         self.summary = ''  # what the last compute_metrics scored, as logged
 
     def process(self, data_batch: Any, data_samples: Sequence[dict]) -> None:
+        """Keep, per sample, whether each top-k holds the label, and its unreadable path.
+
+        Raises:
+            RuntimeError: the dataset replaced an unreadable image of this batch.
+        """
         refuse_substitutes(data_batch)
         scores = torch.stack([s['pred_score'] for s in data_samples]).cpu()  # (B, C)
         labels = torch.tensor([s['gt_label'] for s in data_samples])  # (B,)
@@ -51,6 +60,11 @@ class MAEAccuracy(BaseMetric):
             )
 
     def compute_metrics(self, results: list) -> dict[str, float]:
+        """Top-k in % over the readable images, and the unreadable count when there are any.
+
+        Raises:
+            ValueError: every image was unreadable.
+        """
         dropped = [path for _, path in results if path]
         scored = [hits for hits, path in results if not path]
         if not scored:

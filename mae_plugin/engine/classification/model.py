@@ -29,8 +29,11 @@ class MAEClsDataPreprocessor(ImgDataPreprocessor):
 
     Args:
         num_classes: labels must lie in [0, num_classes); set from the classifier.
+        mean: per-channel mean of the normalisation, 0-255 RGB.
+        std: per-channel std of the normalisation, 0-255 RGB.
         random_erasing: kwargs of ``timm.data.random_erasing.RandomErasing`` or None.
         mixup: kwargs of ``timm.data.Mixup`` (without ``num_classes``) or None.
+        **kwargs: ``ImgDataPreprocessor``'s.
     """
 
     def __init__(
@@ -50,6 +53,15 @@ class MAEClsDataPreprocessor(ImgDataPreprocessor):
         self.mixup = Mixup(num_classes=num_classes, **mixup) if mixup else None
 
     def forward(self, data: dict, training: bool = False) -> dict:
+        """Normalise ``data['inputs']`` to (B, 3, H, W) float; erase and mix when training.
+
+        Returns:
+            ``data`` with normalised ``inputs`` and, under mixup, ``data_samples['label']``
+            as (B, num_classes) soft targets.
+
+        Raises:
+            ValueError: a label outside [0, num_classes), or an odd batch under mixup.
+        """
         data = super().forward(data, training)
         labels = data['data_samples']['label']
         bad = (labels < 0) | (labels >= self.num_classes)
@@ -84,13 +96,19 @@ class MAEClassifier(FiniteLossModel):
     ``init_cfg=dict(type='Pretrained', checkpoint=PATH)``: the position table is resampled to
     the input grid and the load report is logged.
 
-    ``num_classes``, ``img_size``, ``pool``, ``drop_path_rate``, ``head_bn``,
-    ``head_init_std`` and ``trainable_blocks`` are ``ViTClassifier``'s.
-
     Args:
         arch: 'tiny' | 'base' | 'large' | 'huge', or a dict of ViT sizes (patch_size,
             embed_dim, depth, num_heads).
+        num_classes: classes of the head.
+        img_size: input side in pixels.
+        pool: 'avg' (fine-tuning) or 'cls' (linear probing), as ``ViTClassifier``'s.
+        drop_path_rate: stochastic depth of the last block.
+        head_bn: BatchNorm before the head (linear probing).
+        head_init_std: trunc-normal std of the head weight.
+        trainable_blocks: as ``ViTClassifier``'s: None trains all, 0 freezes the encoder.
         label_smoothing: of the cross-entropy on hard labels (with mixup, ``Mixup`` smooths).
+        data_preprocessor: ``MAEClsDataPreprocessor`` arguments (``num_classes`` set from here).
+        init_cfg: ``dict(type='Pretrained', checkpoint=PATH)`` to load an MAE encoder.
     """
 
     def __init__(
@@ -130,6 +148,22 @@ class MAEClassifier(FiniteLossModel):
     def forward(
         self, inputs: torch.Tensor, data_samples: dict | None = None, mode: str = 'tensor'
     ) -> Any:
+        """Classify ``inputs`` (B, 3, H, W) float, normalised.
+
+        Args:
+            inputs: the preprocessed batch.
+            data_samples: ``label``, (B,) int64 or (B, num_classes) soft targets, and, for
+                ``'predict'``, ``unreadable`` paths.
+            mode: ``'tensor'``, ``'loss'`` or ``'predict'``.
+
+        Returns:
+            (B, num_classes) logits (``'tensor'``); ``dict(loss=...)`` (``'loss'``); one dict
+            of ``pred_score`` (num_classes,), ``gt_label`` and ``unreadable`` per sample
+            (``'predict'``).
+
+        Raises:
+            ValueError: an unknown ``mode``.
+        """
         logits = self.classifier(inputs)
         if mode == 'tensor':
             return logits

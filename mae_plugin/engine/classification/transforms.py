@@ -30,6 +30,7 @@ class MAEResize:
         self.interpolation = InterpolationMode(interpolation)
 
     def __call__(self, results: dict[str, Any]) -> dict[str, Any]:
+        """Resize ``results['img']``, a PIL image or a (C, H, W) tensor."""
         results['img'] = F.resize(results['img'], self.size, self.interpolation)
         return results
 
@@ -42,6 +43,7 @@ class MAECenterCrop:
         self.size = size
 
     def __call__(self, results: dict[str, Any]) -> dict[str, Any]:
+        """Crop the centre of ``results['img']``, a PIL image or a (C, H, W) tensor."""
         results['img'] = F.center_crop(results['img'], self.size)
         return results
 
@@ -78,16 +80,23 @@ class MAERandAugment:
         self.augment = RandAugment(ops, parsed.num_layers, parsed.choice_weights)
 
     def __call__(self, results: dict[str, Any]) -> dict[str, Any]:
+        """Augment ``results['img']``, a PIL image, drawing from numpy's and Python's generators."""
         results['img'] = self.augment(results['img'])
         return results
 
 
 class PillowSafePosterize(AugmentOp):
-    """timm's posterize op (same name, probability, magnitude and its randomisation) whose
-    function works on every Pillow: at magnitude 10 ('inc1', reached with mstd 0.5) timm asks
-    for 0 bits, which Pillow < 13 turned into a black image (what the official runs saw) and
-    Pillow 13 refuses. timm picks an op's function by name in ``AugmentOp.__init__``, so this
-    subclass sets its own there; timm offers no other way to give one op another function."""
+    """timm's posterize op whose function works on every Pillow.
+
+    Same name, probability, magnitude and randomisation as timm's. At magnitude 10 ('inc1',
+    reached with mstd 0.5) timm asks for 0 bits, which Pillow < 13 turned into a black image
+    (what the official runs saw) and Pillow 13 refuses. timm picks an op's function by name in
+    ``AugmentOp.__init__``, so this subclass sets its own there; timm offers no other way to
+    give one op another function.
+
+    Args:
+        op: the op timm's policy parsed, whose settings are kept.
+    """
 
     def __init__(self, op: AugmentOp) -> None:
         super().__init__(op.name, op.prob, op.magnitude, op.hparams)

@@ -1,5 +1,7 @@
-"""Checkpoints that are never lost or bad: atomic writes, old files deleted only after the new
-one, no non-finite weight written (``FiniteWeightsHook``).
+"""Checkpoints that are never lost or bad.
+
+Atomic writes, old files deleted only after the new one, no non-finite weight written
+(``FiniteWeightsHook``).
 
 MMEngine 0.10.7's ``CheckpointHook`` deletes the oldest kept checkpoint (and the previous best)
 *before* writing the new one, and writes in place: a NaN refused at save time, or a kill during
@@ -36,10 +38,15 @@ ATOMIC_BACKEND = 'mae_atomic_local'
 
 
 def gathered_for_save(runner, gathered_at: int | None, what: str) -> bool:
-    """Whether a hook's per-rank state was gathered for the checkpoint being written (its
-    ``before_save_checkpoint_on_every_rank`` ran at this iteration). On one process False: the
-    hook reads its own state. On several, an ungathered save is refused, naming ``what``: the
-    stock save runs on rank 0 alone, too late for a collective."""
+    """Whether a hook's per-rank state was gathered for the checkpoint being written.
+
+    That is, its ``before_save_checkpoint_on_every_rank`` ran at this iteration. On one process
+    False: the hook reads its own state.
+
+    Raises:
+        RuntimeError: several processes and an ungathered save, naming ``what``: the stock save
+            runs on rank 0 alone, too late for a collective.
+    """
     if gathered_at == runner.iter:
         return True
     if get_dist_info()[1] > 1:
@@ -61,6 +68,7 @@ class FiniteWeightsHook(Hook):
     priority = 'VERY_HIGH'
 
     def before_save_checkpoint(self, runner, checkpoint: dict) -> None:
+        """Raise a FloatingPointError naming the first non-finite weight of ``checkpoint``."""
         for key, value in checkpoint.get('state_dict', {}).items():
             if (
                 torch.is_tensor(value)
@@ -79,9 +87,11 @@ class AtomicLocalBackend(LocalBackend):
     """MMEngine's local file backend whose writes are atomic (temp file, fsync, rename)."""
 
     def put(self, obj: bytes, filepath: Any) -> None:
+        """Write ``obj`` to ``filepath`` atomically."""
         atomic_write_bytes(obj, filepath)
 
     def put_text(self, obj: str, filepath: Any, encoding: str = 'utf-8') -> None:
+        """Write ``obj`` encoded with ``encoding`` to ``filepath`` atomically."""
         atomic_write_bytes(obj.encode(encoding), filepath)
 
 
@@ -114,9 +124,11 @@ class _DeferredRemovals:
 
 @HOOKS.register_module()
 class AtomicCheckpointHook(CheckpointHook):
-    """``CheckpointHook`` (same arguments) that never leaves the run without a complete
-    checkpoint; see the module docstring. Local folders only use the atomic backend; a
-    ``backend_args`` of your own (a remote store) is kept as given."""
+    """``CheckpointHook`` (same arguments) that never leaves the run without a complete checkpoint.
+
+    See the module docstring. Local folders only use the atomic backend; a ``backend_args`` of
+    your own (a remote store) is kept as given.
+    """
 
     def __init__(self, *args: Any, backend_args: dict | None = None, **kwargs: Any) -> None:
         out_dir = kwargs.get('out_dir')

@@ -16,9 +16,10 @@ KEY = 'corrupt_images'  # the checkpoint's sorted list of the files
 
 @HOOKS.register_module()
 class CorruptImageCounterHook(Hook):
-    """Log ``corrupt_images``: the distinct image files found unreadable (and replaced by
-    others) since the start of training, a resumed run included, over all ranks; each file is
-    named once in the log.
+    """Log ``corrupt_images``: the distinct image files found unreadable, over all ranks.
+
+    Counted since the start of training, a resumed run included; each file (replaced by another
+    image) is named once in the log.
 
     A dataset names the files it replaced in the batch (``data_samples['skipped_files']``): a
     file met again (a retry, the next epoch, another rank) counts once. Each rank keeps the names
@@ -40,6 +41,7 @@ class CorruptImageCounterHook(Hook):
         self._logger: LoggerHook | None = None
 
     def before_train(self, runner) -> None:
+        """Find the runner's ``LoggerHook``, whose lines decide when the names are gathered."""
         loggers = [hook for hook in runner.hooks if isinstance(hook, LoggerHook)]
         self._logger = loggers[0] if loggers else None
 
@@ -70,6 +72,7 @@ class CorruptImageCounterHook(Hook):
         runner.message_hub.update_scalar('train/corrupt_images', len(self.files))
 
     def after_train_iter(self, runner, batch_idx: int, data_batch=None, outputs=None) -> None:
+        """Note the batch's unreadable files; gather and publish the count when due."""
         samples = (data_batch or {}).get('data_samples')
         if isinstance(samples, dict) and 'skipped_files' in samples:
             self.files.add(samples['skipped_files'])
@@ -77,17 +80,21 @@ class CorruptImageCounterHook(Hook):
             self._publish(runner)
 
     def after_train(self, runner) -> None:
+        """Gather and publish the final count (collective)."""
         self._publish(runner)
 
     def before_save_checkpoint_on_every_rank(self, runner) -> None:
+        """Gather the names before a save, where every rank is (collective)."""
         self._sync(runner)
 
     def before_save_checkpoint(self, runner, checkpoint: dict) -> None:
+        """Keep the sorted list of names in ``checkpoint['corrupt_images']``."""
         if not gathered_for_save(runner, self.gathered_at, 'the unreadable files met'):
             self._sync(runner)  # one process: nothing to gather
         checkpoint[KEY] = self.files.state()
 
     def after_load_checkpoint(self, runner, checkpoint: dict) -> None:
+        """On ``--resume``, continue from the checkpoint's list; ``load_from`` starts at 0."""
         if not runner.cfg.get('resume', False):
             return  # load_from (weights only): a new run counts from 0
         self.files.restore(checkpoint.get(KEY, []))  # none before files were named

@@ -1,5 +1,7 @@
-"""Representation monitor: weighted kNN top-1 of encoder features during pretraining (when and
-where to log; the measurement is ``mae_plugin.monitor.knn.KNNProbe``)."""
+"""Representation monitor: weighted kNN top-1 of encoder features during pretraining.
+
+This hook says when and where to log; the measurement is ``mae_plugin.monitor.knn.KNNProbe``.
+"""
 
 from __future__ import annotations
 
@@ -15,16 +17,30 @@ from .ranks import bare_model, computes_here, normalizer
 
 @HOOKS.register_module()
 class KNNMonitorHook(Hook):
-    """Before training (``before_train=True``, the default: the starting point a curve needs),
-    every ``interval`` epochs (or iterations with ``by_epoch=False``) and after training,
-    extract unmasked encoder features of a small labelled image folder
-    (``data_root/train/<class>/*``, ``data_root/val/<class>/*``; resize + centre crop) and log
-    weighted kNN top-1 (k = 20, temperature 0.07, cosine similarity) as ``knn_top1``.
+    """Log the weighted kNN top-1 of the encoder's features on a labelled folder as ``knn_top1``.
+
+    Before training (``before_train=True``, the default: the starting point a curve needs),
+    every ``interval`` epochs (or iterations with ``by_epoch=False``) and after training, it
+    extracts unmasked encoder features of a small labelled image folder
+    (``data_root/train/<class>/*``, ``data_root/val/<class>/*``; resize + centre crop) and
+    scores the validation split by cosine-similarity kNN (k = 20, temperature 0.07 by default).
 
     Labels are the indices of the training split's class folders; the validation split maps to
     them (a class it lacks moves nothing; a class only it has is an error). Every image must
     lie in a class folder. Rank 0 measures and logs; with a sharded model (FSDP2) every rank
     takes part in the forwards.
+
+    Args:
+        data_root: folder holding the two splits.
+        interval: epochs (or iterations) between measurements.
+        by_epoch: count ``interval`` in epochs, else in iterations.
+        k: neighbours that vote.
+        temperature: softness of the vote weights.
+        pool: 'cls' (the cls token) or 'avg' (the mean of the patch tokens).
+        batch_size: images per encoder forward.
+        train_prefix: sub-folder of the neighbours.
+        val_prefix: sub-folder of the scored images.
+        before_train: measure once before the first step.
     """
 
     priority = 'LOW'
@@ -50,7 +66,7 @@ class KNNMonitorHook(Hook):
         self._last_step = -1
 
     def evaluate(self, runner) -> float:
-        """kNN top-1 in % of the runner's current encoder, measured by the probe."""
+        """The runner's current encoder's kNN top-1 in %, measured by the probe."""
         model = bare_model(runner)
 
         def encode(inputs: torch.Tensor) -> torch.Tensor:
@@ -71,16 +87,20 @@ class KNNMonitorHook(Hook):
         print_log(f'{self.probe.describe()}: {accuracy:.2f}% at iteration {step}', logger='current')
 
     def before_train(self, runner) -> None:
+        """Measure the starting point (step 0, or the resumed iteration) if ``before_train``."""
         if self.at_start:  # step 0, or the resumed iteration (the same weights as its row)
             self._run(runner, runner.iter)
 
     def after_train_epoch(self, runner) -> None:
+        """Measure every ``interval`` epochs when counting by epoch."""
         if self.by_epoch and self.every_n_epochs(runner, self.interval):
             self._run(runner, runner.iter)
 
     def after_train_iter(self, runner, batch_idx: int, data_batch=None, outputs=None) -> None:
+        """Measure every ``interval`` iterations when counting by iteration."""
         if not self.by_epoch and self.every_n_train_iters(runner, self.interval):
             self._run(runner, runner.iter + 1)
 
     def after_train(self, runner) -> None:
+        """Measure the final encoder (skipped when that step was just measured)."""
         self._run(runner, runner.iter)

@@ -11,15 +11,18 @@ from .ranks import bare_model
 
 @HOOKS.register_module()
 class MAEModelMetaHook(Hook):
-    """Write ``meta['mae_model']`` (input size, patch size, widths, depths, head counts, mask
-    ratio, norm-pix; :func:`~mae_plugin.checkpoints.model_meta.model_meta`) and
-    ``meta['pos_embed_grid']`` as plain data, so that a converter needs no flag for what the
-    weights do not hold (``convert_checkpoint.py --to hf``). A model without ``.mae`` (a
-    classifier) is left alone."""
+    """Write what the weights do not say into every checkpoint's ``meta``, as plain data.
+
+    ``meta['mae_model']`` (input size, patch size, widths, depths, head counts, mask ratio,
+    norm-pix; :func:`~mae_plugin.checkpoints.model_meta.model_meta`) and
+    ``meta['pos_embed_grid']``, so that a converter needs no flag for them
+    (``convert_checkpoint.py --to hf``). A model without ``.mae`` (a classifier) is left alone.
+    """
 
     priority = 'LOW'
 
     def before_save_checkpoint(self, runner, checkpoint: dict) -> None:
+        """Add ``mae_model`` and ``pos_embed_grid`` to ``checkpoint['meta']``."""
         mae = getattr(bare_model(runner), 'mae', None)
         if mae is None:
             return

@@ -1,6 +1,9 @@
-"""What the monitoring hooks (kNN, pictures) share: which ranks compute (rank 0 alone, or every
-rank when the model is sharded by FSDP2, which gathers a unit's weights only in a forward every
-rank runs; only rank 0 logs or writes), the bare model, and its normalisation of a uint8 batch."""
+"""What the monitoring hooks (kNN, pictures) share: which ranks compute, the bare model, its input.
+
+Rank 0 computes alone, or every rank when the model is sharded by FSDP2, which gathers a unit's
+weights only in a forward every rank runs; only rank 0 logs or writes. The input is the model's
+normalisation of a uint8 batch.
+"""
 
 from __future__ import annotations
 
@@ -27,8 +30,12 @@ def computes_here(runner) -> bool:
 
 
 def normalizer(model: nn.Module) -> Callable[[Tensor], Tensor]:
-    """A uint8 batch (B, 3, H, W) -> ``model``'s normalised input on its device, through its
-    data preprocessor (an ``MAEPretrainModel``'s)."""
+    """A function from a uint8 batch to ``model``'s input, through its data preprocessor.
+
+    Returns:
+        uint8 (B, 3, H, W) -> float (B, 3, H, W) normalised, on the model's device (an
+        ``MAEPretrainModel``'s preprocessor).
+    """
 
     def normalize(images: Tensor) -> Tensor:
         return model.data_preprocessor(dict(inputs=images, data_samples=None), False)['inputs']

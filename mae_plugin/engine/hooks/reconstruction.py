@@ -1,5 +1,7 @@
-"""Reconstruction pictures: a function for tools and the API, a hook for training runs (what to
-draw and when; the drawing is ``mae_plugin.monitor``'s)."""
+"""Reconstruction pictures: a function for tools and the API, a hook for training runs.
+
+They say what to draw and when; the drawing is ``mae_plugin.monitor``'s.
+"""
 
 from __future__ import annotations
 
@@ -40,29 +42,46 @@ def reconstruction_grid(model, images: torch.Tensor, masks: torch.Tensor) -> np.
 
 
 def reconstruction_picture(model, images: torch.Tensor, masks: torch.Tensor) -> np.ndarray:
-    """:func:`reconstruction_grid` as people look at it: every panel enlarged (nearest, an
-    integer factor) to at least 224 px, under a header naming the four columns.
+    """:func:`reconstruction_grid` as people look at it, panels enlarged under named columns.
+
+    Every panel is enlarged (nearest, an integer factor) to at least 224 px, set apart from
+    the others by white gaps, under a header naming the four columns.
+
+    Args:
+        model: an ``MAEPretrainModel``.
+        images: (B, 3, H, W) uint8 RGB at the model's input size.
+        masks: (B, L) bool, True = masked.
 
     Returns:
-        (30 + B*H*f, 4*W*f, 3) uint8, f = ``upscale_factor(H, W)`` (4 for the 64-px demo).
+        (H', W', 3) uint8 laid out by :func:`~mae_plugin.monitor.layout.labelled_grid`: B rows
+        of four panels, each enlarged by ``upscale_factor(H, W)``, under a 30-px header.
     """
     return labelled_grid(reconstruction_grid(model, images, masks), rows=len(images))
 
 
 def image_source(info: dict) -> tuple[str, str | bytes]:
-    """(name, path or encoded bytes) of a dataset's data info; a shard stream gives the
-    encoded file (``img_bytes``, named ``img_name``) instead of a path."""
+    """(name, path or encoded bytes) of a dataset's data info.
+
+    A shard stream gives the encoded file (``img_bytes``, named ``img_name``) instead of a path.
+    """
     name = info.get('img_name') or info.get('img_path', '')
     return name, info.get('img_bytes', info.get('img_path'))
 
 
 @HOOKS.register_module()
 class ReconstructionVisHook(Hook):
-    """Every ``interval`` iterations and after training, draw reconstructions of the first
-    ``num_images`` training images (resize + centre crop, fixed masks from ``seed``) and send the
-    labelled picture (:func:`reconstruction_picture`) to ``runner.visualizer`` (local PNG files
-    by default; TensorBoard when configured). Unreadable images are passed over for the next
+    """Draw reconstructions of fixed training images into the run's visualizer.
+
+    Every ``interval`` iterations and after training, it draws the first ``num_images``
+    training images (resize + centre crop, fixed masks from ``seed``) and sends the labelled
+    picture (:func:`reconstruction_picture`) to ``runner.visualizer`` (local PNG files by
+    default; TensorBoard when configured). Unreadable images are passed over for the next
     readable ones (said once in the log): a picture never ends a run.
+
+    Args:
+        interval: iterations between pictures.
+        num_images: images (rows) per picture.
+        seed: seed of the fixed masks.
     """
 
     priority = 'LOW'
@@ -103,8 +122,10 @@ class ReconstructionVisHook(Hook):
             runner.visualizer.add_image('reconstruction', picture, step=step)
 
     def after_train_iter(self, runner, batch_idx: int, data_batch=None, outputs=None) -> None:
+        """Draw every ``interval`` iterations, labelled with the iterations done."""
         if self.every_n_train_iters(runner, self.interval):
             self._draw(runner, runner.iter + 1)  # iterations done, as the log counts them
 
     def after_train(self, runner) -> None:
+        """Draw the final model (skipped when that step was just drawn)."""
         self._draw(runner, runner.iter)

@@ -26,7 +26,7 @@ _MARK = 'weights_only_safe'
 
 
 def _plain(value: Any) -> Any:
-    """numpy scalars/arrays -> Python numbers/tensors, recursively through dicts and lists."""
+    """Turn numpy scalars and arrays into Python numbers and tensors, through dicts and lists."""
     if isinstance(value, np.generic):
         return value.item()
     if isinstance(value, np.ndarray):
@@ -73,10 +73,12 @@ class WeightsOnlyResumeHook(Hook):
     priority = 'VERY_LOW'
 
     def before_save_checkpoint(self, runner, checkpoint: dict) -> None:
+        """Replace ``checkpoint['message_hub']`` by :func:`message_hub_to_plain`'s form."""
         if 'message_hub' in checkpoint:
             checkpoint['message_hub'] = message_hub_to_plain(checkpoint['message_hub'])
 
     def after_load_checkpoint(self, runner, checkpoint: dict) -> None:
+        """Rebuild the message hub's buffers of a checkpoint this hook wrote; others pass."""
         hub = checkpoint.get('message_hub')
         if isinstance(hub, dict) and hub.get(_MARK):
             checkpoint['message_hub'] = message_hub_from_plain(hub)
@@ -87,8 +89,10 @@ SCHEDULE_META = 'schedule'  # checkpoint['meta'][SCHEDULE_META]: plain data, nev
 
 
 def plain_schedule(cfg: Any) -> dict:
-    """The schedule settings of ``cfg`` as JSON data (dicts, lists, numbers, strings): what a
-    checkpoint records, and compares on resume, without ever parsing config text."""
+    """The schedule settings of ``cfg`` as JSON data (dicts, lists, numbers, strings).
+
+    What a checkpoint records, and compares on resume, without ever parsing config text.
+    """
     return json.loads(
         json.dumps({key: cfg.get(key) for key in SCHEDULE_KEYS}, sort_keys=True, default=repr)
     )
@@ -126,11 +130,17 @@ class ResumeScheduleGuardHook(Hook):
         self._resumed = False
 
     def before_save_checkpoint(self, runner, checkpoint: dict) -> None:
+        """Record the schedule and the batch layout in ``checkpoint['meta']``."""
         meta = checkpoint.setdefault('meta', {})
         meta[SCHEDULE_META] = plain_schedule(runner.cfg)
         meta[LAYOUT_META] = batch_layout(runner)
 
     def after_load_checkpoint(self, runner, checkpoint: dict) -> None:
+        """On ``--resume``, compare the recorded schedule with the config's.
+
+        Raises:
+            ValueError: the schedules differ, listing each setting (saved -> current).
+        """
         if not runner.cfg.get('resume', False):
             return
         self._resumed = True

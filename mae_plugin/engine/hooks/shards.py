@@ -1,5 +1,7 @@
-"""Where a shard stream stands, in the checkpoint: a resumed run continues the epoch it was in
-without repeating a consumed sample."""
+"""Where a shard stream stands, kept in the checkpoint.
+
+A resumed run continues the epoch it was in without repeating a consumed sample.
+"""
 
 from __future__ import annotations
 
@@ -16,9 +18,11 @@ KEY = 'shard_stream'
 
 @HOOKS.register_module()
 class ShardStreamStateHook(Hook):
-    """Keep every reader's last ``stream`` row (epoch, k-th shard, members consumed) as training
-    consumes it; write all readers' rows into the checkpoint; on resume hand this rank's rows to
-    the dataset (``ShardStreamTrainLoop`` then starts fresh workers).
+    """Keep where every shard reader stands in the checkpoint, and resume the readers from it.
+
+    It keeps every reader's last ``stream`` row (epoch, k-th shard, members consumed) as
+    training consumes it, writes all readers' rows into the checkpoint, and on resume hands
+    this rank's rows to the dataset (``ShardStreamTrainLoop`` then starts fresh workers).
 
     Checkpoints are written by rank 0 alone, so the rows of all ranks are gathered (one
     ``all_gather`` of ``world_size x workers x 3`` integers) only when a checkpoint is about to
@@ -45,6 +49,7 @@ class ShardStreamStateHook(Hook):
         return loader.dataset, rank, world_size, max(1, loader.num_workers)
 
     def before_train(self, runner) -> None:
+        """Size the rows for this run's readers; note the layout the checkpoint will record."""
         stream, rank, world_size, workers = self._layout(runner)
         if self.local is None:
             self.local = torch.zeros(workers, 3, dtype=torch.int64)
@@ -54,6 +59,11 @@ class ShardStreamStateHook(Hook):
         )
 
     def after_train_iter(self, runner, batch_idx: int, data_batch=None, outputs=None) -> None:
+        """Record the batch's ``stream`` rows on this rank (no collective).
+
+        Raises:
+            KeyError: the batch has no ``data_samples['stream']``.
+        """
         samples = (data_batch or {}).get('data_samples')
         if not isinstance(samples, dict) or 'stream' not in samples:
             raise KeyError("ShardStreamStateHook: the batch has no data_samples['stream']")
@@ -70,6 +80,7 @@ class ShardStreamStateHook(Hook):
         self.gathered_at = runner.iter
 
     def before_save_checkpoint(self, runner, checkpoint: dict) -> None:
+        """Write the readers' rows and layout into ``checkpoint['shard_stream']``."""
         if self.local is None:
             return
         if not gathered_for_save(runner, self.gathered_at, 'the shard stream positions'):
@@ -77,6 +88,12 @@ class ShardStreamStateHook(Hook):
         checkpoint[KEY] = dict(self.meta, readers=self.rows.clone())
 
     def after_load_checkpoint(self, runner, checkpoint: dict) -> None:
+        """On ``--resume``, hand this rank's rows to the dataset.
+
+        Raises:
+            KeyError: the checkpoint holds no shard stream state.
+            ValueError: the reader layout (ranks, workers, seed, shard count) differs.
+        """
         if not runner.cfg.get('resume', False):
             return  # load_from (weights only): the data starts at its beginning
         if KEY not in checkpoint:

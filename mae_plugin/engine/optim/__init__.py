@@ -1,5 +1,8 @@
-"""Optimizers of the evaluation recipes: the layer-decay constructor (fine-tuning, detection,
-segmentation) and LARS (linear probing)."""
+"""Optimizers of the evaluation recipes: layer-wise lr decay and LARS.
+
+The layer-decay constructor serves fine-tuning, detection and segmentation; LARS linear
+probing.
+"""
 
 from .lars import build_lars
 from .layer_decay import MAELayerDecayOptimWrapperConstructor

@@ -19,6 +19,10 @@ class MAELayerDecayOptimWrapperConstructor(DefaultOptimWrapperConstructor):
     ``lr x rate ** (d - i)``, the embeddings at ``lr x rate ** (d + 1)``, everything after the
     blocks (norms, heads, necks) at ``lr``. No weight decay on norms, biases, position tables and
     tokens; frozen parameters are left out of the optimizer.
+
+    Args:
+        optim_wrapper_cfg: MMEngine's ``optim_wrapper`` config.
+        paramwise_cfg: ``dict(layer_decay_rate=RATE)``, RATE in (0, 1]; no other key.
     """
 
     def __init__(self, optim_wrapper_cfg: dict, paramwise_cfg: dict | None = None) -> None:
@@ -35,6 +39,7 @@ class MAELayerDecayOptimWrapperConstructor(DefaultOptimWrapperConstructor):
         super().__init__(optim_wrapper_cfg, paramwise_cfg)
 
     def add_params(self, params: list[dict], module: nn.Module, **kwargs: Any) -> None:
+        """Append ``module``'s parameter groups, one per (layer, decay or not)."""
         params.extend(
             layer_decay_param_groups(
                 module,

@@ -1,8 +1,10 @@
-"""``MAEImageFolder``: MMEngine's ``BaseDataset`` over ``mae_plugin.data``'s image-folder scan
-(ImageNet layout ``root/train/<class>/*.JPEG``, classes optional, the training split's class list
-for every split). Training replaces an unreadable image and names it in the sample; evaluation
+"""``MAEImageFolder``: MMEngine's ``BaseDataset`` over ``mae_plugin.data``'s image-folder scan.
+
+ImageNet layout ``root/train/<class>/*.JPEG``, classes optional, the training split's class list
+for every split. Training replaces an unreadable image and names it in the sample; evaluation
 (``test_mode=True``) never replaces one: an error, or a sample marked unreadable that the metric
-drops and counts."""
+drops and counts.
+"""
 
 from __future__ import annotations
 
@@ -29,6 +31,9 @@ class MAEImageFolder(BaseDataset):
     """Images of ``data_root/data_prefix['img_path']``, labels from class folders when present.
 
     Args:
+        data_root: the dataset's root folder.
+        data_prefix: ``dict(img_path=SPLIT)``, the split's folder under ``data_root``.
+        pipeline: transform configs or callables, applied to ``dict(img_path, gt_label)``.
         classes: the class list, label = index in it. None (default): the class folders of this
             split, sorted, empty ones included (an empty training class keeps its index; no
             image of it is seen). Validation and test splits give the training split's list:
@@ -83,6 +88,7 @@ class MAEImageFolder(BaseDataset):
         )
 
     def load_data_list(self) -> list[dict]:
+        """Scan the split: ``dict(img_path, gt_label)`` per image, -1 outside class folders."""
         classes = (
             None
             if self.classes_source is None
@@ -119,9 +125,12 @@ class MAEImageFolder(BaseDataset):
         )
 
     def _evaluation_item(self, idx: int) -> dict:
-        """The sample ``idx``, never another image: an error, or (``on_corrupt='skip'``) the
-        next readable image through the pipeline (only so that the batch collates) marked
-        ``unreadable`` with the path of ``idx``."""
+        """The sample ``idx``, never another image, or a marked stand-in when it is unreadable.
+
+        An unreadable ``idx`` is an error, or (``on_corrupt='skip'``) the next readable image
+        through the pipeline (only so that the batch collates) marked ``unreadable`` with the
+        path of ``idx``.
+        """
         try:
             data, unreadable = self.prepare_data(idx), ''
         except CorruptImageError as err:

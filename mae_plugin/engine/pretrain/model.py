@@ -22,8 +22,15 @@ MODELS.register_module(module=NormalizedPixelLoss)
 
 @MODELS.register_module()
 class MAEDataPreprocessor(ImgDataPreprocessor):
-    """MMEngine's image preprocessor with ImageNet mean/std (RGB, 0-255 scale) as defaults:
-    uint8 (B, 3, H, W) in, float normalised out, on the training device."""
+    """MMEngine's image preprocessor with ImageNet mean/std (RGB, 0-255 scale) as defaults.
+
+    uint8 (B, 3, H, W) in, float (B, 3, H, W) normalised out, on the training device.
+
+    Args:
+        mean: per-channel mean, 0-255 RGB.
+        std: per-channel std, 0-255 RGB.
+        **kwargs: ``ImgDataPreprocessor``'s.
+    """
 
     def __init__(
         self,
@@ -42,12 +49,14 @@ class MAEPretrainModel(FiniteLossModel):
     ``MaskedAutoencoder`` as ``self.mae`` (checkpoint keys: ``mae.encoder.vit.*`` in timm names,
     ``mae.decoder.*`` in official names without their ``decoder_`` prefix).
 
-    ``forward(inputs, data_samples, mode)``: inputs (B, 3, H, W) normalised; ``data_samples``
-    a dict whose ``mask`` (B, L) bool came from the pipeline (None: the model draws one), and
-    ``num_visible`` for a mask at another ratio than the config's (the pictures' tool).
-    mode 'loss' -> ``dict(loss=...)``; 'tensor' and 'predict' -> ``MAEOutput``; 'features' ->
-    (B, 1 + L, D) tokens of the unmasked encoder (the kNN monitor's; under FSDP2 a forward must
-    enter through the root, not a child module).
+    Args:
+        encoder: ``MaskedViTEncoder`` config.
+        decoder: ``MAEPixelDecoder`` arguments; grid, patch size and input width default to
+            the encoder's.
+        loss: loss config; None: ``NormalizedPixelLoss`` (norm-pix).
+        mask_ratio: share of masked patches when the model draws the mask.
+        data_preprocessor: None: ``MAEDataPreprocessor``.
+        init_cfg: ``dict(type='Pretrained', checkpoint=PATH[, format=NAME])``, or None.
     """
 
     def __init__(
@@ -76,10 +85,16 @@ class MAEPretrainModel(FiniteLossModel):
         )
 
     def init_weights(self) -> None:
-        """The core initialises itself when built; ``init_cfg=dict(type='Pretrained',
+        """Load ``init_cfg``'s checkpoint, if any, through the strict interop loader.
+
+        The core initialises itself when built; ``init_cfg=dict(type='Pretrained',
         checkpoint=PATH)`` then loads PATH through the interop loader (any format the converters
         read; position tables resampled; an encoder-only file leaves the decoder fresh and says
-        so; a misfit is an error), never through MMEngine's warn-and-continue loading."""
+        so; a misfit is an error), never through MMEngine's warn-and-continue loading.
+
+        Raises:
+            ValueError: an ``init_cfg`` of another type, or a checkpoint that does not fit.
+        """
         init_cfg = dict(self.init_cfg or {})
         if not init_cfg:
             return super().init_weights()
@@ -95,6 +110,24 @@ class MAEPretrainModel(FiniteLossModel):
     def forward(
         self, inputs: torch.Tensor, data_samples: dict | None = None, mode: str = 'tensor'
     ) -> Any:
+        """Run the MAE on a preprocessed batch, or the unmasked encoder alone.
+
+        Args:
+            inputs: (B, 3, H, W) float, normalised.
+            data_samples: a dict whose ``mask`` (B, L) bool came from the pipeline (absent:
+                the model draws one), and ``num_visible`` for a mask at another ratio than the
+                config's (the pictures' tool).
+            mode: ``'loss'``, ``'tensor'``, ``'predict'`` or ``'features'``.
+
+        Returns:
+            ``dict(loss=...)`` for ``'loss'``; the ``MAEOutput`` for ``'tensor'`` and
+            ``'predict'``; for ``'features'`` the (B, 1 + L, D) tokens of the unmasked encoder
+            (the kNN monitor's: under FSDP2 a forward must enter through the root, not a
+            child module).
+
+        Raises:
+            ValueError: an unknown ``mode``.
+        """
         if mode == 'features':  # the monitors' route: through the root, as FSDP2 requires
             return self.mae.encoder(inputs)
         samples = data_samples if isinstance(data_samples, dict) else {}

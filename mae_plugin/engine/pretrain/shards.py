@@ -1,5 +1,7 @@
-"""``MAEShardStream``: :class:`~mae_plugin.data.shards.ShardStream` for MMEngine (pipeline from
-the config, rank and world size from the process group), and ``ShardStreamTrainLoop``, the
+"""``MAEShardStream`` and ``ShardStreamTrainLoop``: the tar-shard stream on MMEngine.
+
+``MAEShardStream`` is :class:`~mae_plugin.data.shards.ShardStream` with the pipeline from the
+config and the rank and world size from the process group; ``ShardStreamTrainLoop`` is the
 iteration-based loop that lets the stream resume itself.
 
 Config (``configs/mae_vit-t_demo_shards.py``)::
@@ -61,8 +63,11 @@ class MAEShardStream(ShardStream):
 
 
 class _Resumed:
-    """The loader's iterator, answering MMEngine's replay of the first ``replayed`` batches (its
-    way of skipping trained data) with None: the stream itself starts after them."""
+    """The loader's iterator, answering MMEngine's replay of the first batches with None.
+
+    MMEngine skips trained data by replaying ``replayed`` batches; the stream itself starts
+    after them.
+    """
 
     def __init__(self, iterator: Iterator, replayed: int) -> None:
         self.iterator, self.replayed = iterator, replayed
@@ -79,11 +84,19 @@ class _Resumed:
 
 @LOOPS.register_module()
 class ShardStreamTrainLoop(IterBasedTrainLoop):
-    """``IterBasedTrainLoop`` over a :class:`ShardStream` that resumes where the checkpoint says
-    (``ShardStreamStateHook`` hands the position to the dataset) instead of decoding and
-    dropping every batch trained before."""
+    """``IterBasedTrainLoop`` over a :class:`ShardStream` that resumes where the checkpoint says.
+
+    ``ShardStreamStateHook`` hands the position to the dataset, instead of the stock loop
+    decoding and dropping every batch trained before.
+    """
 
     def run(self) -> Any:
+        """Train; a resumed run skips MMEngine's replay of the trained batches.
+
+        Raises:
+            TypeError: the dataset is not a ``ShardStream``.
+            ValueError: resuming with ``persistent_workers=True``.
+        """
         if not isinstance(self.dataloader.dataset, ShardStream):
             raise TypeError(
                 'ShardStreamTrainLoop needs a ShardStream dataset (MAEShardStream), got '

@@ -1,5 +1,8 @@
-"""The pretraining transforms of ``mae_plugin.data``, registered as they are (same class, same
-name): ``type='MAERandomResizedCrop'`` builds ``mae_plugin.data.MAERandomResizedCrop``."""
+"""The pretraining transforms of ``mae_plugin.data``, registered as they are.
+
+Same class, same name: ``type='MAERandomResizedCrop'`` builds
+``mae_plugin.data.MAERandomResizedCrop``.
+"""
 
 from ...data.transforms import (
     MAELoadImage,

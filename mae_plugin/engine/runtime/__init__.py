@@ -1,5 +1,6 @@
-"""Running on MMEngine 0.10.7: ``MAERunner``, ``MAEFlexibleRunner`` and the shims, each for a gap
-of that version.
+"""Running on MMEngine 0.10.7: ``MAERunner``, ``MAEFlexibleRunner`` and the shims.
+
+Each shim fills a gap of that version:
 
 - ``runner.py``: ``MAERunner`` (lr rule with gradient accumulation; strict, code-free loading);
 - ``flexible_runner.py``: ``MAEFlexibleRunner``, the same rules under FlexibleRunner;

@@ -39,8 +39,11 @@ def _to_float32(value: Any) -> Any:
 def _autocast_regions(
     model: nn.Module, names: Sequence[str], dtype: torch.dtype, device_type: str = 'cpu'
 ) -> Iterator[None]:
-    """Run the forward of each named submodule under autocast and hand its outputs on in fp32,
-    for as long as the context is open."""
+    """Run the forward of each named submodule under autocast, its outputs handed on in fp32.
+
+    For as long as the context is open; ``get_submodule``'s AttributeError names a submodule
+    the model lacks.
+    """
     module = model.module if is_model_wrapper(model) else model
     casts: dict[nn.Module, torch.autocast] = {}
 
@@ -122,6 +125,7 @@ class MAEAmpOptimWrapper(FiniteStepMixin, OptimWrapper):
 
     @contextmanager
     def optim_context(self, model: nn.Module) -> Iterator[None]:
+        """The guard's context with autocast on the model's device, whole or per submodule."""
         device_type = _device_type(model)
         with super().optim_context(model):
             if self.autocast_modules is None:
@@ -132,6 +136,7 @@ class MAEAmpOptimWrapper(FiniteStepMixin, OptimWrapper):
                     yield
 
     def backward(self, loss: torch.Tensor, **kwargs: Any) -> None:
+        """Backward of ``loss``, scaled by the GradScaler under fp16, the loss recorded first."""
         if self.cast_dtype is not torch.float16:
             super().backward(loss, **kwargs)
             return
@@ -149,6 +154,7 @@ class MAEAmpOptimWrapper(FiniteStepMixin, OptimWrapper):
 
     @torch.compiler.disable
     def step(self, **kwargs: Any) -> None:
+        """The guarded step; under fp16 through the scaler (unscale, clip, step, update)."""
         if self.loss_scaler is None:
             super().step(**kwargs)
             return
@@ -160,12 +166,14 @@ class MAEAmpOptimWrapper(FiniteStepMixin, OptimWrapper):
             self.check_skips()
 
     def state_dict(self) -> dict:
+        """The stock state, plus ``loss_scaler`` under fp16."""
         state = super().state_dict()
         if self.loss_scaler is not None:
             state['loss_scaler'] = self.loss_scaler.state_dict()
         return state
 
     def load_state_dict(self, state_dict: dict) -> None:
+        """Load the stock state; a ``loss_scaler`` state waits for the scaler if none is built."""
         if 'loss_scaler' in state_dict:
             self._scaler_state = state_dict.pop('loss_scaler')
             if self.loss_scaler is not None:
@@ -175,8 +183,10 @@ class MAEAmpOptimWrapper(FiniteStepMixin, OptimWrapper):
 
 @OPTIM_WRAPPERS.register_module()
 class CPUAmpOptimWrapper(MAEAmpOptimWrapper):
-    """:class:`MAEAmpOptimWrapper` in bf16, the name ``tools/train.py --amp`` gives it on the
-    CPU (kept for configs and logs that name it)."""
+    """:class:`MAEAmpOptimWrapper` in bf16, under the name ``tools/train.py --amp`` gave it on CPU.
+
+    Kept for configs and logs that name it.
+    """
 
     def __init__(self, *args: Any, dtype: str = 'bfloat16', **kwargs: Any) -> None:
         super().__init__(*args, dtype=dtype, **kwargs)

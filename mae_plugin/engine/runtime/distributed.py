@@ -29,7 +29,11 @@ class CPUDistributedDataParallel(MMDistributedDataParallel):
 
 
 def setup_cpu_distributed(cfg: Config, launcher: str) -> bool:
-    """Prepare a CPU-only 'pytorch' launch (gloo). Returns True when it did, False otherwise."""
+    """Prepare a CPU-only 'pytorch' launch: the gloo group, and the CPU DDP wrapper in ``cfg``.
+
+    Returns:
+        True when it did; False for any other launch, left untouched.
+    """
     if launcher != 'pytorch' or torch.cuda.is_available():
         return False
     if not dist.is_initialized():

@@ -25,7 +25,22 @@ def build_train_config(
     cfg_options: dict | None = None,
     launcher: str = 'none',
 ) -> Config:
-    """Load ``config`` and apply the command-line options, OpenMMLab style."""
+    """Load ``config`` and apply the command-line options, OpenMMLab style.
+
+    Every optimizer wrapper is put under the plugin's non-finite rule; ``amp`` (or a config's
+    ``AmpOptimWrapper``) switches to the plugin's autocast wrapper (:func:`enable_amp`).
+
+    Args:
+        config: the config file.
+        work_dir: ``--work-dir``; None keeps the config's, else ``work_dirs/<config name>``.
+        resume: ``--resume``: ``'auto'`` for the work dir's last checkpoint, or a path.
+        amp: ``--amp``.
+        cfg_options: ``--cfg-options`` overrides.
+        launcher: ``--launcher`` (``'none'``, ``'pytorch'``, ``'slurm'``).
+
+    Raises:
+        FileNotFoundError: ``config`` does not exist.
+    """
     if not osp.isfile(config):
         raise FileNotFoundError(f'config file {config!r} does not exist')
     cfg = Config.fromfile(config)
@@ -51,10 +66,15 @@ def build_train_config(
 
 
 def enable_amp(cfg: Config) -> None:
-    """Autocast under the plugin's non-finite rule on every device (``MAEAmpOptimWrapper``): bf16
-    where the device has it, fp16 with its loss scaler on a GPU without bf16
-    (``training/precision.py``); on the CPU of the whole forward or of
-    ``cfg.cpu_autocast_modules`` only. An ``optim_wrapper.dtype`` of the config is kept."""
+    """Switch ``cfg``'s optimizer wrapper to autocast under the plugin's non-finite rule.
+
+    ``MAEAmpOptimWrapper``: bf16 where the device has it, fp16 with its loss scaler on a GPU
+    without bf16 (``training/precision.py``); on the CPU of the whole forward or of
+    ``cfg.cpu_autocast_modules`` only. An ``optim_wrapper.dtype`` of the config is kept.
+
+    Raises:
+        ValueError: a wrapper type ``--amp`` does not know, or a CPU dtype other than bf16.
+    """
     wrapper = cfg.optim_wrapper
     kind = wrapper.get('type', 'OptimWrapper')
     if kind not in _GUARDABLE:
@@ -93,8 +113,10 @@ _GUARDABLE = {
 
 
 def build_runner(cfg: Config) -> Runner:
-    """``cfg.runner_type`` (the plugin's configs: ``MAERunner``) through the registry, as
-    OpenMMLab's tools do; MMEngine's ``Runner`` without one."""
+    """Build ``cfg.runner_type`` through the registry, as OpenMMLab's tools do.
+
+    The plugin's configs name ``MAERunner``; without a ``runner_type``, MMEngine's ``Runner``.
+    """
     if cfg.get('flush_denormal', False):
         torch.set_flush_denormal(True)  # CPU kernels only; see configs/_base_/default_runtime.py
     if 'runner_type' in cfg:
@@ -118,10 +140,11 @@ def run_test(cfg: Config, checkpoint: str) -> dict:
 
 
 def exit_launched_process() -> None:
-    """End a process that a launcher (torchrun, slurm) started, once its run has finished on
-    every rank: end the process group, then leave without the interpreter's teardown; a process
-    started otherwise returns. The tools call it, not :func:`run_training`, whose caller may own
-    the group.
+    """End a process that a launcher (torchrun, slurm) started, once its run finished on every rank.
+
+    It ends the process group, then leaves without the interpreter's teardown; a process started
+    otherwise returns. The tools call it, not :func:`run_training`, whose caller may own the
+    group.
 
     Even with the process group destroyed, a finished torchrun worker now and then aborts in
     that teardown (SIGABRT, 'terminate called without an active exception': seen on CI in DDP

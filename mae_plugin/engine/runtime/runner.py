@@ -46,7 +46,10 @@ class MAERunner(Runner):
     _resuming = False
 
     def scale_lr(self, optim_wrapper: OptimWrapper, auto_scale_lr: dict | None = None) -> None:
-        """lr x (batch x processes x accumulation) / ``auto_scale_lr['base_batch_size']``."""
+        """Scale the lr by (batch x processes x accumulation) / ``base_batch_size``.
+
+        ``base_batch_size`` is ``auto_scale_lr``'s; the stock rule leaves accumulation out.
+        """
         loader = self._train_dataloader
         batch = loader.batch_size if isinstance(loader, DataLoader) else loader['batch_size']
         scale_lr(
@@ -54,9 +57,11 @@ class MAERunner(Runner):
         )
 
     def register_default_hooks(self, hooks: dict | None = None) -> None:
+        """The stock default hooks, where ``<name>=None`` also turns off the plugin's."""
         super().register_default_hooks(hooks_turned_off(hooks))
 
     def resume(self, filename: str, *args: Any, **kwargs: Any) -> None:
+        """The stock resume; its load is strict and bypasses the MAE interop loader."""
         self._resuming = True
         try:
             super().resume(filename, *args, **kwargs)
@@ -76,6 +81,9 @@ class MAERunner(Runner):
 
         ``strict`` is accepted for MMEngine's callers and ignored: loading is always checked.
         ``revise_keys`` defaults to MMEngine's: a DDP ``module.`` prefix is dropped.
+
+        Raises:
+            ValueError: the checkpoint does not fit the model, on every rank.
         """
         if revise_keys is None:
             revise_keys = [(r'^module\.', '')]

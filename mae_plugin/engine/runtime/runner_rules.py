@@ -25,8 +25,10 @@ STOCK_DEFAULT_HOOKS = frozenset(
 
 
 def hooks_turned_off(hooks: dict | None) -> dict | None:
-    """``hooks`` without the plugin's hooks set to None (the stock six keep theirs: MMEngine
-    drops those itself), e.g. ``--cfg-options default_hooks.knn=None``."""
+    """``hooks`` without the plugin's hooks set to None, e.g. ``default_hooks.knn=None``.
+
+    The stock six keep their None: MMEngine drops those itself.
+    """
     if hooks is None:
         return None
     return {k: v for k, v in hooks.items() if v is not None or k in STOCK_DEFAULT_HOOKS}
@@ -56,9 +58,13 @@ def accumulation_of(optim_wrapper: OptimWrapper) -> int:
 
 
 def lr_factor(auto_scale_lr: dict | None, processes: int, batch: int, accumulation: int) -> float:
-    """What ``auto_scale_lr`` multiplies the configured lr by: effective / base batch, or 1
-    when it is off. The one lr rule of fresh runs (:func:`scale_lr`) and resumes
-    (``rescale.py``)."""
+    """What ``auto_scale_lr`` multiplies the configured lr by: effective / base batch, or 1 if off.
+
+    The one lr rule of fresh runs (:func:`scale_lr`) and resumes (``rescale.py``).
+
+    Raises:
+        KeyError: ``auto_scale_lr`` is on without ``base_batch_size``.
+    """
     if not auto_scale_lr or not auto_scale_lr.get('enable', False):
         return 1.0
     if 'base_batch_size' not in auto_scale_lr:

@@ -1,12 +1,12 @@
-"""Sharded checkpoints of ``MAEFSDP2Strategy``: one ``torch.distributed.checkpoint`` folder per
-step beside a consolidated plugin checkpoint.
+"""Sharded checkpoints of ``MAEFSDP2Strategy``, beside a consolidated plugin checkpoint.
 
-``iter_N.pth`` is the file ``last_checkpoint`` names, in the format of ``MAERunner``'s checkpoints
-(full ``state_dict`` with ``mae.*`` keys, ``meta``, ``message_hub``, ``param_schedulers``; no
-optimizer), written by rank 0 atomically: every converter reads it. ``iter_N.pth.sharded/`` holds
-the model and AdamW state as each rank's shards (DCP), readable at any world size. The folder is
-written to ``.partial`` and renamed before the ``.pth`` is written, so a ``.pth`` on disk always
-has a complete folder beside it.
+One ``torch.distributed.checkpoint`` folder per step. ``iter_N.pth`` is the file
+``last_checkpoint`` names, in the format of ``MAERunner``'s checkpoints (full ``state_dict`` with
+``mae.*`` keys, ``meta``, ``message_hub``, ``param_schedulers``; no optimizer), written by rank 0
+atomically: every converter reads it. ``iter_N.pth.sharded/`` holds the model and AdamW state as
+each rank's shards (DCP), readable at any world size. The folder is written to ``.partial`` and
+renamed before the ``.pth`` is written, so a ``.pth`` on disk always has a complete folder beside
+it.
 """
 
 from __future__ import annotations
@@ -56,17 +56,21 @@ def full_model_state(model: nn.Module) -> dict[str, torch.Tensor]:
 
 
 def agree_or_raise(error: BaseException | None) -> None:
-    """Raise on every rank when any rank raised: ``training/ranks.py``'s, moved there for
-    every runner and strategy; the others raise with the failing rank's message."""
+    """Raise on every rank when any rank raised; the others raise with the failing rank's message.
+
+    ``training/ranks.py``'s, moved there for every runner and strategy. Collective.
+    """
     _agree_or_raise(error, 'another rank refused to write the checkpoint')
 
 
 def save_sharded(
     model: nn.Module, optimizer: torch.optim.Optimizer | None, consolidated: dict, filename: str
 ) -> None:
-    """Write ``model`` (+ ``optimizer``) shards to ``sharded_folder(filename)``, then rank 0
-    writes ``consolidated`` to ``filename``, each atomically. Collective: every rank calls it."""
+    """Write the shards, then the consolidated file, each atomically (collective).
 
+    ``model`` (+ ``optimizer``) shards go to ``sharded_folder(filename)``, then rank 0 writes
+    ``consolidated`` to ``filename``. Every rank calls it.
+    """
     folder = sharded_folder(filename)
     partial = folder + '.partial'
     state: dict[str, Any] = {'model': get_model_state_dict(model)}
@@ -87,8 +91,13 @@ def save_sharded(
 
 
 def check_fits(folder: str, model_state: dict[str, torch.Tensor]) -> None:
-    """Raise ``ValueError`` listing the keys and shapes by which the model in ``folder`` differs
-    from ``model_state`` (global shapes, whatever the world size of either)."""
+    """Raise unless the model in ``folder`` has ``model_state``'s keys and global shapes.
+
+    Global shapes, whatever the world size of either.
+
+    Raises:
+        ValueError: listing the keys and shapes by which they differ.
+    """
     stored = dcp.FileSystemReader(folder).read_metadata().state_dict_metadata
     saved = {
         key[len('model.') :]: tuple(meta.size)
@@ -123,8 +132,13 @@ def load_sharded(
 ) -> dict[str, Any] | None:
     """Load the shards beside ``filename`` into ``model`` strictly, at this world size.
 
-    Returns the optimizer state dict, read and ready for :func:`set_optimizer_state`, or None
-    without ``optimizer`` or when the folder holds none.
+    Returns:
+        The optimizer state dict, read and ready for :func:`set_optimizer_state`, or None
+        without ``optimizer`` or when the folder holds none.
+
+    Raises:
+        FileNotFoundError: no sharded folder beside ``filename``.
+        ValueError: the shards are of another model (:func:`check_fits`).
     """
     folder = sharded_folder(filename)
     if not os.path.isdir(folder):

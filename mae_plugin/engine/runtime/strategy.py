@@ -157,7 +157,11 @@ class MAEFSDP2Strategy(DDPStrategy):
         extra_ckpt: dict | None = None,
         callback: Callable | None = None,
     ) -> None:
-        """Sharded folder + consolidated file (``sharded_checkpoint.py``). Collective."""
+        """Write the sharded folder and the consolidated file (``sharded_checkpoint.py``).
+
+        Collective: every rank calls it. The checkpoint hooks (``callback``) run first; what
+        they raise on one rank is raised on every rank, before anything is written.
+        """
         checkpoint: dict[str, Any] = {'state_dict': full_model_state(self.model)}
         if save_param_scheduler and hasattr(self, 'param_schedulers'):
             checkpoint['param_schedulers'] = self.scheduler_state_dict()
@@ -185,6 +189,7 @@ class MAEFSDP2Strategy(DDPStrategy):
         save_sharded(self.model, optimizer, checkpoint, filename)
 
     def resume(self, filename: str, **kwargs: Any) -> dict:
+        """The stock resume; only under it does :meth:`load_checkpoint` accept a file."""
         self._resuming = True
         try:
             return super().resume(filename, **kwargs)
@@ -200,8 +205,16 @@ class MAEFSDP2Strategy(DDPStrategy):
         revise_keys: list | None = None,
         callback: Callable | None = None,
     ) -> dict:
-        """On resume: the consolidated file's training state (code-free), the weights and the
-        optimizer from the shards, strictly. ``strict`` is ignored: loading is always checked."""
+        """On resume, load the training state from the file and the weights from the shards.
+
+        The consolidated file gives the training state (read code-free); the weights and the
+        optimizer come from the shards, strictly. ``strict`` is ignored: loading is always
+        checked.
+
+        Raises:
+            ValueError: called outside a resume (``load_from``), or shards of another model.
+            FileNotFoundError: no sharded folder beside ``filename``.
+        """
         if not self._resuming:
             raise ValueError(
                 f'load_from={filename!r} under MAEFSDP2Strategy: weights load before sharding '
@@ -222,6 +235,7 @@ class MAEFSDP2Strategy(DDPStrategy):
         return checkpoint
 
     def load_optim_state_dict(self, state_dict: dict) -> None:
+        """Load the sharded optimizer state and the wrapper's base settings kept beside it."""
         state_dict = dict(state_dict)
         base = state_dict.pop(BASE_SETTINGS, None)
         if base is not None and getattr(self.optim_wrapper, 'base_param_settings', None):
