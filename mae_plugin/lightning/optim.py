@@ -16,7 +16,6 @@ from torch import nn
 
 from ..models.layer_decay import is_no_decay
 
-BASE_BATCH = 256  # lr = base_lr x effective batch / 256 (the official rule)
 # Names that wrappers insert between a module and its parameters (FSDP, activation checkpointing,
 # torch.compile); stripped so a parameter keeps the name it had before wrapping.
 _WRAPPER_PARTS = re.compile(
@@ -53,11 +52,6 @@ def adamw_groups(model: nn.Module, weight_decay: float, no_decay: set[str]) -> l
         dict(params=decay, weight_decay=weight_decay, name='decay'),
         dict(params=other, weight_decay=0.0, name='no_decay'),
     ]
-
-
-def scaled_lr(base_lr: float, batch_size: int, world_size: int, accumulation: int) -> float:
-    """``base_lr x (batch per process x processes x accumulation) / 256``."""
-    return base_lr * batch_size * world_size * accumulation / BASE_BATCH
 
 
 @dataclass

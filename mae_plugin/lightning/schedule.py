@@ -23,7 +23,8 @@ from typing import Any
 
 from pytorch_lightning.utilities import rank_zero_info
 
-from .optim import WarmupCosine, scaled_lr
+from ..training.lr import scaled_lr
+from .optim import WarmupCosine
 
 SCHEDULE_KEY = 'mae_schedule'  # checkpoint[SCHEDULE_KEY]: the lr schedule as plain numbers
 SETTINGS = ('base_lr', 'warmup_epochs', 'max_epochs', 'max_steps', 'dataset_size')

@@ -18,6 +18,8 @@ from typing import Any
 from mmengine.optim import OptimWrapper, OptimWrapperDict
 from mmengine.optim.scheduler import _ParamScheduler
 
+from ...training.lr import effective_batch_size
+
 CONFIG_TEXT_KEYS = ('cfg', 'config')
 STOCK_DEFAULT_HOOKS = frozenset(
     ('runtime_info', 'timer', 'sampler_seed', 'logger', 'param_scheduler', 'checkpoint')
@@ -32,11 +34,6 @@ def hooks_turned_off(hooks: dict | None) -> dict | None:
     if hooks is None:
         return None
     return {k: v for k, v in hooks.items() if v is not None or k in STOCK_DEFAULT_HOOKS}
-
-
-def effective_batch_size(batch_size: int, world_size: int, accumulation: int) -> int:
-    """Images behind one optimizer step: the ``batch`` in lr = base_lr x batch / 256."""
-    return batch_size * world_size * accumulation
 
 
 def wrappers_of(optim_wrapper: OptimWrapper) -> list[OptimWrapper]:
