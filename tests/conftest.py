@@ -4,6 +4,7 @@ import random
 import shutil
 import socket
 import sys
+import time
 from collections.abc import Callable
 from pathlib import Path
 
@@ -11,7 +12,7 @@ import pytest
 import torch
 from filelock import FileLock
 
-from tests.order import WORKER_KEY, Durations, cached_durations, longest_first
+from tests.order import WORKER_KEY, Durations, Waits, cached_durations, longest_first
 
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 sys.path.insert(0, ROOT)
@@ -23,6 +24,7 @@ sys.path.insert(0, ROOT)
 _WORKER = int(os.environ.get('PYTEST_XDIST_WORKER', 'gw0').removeprefix('gw') or 0)
 _PORTS = itertools.count(random.randrange(1000))
 _DURATIONS = Durations()
+_WAITS = Waits()
 
 
 def free_port() -> str:
@@ -59,6 +61,14 @@ def pytest_configure_node(node):
     node.workerinput[WORKER_KEY] = cached_durations(node.config)
 
 
+@pytest.hookimpl(hookwrapper=True)
+def pytest_runtest_makereport(item, call):
+    """A phase's wait for another worker's build (built_once) goes with its report: the order
+    does not count it as the test's time (tests/order.py)."""
+    _WAITS.attach(item, call.when)
+    yield
+
+
 def pytest_runtest_logreport(report):
     _DURATIONS.record(report)
 
@@ -75,7 +85,9 @@ def built_once(tmp_path_factory, name: str, build: Callable[[Path], None]) -> Pa
     if 'PYTEST_XDIST_WORKER' in os.environ:
         base = base.parent  # this run's folder, above the workers' own
     folder, done = base / f'shared-{name}', base / f'shared-{name}.done'
+    asked = time.monotonic()
     with FileLock(f'{folder}.lock'):
+        _WAITS.add(time.monotonic() - asked)  # another worker's build, if one held the lock
         if not done.exists():
             shutil.rmtree(folder, ignore_errors=True)
             folder.mkdir()
@@ -135,7 +147,7 @@ def mae():
 @pytest.fixture(scope='session')
 def demo_root(tmp_path_factory):
     """scikit-image's photographs written as an image folder (real images, no download)."""
-    from mae_plugin.demo_data import prepare_demo_images, prepare_knn_split
+    from tools.demo_data import prepare_demo_images, prepare_knn_split
 
     root = tmp_path_factory.mktemp('demo')
     prepare_demo_images(str(root))

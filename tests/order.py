@@ -1,7 +1,12 @@
 """The order the suite runs in: longest first, so that pytest-xdist's workers share out the long
 runs at the start and the last minutes hold only quick tests (a two-minute test started last
 would be the whole tail). The durations come from the last runs, kept in pytest's cache; a
-fresh checkout falls back on the numbers below, then on the ``slow`` marker."""
+fresh checkout falls back on the numbers below, then on the ``slow`` marker.
+
+A test's duration is its setup and its call: the test that builds a shared fixture
+(``built_once`` in tests/conftest.py) pays the build in its setup, and must start early. The
+time a test only waited for another worker's build is left out, or that test would be put
+first next time too, beside the builder, and wait again."""
 
 from __future__ import annotations
 
@@ -9,25 +14,35 @@ import pytest
 
 CACHE_KEY = 'mae_plugin/durations'
 WORKER_KEY = 'mae_plugin_durations'  # the controller's numbers, handed to each xdist worker
+WAITED = 'mae_plugin_waited'  # user property of a report: seconds waited on another's build
 
-# Call time in seconds of the longest tests, measured on 2 cores under pytest-xdist
-# (`pytest tests -n auto --dist worksteal --durations=40`, 2026-12-07): the order until the
-# cache holds numbers of its own.
+# Setup + call time in seconds of the longest tests (2026-12-07, 2 cores shared with other work:
+# `pytest FILE --durations=0`, the docs blocks from the 2-worker run before): the order until
+# the cache holds numbers of its own. The first tests of the fixtures shared by several tests
+# (tests/lightning/conftest.py, tests/engine/conftest.py) hold the fixture's build.
 MEASURED = {
-    'tests/docs/test_snippets.py::test_command_block_runs[README.md:15]': 112.0,
     'tests/lightning/test_resume_layout.py::'
     'test_two_processes_resumed_on_one_step_with_the_one_process_lr': 78.0,
     'tests/lightning/test_fsdp2.py::'
-    'test_fsdp2_trains_and_resumes_as_ddp_does_and_its_checkpoint_loads_into_timm': 68.0,
-    'tests/docs/test_snippets.py::test_command_block_runs[docs/scaling.md:53]': 67.0,
-    'tests/docs/test_snippets.py::test_command_block_runs[docs/checkpoints.md:11]': 59.0,
-    'tests/docs/test_snippets.py::test_command_block_runs[docs/finetuning.md:11]': 48.0,
-    'tests/docs/test_snippets.py::test_command_block_runs[docs/pretraining.md:12]': 43.0,
+    'test_fsdp2_trains_and_resumes_as_ddp_does_and_its_checkpoint_loads_into_timm': 35.0,
+    'tests/docs/test_snippets.py::test_command_block_runs[docs/scaling.md:53]': 31.0,
+    'tests/docs/test_snippets.py::test_command_block_runs[docs/pretraining.md:12]': 27.0,
+    'tests/engine/test_shard_stream.py::'
+    'test_torchrun_two_ranks_two_workers_one_epoch_then_resume': 25.0,
+    'tests/engine/test_corrupt_count.py::'
+    'test_two_ranks_count_each_bad_file_once_across_epochs_retries_and_resume': 24.0,
     'tests/engine/test_train.py::'
-    'test_demo_trains_writes_checkpoint_and_pictures_then_resumes': 40.0,
-    'tests/docs/test_snippets.py::test_command_block_runs[docs/detection.md:14]': 40.0,
-    'tests/docs/test_snippets.py::test_command_block_runs[docs/continuing.md:63]': 39.0,
-    'tests/docs/test_snippets.py::test_command_block_runs[docs/segmentation.md:12]': 39.0,
+    'test_demo_trains_writes_checkpoint_and_pictures_then_resumes': 23.0,
+    'tests/docs/test_snippets.py::test_command_block_runs[docs/monitoring.md:101]': 23.0,
+    'tests/engine/test_fsdp.py::'
+    'test_knn_monitor_and_pictures_run_on_every_rank_of_a_sharded_model': 22.0,
+    'tests/engine/test_fsdp.py::'
+    'test_kill_9_during_a_save_then_resume_at_two_and_at_one_process': 20.0,
+    'tests/det/test_det_train.py::test_mask_rcnn_trains_from_a_plugin_checkpoint_then_tests': 20.0,
+    'tests/docs/test_snippets.py::test_command_block_runs[docs/finetuning.md:11]': 16.0,
+    'tests/docs/test_snippets.py::test_command_block_runs[docs/continuing.md:63]': 16.0,
+    'tests/lightning/test_unreadable.py::'
+    'test_two_ddp_ranks_count_each_file_once_and_the_monitors_go_on': 16.0,
 }
 SLOW_DEFAULT = 15.0  # an unmeasured test marked slow: after the measured long ones
 
@@ -58,16 +73,36 @@ def longest_first(config: pytest.Config, items: list[pytest.Item]) -> None:
     items.sort(key=lambda item: -estimate(item, cached))
 
 
+class Waits:
+    """The seconds this process waited for another worker's build of a shared fixture, handed
+    to the report of the phase (setup or call) that waited, as its user property WAITED (which
+    pytest-xdist sends to the controller with the report)."""
+
+    def __init__(self) -> None:
+        self.seconds = 0.0
+
+    def add(self, seconds: float) -> None:
+        self.seconds += seconds
+
+    def attach(self, item: pytest.Item, when: str) -> None:
+        if self.seconds:
+            item.user_properties.append((f'{WAITED}:{when}', round(self.seconds, 2)))
+            self.seconds = 0.0
+
+
 class Durations:
-    """Collects call times as reports arrive (in the controller under xdist) and merges them
-    into the cache at the end; tests this run did not reach keep their older numbers."""
+    """Collects setup + call times as reports arrive (in the controller under xdist), less the
+    waits for another worker's build, and merges them into the cache at the end; tests this
+    run did not reach keep their older numbers."""
 
     def __init__(self) -> None:
         self.seen: dict[str, float] = {}
 
     def record(self, report: pytest.TestReport) -> None:
-        if report.when == 'call':
-            self.seen[report.nodeid] = round(report.duration, 2)
+        if report.when in ('setup', 'call'):
+            waited = dict(report.user_properties).get(f'{WAITED}:{report.when}', 0.0)
+            seconds = self.seen.get(report.nodeid, 0.0) + max(0.0, report.duration - waited)
+            self.seen[report.nodeid] = round(seconds, 2)
 
     def save(self, config: pytest.Config) -> None:
         cache = getattr(config, 'cache', None)

@@ -3,8 +3,13 @@ third-party libraries every tool needs (PRELOAD: torch, torchvision, mmengine), 
 child per command. The child runs SCRIPT as ``__main__`` in its own process and exits as a
 fresh interpreter would (uncaught error: traceback and status 1); mae_plugin and the tool are
 imported by the child itself, so the registries are fresh and a tool that forgets an import
-still fails. Saves the ~4 s of those imports per command (docs/doc-tests.md)."""
+still fails. Saves the ~4 s of those imports per command (docs/doc-tests.md).
 
+The server freezes what it imported for the garbage collector (``gc.freeze``) before it forks:
+a full collection in the child, and the several of an interpreter's exit, then skip those
+objects (module-level state that lives as long as the process), about 1 s of each command."""
+
+import gc
 import json
 import os
 import select
@@ -74,6 +79,7 @@ def _serve(preload: list[str]) -> dict | None:
     (None when stdin closes)."""
     for name in preload:
         __import__(name)
+    gc.freeze()  # the children's collections skip what the server imported (the docstring)
     for line in sys.stdin:
         request = json.loads(line)
         sys.stdout.flush()

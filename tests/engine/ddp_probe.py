@@ -1,6 +1,6 @@
 """Test plugin (imported through a config's ``custom_imports``): records, on every rank, one
 weight's local gradient and the gradient the optimizer steps with at the first update, and the
-final weights, into ``<work_dir>/probe_rank<R>.pth``."""
+final weights, into ``<work_dir>/ddp_probe_rank<R>.pth``."""
 
 import os
 
@@ -30,4 +30,4 @@ class DDPProbeHook(Hook):
 
     def after_train(self, runner) -> None:
         self.record['state'] = {k: v.detach().clone() for k, v in self.model.state_dict().items()}
-        torch.save(self.record, os.path.join(runner.work_dir, f'probe_rank{runner.rank}.pth'))
+        torch.save(self.record, os.path.join(runner.work_dir, f'ddp_probe_rank{runner.rank}.pth'))

@@ -46,11 +46,25 @@ def logged_losses(work_dir):
     return {row['step']: row['loss'] for row in rows if 'loss' in row}
 
 
-def in_process_cfg(tmp_path, data_root, iters, **extra):
+MONITORS = ('default_hooks.visualization', 'default_hooks.knn')
+
+
+def without_monitors(options):
+    """``options`` with the kNN monitor and the reconstruction pictures turned off (their
+    sub-keys dropped: a key under a hook set to None would not merge)."""
+    kept = {k: v for k, v in options.items() if not k.startswith(MONITORS)}
+    return {**kept, **dict.fromkeys(MONITORS)}
+
+
+def in_process_cfg(tmp_path, data_root, iters, monitors=True, **extra):
+    """The demo config of a run in this process in ``tmp_path/run``: a checkpoint every
+    iteration and, unless ``monitors`` is False, pictures every iteration and the kNN monitor
+    before and after training (for tests about what the run trains, not what it shows)."""
     extra.setdefault('default_hooks.knn.interval', 1000)  # at the end only
-    cfg = build_train_config(
-        DEMO, work_dir=str(tmp_path / 'run'), cfg_options=demo_options(data_root, iters, 1, **extra)
-    )
+    options = demo_options(data_root, iters, 1, **extra)
+    if not monitors:
+        options = without_monitors(options)
+    cfg = build_train_config(DEMO, work_dir=str(tmp_path / 'run'), cfg_options=options)
     cfg.experiment_name = f'test_{uuid.uuid4().hex[:8]}'
     cfg.train_dataloader.num_workers = 0
     cfg.train_dataloader.persistent_workers = False

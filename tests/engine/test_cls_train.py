@@ -1,20 +1,16 @@
 """Fine-tuning and linear probing end to end: tools/train.py, then tools/test.py, from an MAE
-checkpoint written by the plugin, on tiles of real photographs (one class per photograph). The
-fine-tuning runs the tools' command lines; the linear probe and the AMP run call the same
-functions in the test process (the command lines are the same but for the config)."""
+checkpoint written by the plugin, on tiles of real photographs (one class per photograph),
+through the functions the tools call, in the test process: docs/finetuning.md runs the same
+configs through the tools' command lines (tests/docs), and tests/engine/test_rank_errors.py
+runs tools/test.py of the fine-tuning config on 2 processes."""
 
 import os
-import sys
 
 import pytest
 import torch
 
 from tests.conftest import ROOT
 from tests.engine import in_process
-from tests.engine.demo_run import cli, run_cli
-
-TRAIN = os.path.join(ROOT, 'tools', 'train.py')
-TEST = os.path.join(ROOT, 'tools', 'test.py')
 
 
 @pytest.fixture
@@ -46,20 +42,10 @@ def options(demo_root, checkpoint, iters=6):
     }
 
 
-def train_then_test(config, work, demo_root, checkpoint, loaded):
-    opts = options(demo_root, checkpoint)
-    out = run_cli([sys.executable, TRAIN, config, '--work-dir', work] + cli(opts))
-    assert f'MAEClassifier: loaded {loaded} tensors' in out and '(plugin format)' in out
-    assert 'accuracy/top1' in out and 'accuracy/top5' in out
-    trained = os.path.join(work, 'iter_6.pth')
-    out = run_cli([sys.executable, TEST, config, trained, '--work-dir', work] + cli(opts))
-    top1, top5 = (float(out.rsplit(f'accuracy/{k}: ', 1)[1].split()[0]) for k in ('top1', 'top5'))
-    assert 0 <= top1 <= top5 <= 100
-    return torch.load(trained, weights_only=True)['state_dict']
-
-
 def train_then_test_in_process(config, work, demo_root, checkpoint, loaded):
-    """``train_then_test`` through the tools' functions, in this process (in_process.py)."""
+    """``tools/train.py`` then ``tools/test.py`` of its last checkpoint, through the tools'
+    functions in this process (in_process.py): the encoder loaded from ``checkpoint`` (``loaded``
+    tensors), accuracies logged. Returns the trained state dict."""
     opts = options(demo_root, checkpoint)
     _, log = in_process.train(config, work, opts)
     assert f'MAEClassifier: loaded {loaded} tensors' in log and '(plugin format)' in log
@@ -75,7 +61,7 @@ def test_finetuning_from_a_plugin_checkpoint(tmp_path, demo_root, pretrained):
     path, mae = pretrained
     config = os.path.join(ROOT, 'configs', 'cls', 'vit-t-mae_finetune_demo.py')
     # 2 blocks x 12 + 4 embedding tensors; the final norm is dropped for fc_norm
-    state = train_then_test(config, str(tmp_path / 'ft'), demo_root, path, loaded=28)
+    state = train_then_test_in_process(config, str(tmp_path / 'ft'), demo_root, path, loaded=28)
     # every encoder weight moved (layer decay scales the steps, none is frozen)
     before = mae.encoder.vit.state_dict()
     assert not torch.equal(

@@ -5,7 +5,6 @@ import glob
 import json
 import os
 import shutil
-import sys
 
 import numpy as np
 import pytest
@@ -13,7 +12,7 @@ from PIL import Image
 
 from mae_plugin.monitor.layout import GAP, HEADER
 from tests.conftest import ROOT
-from tests.engine.demo_run import TRAIN, cli, run_cli
+from tests.engine import in_process
 from tools.demo_data import prepare_digits
 
 DIGITS = os.path.join(ROOT, 'configs', 'mae_vit-t_digits.py')
@@ -75,7 +74,9 @@ def test_the_digits_config_scores_the_random_encoder_before_training(digits_root
         'default_hooks.knn.data_root': str(subset),
         'default_hooks.knn.interval': 3,
     }
-    out = run_cli([sys.executable, TRAIN, DIGITS, '--work-dir', work] + cli(options))
+    # tools/train.py's functions, in this process: docs/monitoring.md runs the config through
+    # the command line (tests/docs)
+    _, out = in_process.train(DIGITS, work, options)
     assert 'kNN top-1 (k=20, T=0.07, avg)' in out and 'at iteration 0' in out
     (scalars,) = glob.glob(os.path.join(work, '*', 'vis_data', 'scalars.json'))
     rows = [json.loads(line) for line in open(scalars)]

@@ -1,12 +1,12 @@
 """MAEFSDP2Strategy under MAEFlexibleRunner: configs, lr rule, code-free and strict resume
 (in process, one rank); against DDP, kill -9, world-size change, timm export, two simulated
-nodes (torchrun, 2 CPU processes on gloo, slow)."""
+nodes (torchrun, 2 CPU processes on gloo, slow). The comparisons with DDP read one pair of
+runs, both launched as two nodes (the fixture two_node_runs, tests/engine/conftest.py)."""
 
 import glob
 import json
 import os
 import subprocess
-import sys
 import uuid
 
 import pytest
@@ -14,23 +14,16 @@ import timm
 import torch
 from mmengine.config import Config
 
-from mae_plugin.benchmark.memory import memory_model
+from benchmarks.memory import memory_model
 from mae_plugin.checkpoints import load_checkpoint_file
 from mae_plugin.engine.runtime.launch import build_runner, build_train_config
 from mae_plugin.engine.runtime.sharded_checkpoint import sharded_folder
-from tests.conftest import ROOT, free_port, save_plugin_checkpoint
-from tests.engine.demo_run import (
-    DEMO,
-    TINY,
-    TRAIN,
-    cli,
-    demo_options,
-    logged_losses,
-    run_cli,
-    tiny_core_mae,
-)
+from tests.conftest import ROOT
+from tests.engine import in_process
+from tests.engine.demo_run import logged_losses, tiny_core_mae
 from tests.engine.fsdp_run import (
     DEMO_FSDP,
+    ITERS,
     last_checkpoint,
     probed,
     probes,
@@ -123,19 +116,23 @@ def test_lr_counts_accumulation_and_a_strategy_without_the_rule_is_refused(tmp_p
 
 
 @pytest.mark.slow
-def test_sharded_losses_equal_ddp_and_each_rank_holds_half(tmp_path, demo_root):
-    # the same first weights for both (the two runners build the model at other points of the
-    # seeded random stream: FlexibleRunner builds its loader first)
-    torch.manual_seed(0)
-    start = save_plugin_checkpoint(tiny_core_mae(), tmp_path / 'start.pth')
-    options = tiny_options(
-        demo_root, 5, 5, **{'model.init_cfg.type': 'Pretrained', 'model.init_cfg.checkpoint': start}
-    )
-    torchrun(probed(tmp_path, DEMO, 'ddp'), str(tmp_path / 'ddp'), options)
-    torchrun(probed(tmp_path, DEMO_FSDP, 'fsdp'), str(tmp_path / 'fsdp'), options)
-    ddp, fsdp = probes(str(tmp_path / 'ddp')), probes(str(tmp_path / 'fsdp'))
+@pytest.mark.parametrize('name', ['ddp', 'fsdp'])
+def test_two_nodes_on_one_machine_train_the_demo(two_node_runs, name):
+    work = two_node_runs[name]
+    out = open(os.path.join(work, 'output.txt')).read()
+    assert 'Distributed training: True' in out and f'Iter(train) [{ITERS}/{ITERS}]' in out
+    ranks = probes(work)  # one process per node, each its own rank and images
+    assert len(ranks[0]['losses']) == len(ranks[1]['losses']) == ITERS
+    assert ranks[0]['losses'] != ranks[1]['losses']
+    assert sorted(logged_losses(work)) == list(range(1, ITERS + 1))
+    torch.load(os.path.join(work, f'iter_{ITERS}.pth'), weights_only=True)
+
+
+@pytest.mark.slow
+def test_sharded_losses_equal_ddp_and_each_rank_holds_half(tmp_path, two_node_runs):
+    ddp, fsdp = probes(two_node_runs['ddp']), probes(two_node_runs['fsdp'])
     for rank in (0, 1):
-        assert len(fsdp[rank]['losses']) == 5
+        assert len(fsdp[rank]['losses']) == ITERS
         torch.testing.assert_close(
             torch.tensor(fsdp[rank]['losses']), torch.tensor(ddp[rank]['losses']), atol=1e-5, rtol=0
         )
@@ -157,7 +154,7 @@ def test_sharded_losses_equal_ddp_and_each_rank_holds_half(tmp_path, demo_root):
     )
 
     # the consolidated checkpoint converts to timm and loads strictly, weights unchanged
-    consolidated = os.path.join(str(tmp_path / 'fsdp'), 'iter_5.pth')
+    consolidated = os.path.join(two_node_runs['fsdp'], f'iter_{ITERS}.pth')
     assert torch.serialization.get_unsafe_globals_in_checkpoint(consolidated) == []
     out = str(tmp_path / 'timm.pth')
     convert_main([consolidated, out, '--to', 'timm'])
@@ -182,28 +179,18 @@ def test_sharded_losses_equal_ddp_and_each_rank_holds_half(tmp_path, demo_root):
 
 
 @pytest.mark.slow
-def test_knn_monitor_and_pictures_run_on_every_rank_of_a_sharded_model(tmp_path, demo_root):
+def test_knn_monitor_and_pictures_run_on_every_rank_of_a_sharded_model(two_node_runs):
     """Under FSDP2 every rank runs the monitors' forwards (through the root module) and rank 0
     logs: the kNN rows, from the random start (before training) on, equal DDP's for the same
     weights, and the reconstruction pictures are written."""
-    torch.manual_seed(0)
-    start = save_plugin_checkpoint(tiny_core_mae(), tmp_path / 'start.pth')
-    options = demo_options(
-        demo_root,
-        2,
-        2,
-        **{**TINY, 'model.init_cfg.type': 'Pretrained', 'model.init_cfg.checkpoint': start},
-    )
     knn = {}
-    for name, config in (('ddp', DEMO), ('fsdp', DEMO_FSDP)):
-        work = str(tmp_path / name)
-        torchrun(config, work, options)
+    for name, work in two_node_runs.items():
         scalars = glob.glob(os.path.join(work, '*', 'vis_data', 'scalars.json'))
         rows = [json.loads(line) for line in open(scalars[0])]
         knn[name] = {row['step']: row['knn_top1'] for row in rows if 'knn_top1' in row}
         pictures = glob.glob(os.path.join(work, '*', 'vis_data', 'vis_image', 'reconstruction_*'))
-        assert len(pictures) == 1, pictures  # at step 2 (the end repeats the same step)
-    assert sorted(knn['fsdp']) == [0, 2]
+        assert len(pictures) == 1, pictures  # at step 4 (the end repeats the same step)
+    assert sorted(knn['fsdp']) == [0, ITERS]
     assert knn['fsdp'] == pytest.approx(knn['ddp'], abs=1e-6)
 
 
@@ -241,12 +228,11 @@ def test_kill_9_during_a_save_then_resume_at_two_and_at_one_process(tmp_path, de
     started = probes(work)[0]
     assert started['start_step'] == 2.0  # AdamW's step count came back with its moments
 
-    # the 2-rank shards on one process (no launcher: nothing to shard)
+    # the 2-rank shards on one process (no launcher: nothing to shard), tools/train.py's
+    # functions in this process (in_process.py)
     one = probed(tmp_path, DEMO_FSDP, 'one_process')
     fourth = os.path.join(work, 'iter_4.pth')
-    out = run_cli(
-        [sys.executable, TRAIN, one, '--work-dir', work, '--resume', fourth] + cli(options)
-    )
+    _, out = in_process.train(one, work, options, '--resume', fourth)
     assert 'resumed epoch: 0, iter: 4' in out and 'Iter(train) [6/6]' in out
     started = probes(work, ranks=(0,))[0]
     state = load_checkpoint_file(fourth)['state_dict']
@@ -254,49 +240,6 @@ def test_kill_9_during_a_save_then_resume_at_two_and_at_one_process(tmp_path, de
     for key, value in state.items():
         assert torch.equal(started['start'][key], value), key
     assert started['start_step'] == 4.0
-
-
-@pytest.mark.slow
-@pytest.mark.parametrize('config', [DEMO, DEMO_FSDP], ids=['ddp', 'fsdp'])
-def test_two_nodes_on_one_machine_train_the_demo(tmp_path, demo_root, config):
-    work = str(tmp_path / 'run')
-    port = free_port()
-    env = dict(os.environ, PYTHONPATH=ROOT, OMP_NUM_THREADS='1')
-    nodes = [
-        subprocess.Popen(
-            [
-                sys.executable,
-                '-m',
-                'torch.distributed.run',
-                '--nnodes=2',
-                '--nproc-per-node=1',
-                f'--node_rank={node}',
-                '--master_addr=127.0.0.1',
-                f'--master_port={port}',
-                TRAIN,
-                probed(tmp_path, config, 'probed'),
-                '--launcher',
-                'pytorch',
-                '--work-dir',
-                work,
-            ]
-            + cli(tiny_options(demo_root, 3, 3)),
-            cwd=ROOT,
-            env=env,
-            stdout=subprocess.PIPE,
-            stderr=subprocess.STDOUT,
-            text=True,
-        )
-        for node in (0, 1)
-    ]
-    outs = [node.communicate(timeout=600)[0] for node in nodes]
-    assert [node.returncode for node in nodes] == [0, 0], outs[0][-3000:] + outs[1][-3000:]
-    assert 'Distributed training: True' in outs[0] and 'Iter(train) [3/3]' in outs[0]
-    ranks = probes(work)  # one process per node, each its own rank and images
-    assert len(ranks[0]['losses']) == len(ranks[1]['losses']) == 3
-    assert ranks[0]['losses'] != ranks[1]['losses']
-    assert sorted(logged_losses(work)) == [1, 2, 3]
-    torch.load(os.path.join(work, 'iter_3.pth'), weights_only=True)
 
 
 def test_activation_checkpointing_recomputes_each_block_and_keeps_the_loss(tmp_path, demo_root):

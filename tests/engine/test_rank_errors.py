@@ -17,7 +17,15 @@ import torch
 
 from mae_plugin.engine.runtime.launch import run_training
 from tests.conftest import ROOT, free_port
-from tests.engine.demo_run import DEMO, TINY, TRAIN, cli, demo_options, in_process_cfg
+from tests.engine.demo_run import (
+    DEMO,
+    TINY,
+    TRAIN,
+    cli,
+    demo_options,
+    in_process_cfg,
+    without_monitors,
+)
 
 TEST = os.path.join(ROOT, 'tools', 'test.py')
 
@@ -88,7 +96,7 @@ def test_nan_at_save_stops_every_rank_with_the_message(tmp_path, demo_root):
         "custom_hooks = [dict(type='PoisonAtSaveHook', at=4)]\n"
     )
     work = tmp_path / 'run'
-    options = demo_options(demo_root, 8, 2, **TINY, **{'default_hooks.knn.interval': 1000})
+    options = without_monitors(demo_options(demo_root, 8, 2, **TINY))
     ranks = two_ranks(tmp_path, [TRAIN, config, '--work-dir', work] + cli(options))
     assert_every_rank_stopped_with(
         ranks, "at iteration 4: weight 'mae.decoder.pred.bias' holds non-finite values"
@@ -102,8 +110,8 @@ def test_nan_at_save_stops_every_rank_with_the_message(tmp_path, demo_root):
 def trained(tmp_path_factory, demo_root):
     """A checkpoint of 2 iterations of the tiny demo (1 process) and its options."""
     tmp = tmp_path_factory.mktemp('trained')
-    options = {**TINY, 'default_hooks.knn.interval': 1000, 'default_hooks.checkpoint.interval': 2}
-    run_training(in_process_cfg(tmp, demo_root, 2, **options))
+    options = {**TINY, 'default_hooks.checkpoint.interval': 2}
+    run_training(in_process_cfg(tmp, demo_root, 2, monitors=False, **options))
     return str(tmp / 'run' / 'iter_2.pth')
 
 
@@ -114,7 +122,7 @@ WIDER = {'model.decoder.embed_dim': 16}  # another decoder: the checkpoint does 
 def test_resume_of_a_misfit_is_an_error_naming_the_file_on_one_process(
     tmp_path, demo_root, trained
 ):
-    cfg = in_process_cfg(tmp_path, demo_root, 2, **{**TINY, **WIDER})
+    cfg = in_process_cfg(tmp_path, demo_root, 2, monitors=False, **{**TINY, **WIDER})
     cfg.resume, cfg.load_from = True, trained
     with pytest.raises(ValueError, match=r'iter_2\.pth.* does not fit MAEPretrainModel'):
         run_training(cfg)
@@ -122,7 +130,7 @@ def test_resume_of_a_misfit_is_an_error_naming_the_file_on_one_process(
 
 @pytest.mark.slow
 def test_resume_of_a_misfit_stops_every_rank_with_the_message(tmp_path, demo_root, trained):
-    options = demo_options(demo_root, 2, 2, **{**TINY, **WIDER, 'default_hooks.knn.interval': 1000})
+    options = without_monitors(demo_options(demo_root, 2, 2, **{**TINY, **WIDER}))
     args = [TRAIN, DEMO, '--work-dir', tmp_path / 'run', '--resume', trained] + cli(options)
     ranks = two_ranks(tmp_path, args)
     assert_every_rank_stopped_with(ranks, 'iter_2.pth')
@@ -155,11 +163,8 @@ def test_a_nan_burst_on_one_rank_is_skipped_and_stops_every_rank(tmp_path, demo_
         "custom_imports = dict(imports=['mae_plugin', 'tests.engine.nan_steps'])\n"
         "custom_hooks = [dict(type='NaNStepsHook', bad=list(range(9)), ranks=[1])]\n"
     )
-    options = demo_options(
-        demo_root,
-        12,
-        100,
-        **{**TINY, 'default_hooks.knn.interval': 1000, 'optim_wrapper.check_interval': 10},
+    options = without_monitors(
+        demo_options(demo_root, 12, 100, **TINY, **{'optim_wrapper.check_interval': 10})
     )
     ranks = two_ranks(tmp_path, [TRAIN, config, '--work-dir', tmp_path / 'run'] + cli(options))
     assert_every_rank_stopped_with(

@@ -1,32 +1,24 @@
 """Resuming on another batch layout (processes x batch x accumulation) under ``auto_scale_lr``:
 the lr of every later iteration is the lr a fresh run of the new layout has; without
 ``auto_scale_lr`` the checkpoint's lr is kept. MAERunner (DDP) and MAEFlexibleRunner
-(MAEFSDP2Strategy), 2 processes resumed on 1 (torchrun, gloo), and batch/accumulation on 1."""
+(MAEFSDP2Strategy), 2 processes (torchrun as two nodes, gloo) resumed on 1 (in this process),
+and batch/accumulation on 1."""
 
 import glob
 import json
 import os
-import sys
+import shutil
 import uuid
 
 import pytest
 
 from mae_plugin.engine.runtime.launch import build_runner, build_train_config
-from tests.engine.demo_run import DEMO, TRAIN, cli, run_cli
-from tests.engine.fsdp_run import DEMO_FSDP, tiny_options, torchrun
+from tests.engine.demo_run import DEMO
+from tests.engine.fsdp_run import DEMO_FSDP, ITERS, SCALED, SCHEDULE, tiny_options
+from tests.engine.in_process import train as train_in_process
 
-ITERS = 4
-# warm-up over the first 2 iterations, then cosine to a floor of a ratio of the lr, which the
-# iterations after the checkpoint at 2 follow
-SCHEDULE = {
-    'param_scheduler.0.end': 2,
-    'param_scheduler.1.begin': 2,
-    'param_scheduler.1.T_max': ITERS - 2,
-    'param_scheduler.1.eta_min': None,
-    'param_scheduler.1.eta_min_ratio': 0.1,
-    'param_scheduler.1.end': ITERS,
-}
-SCALED = {'auto_scale_lr.enable': True, 'auto_scale_lr.base_batch_size': 256}
+# ITERS, SCHEDULE (warm-up over the first 2 iterations, then cosine to a floor of a ratio of
+# the lr, which the iterations after the checkpoint at 2 follow), SCALED: tests/engine/fsdp_run.py
 
 
 def options(demo_root, **extra):
@@ -83,17 +75,18 @@ def test_another_batch_and_accumulation_on_one_process_follow_the_lr_rule(
 
 
 @pytest.mark.slow
-@pytest.mark.parametrize('config', [DEMO, DEMO_FSDP], ids=['ddp', 'fsdp2'])
-def test_two_processes_resumed_on_one_step_with_the_one_process_lr(tmp_path, demo_root, config):
+@pytest.mark.parametrize('config, run', [(DEMO, 'ddp'), (DEMO_FSDP, 'fsdp')], ids=['ddp', 'fsdp2'])
+def test_two_processes_resumed_on_one_step_with_the_one_process_lr(
+    tmp_path, demo_root, two_node_runs, config, run
+):
+    """The two-node run of tests/engine/conftest.py (2 processes x 4 x 1, ITERS iterations on
+    SCHEDULE, SCALED), copied, resumed at 2 on one process."""
     opts = options(demo_root, **SCALED)
     work = str(tmp_path / 'run')
-    torchrun(config, work, opts)  # 2 processes x 4 x 1
+    shutil.copytree(two_node_runs[run], work)
     fresh_lrs = in_process(tmp_path, demo_root, 'fresh', config, **SCALED)  # the reference
-    out = run_cli(
-        [sys.executable, TRAIN, config, '--work-dir', work, '--resume']
-        + [os.path.join(work, 'iter_2.pth')]
-        + cli(opts)
-    )
+    # resumed on one process: tools/train.py's functions in this process (in_process.py)
+    _, out = train_in_process(config, work, opts, '--resume', os.path.join(work, 'iter_2.pth'))
     resumed = lrs(work)
     assert sorted(resumed) == [3, 4]
     assert_same_lrs(resumed, fresh_lrs, (3, 4))

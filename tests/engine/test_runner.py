@@ -2,7 +2,6 @@
 resuming without running anything a checkpoint holds."""
 
 import os
-import sys
 
 import pytest
 import torch
@@ -14,10 +13,7 @@ from tests.engine import in_process
 from tests.engine.demo_run import (
     DEMO,
     TINY,
-    TRAIN,
-    cli,
     demo_options,
-    run_cli,
     tiny_core_mae,
     tiny_runner,
 )
@@ -122,7 +118,7 @@ def test_cli_continues_pretraining_from_an_official_release(tmp_path, demo_root)
         **TINY,
         **{'model.init_cfg.type': 'Pretrained', 'model.init_cfg.checkpoint': path},
     )
-    out = run_cli([sys.executable, TRAIN, DEMO, '--work-dir', work] + cli(options))
+    _, out = in_process.train(DEMO, work, options)  # tools/train.py's parser and functions
     assert 'MAEPretrainModel: loaded' in out and '(official format)' in out
     assert 'resampled encoder.vit.pos_embed: grid 4x4 -> 8x8' in out
     assert 'missing keys' not in out.lower()

@@ -14,7 +14,8 @@ from mae_plugin.data.shards import ShardStream, reader_shards
 from mae_plugin.engine.runtime.launch import build_runner, build_train_config
 from tests.conftest import ROOT, free_port
 from tests.engine import shard_probe  # noqa: F401  (registers StreamProbeHook)
-from tests.engine.demo_run import TINY, TRAIN, cli, demo_options, run_cli
+from tests.engine.demo_run import TINY, TRAIN, cli, demo_options, run_cli, without_monitors
+from tests.engine.in_process import end_loader_workers
 
 SHARDS = os.path.join(ROOT, 'configs', 'mae_vit-t_demo_shards.py')
 
@@ -28,7 +29,8 @@ def shard_root(demo_root, tmp_path_factory):
 
 
 def options(demo_root, shard_root, iters, ckpt_interval, workers=2):
-    return demo_options(
+    """The tiny demo on the shards, without the pictures and the kNN monitor."""
+    options = demo_options(
         demo_root,
         iters,
         ckpt_interval,
@@ -38,16 +40,19 @@ def options(demo_root, shard_root, iters, ckpt_interval, workers=2):
             'train_dataloader.num_workers': workers,
             'custom_hooks': [dict(type='ShardStreamStateHook'), dict(type='StreamProbeHook')],
             'default_hooks.checkpoint.max_keep_ckpts': 5,
-            'default_hooks.visualization.interval': 1000,
-            'default_hooks.knn.interval': 1000,
         },
     )
+    return without_monitors(options)
 
 
 def train(work, opts, resume=None):
     cfg = build_train_config(SHARDS, work_dir=work, cfg_options=opts, resume=resume)
     cfg.experiment_name = f'test_{uuid.uuid4().hex[:8]}'
-    build_runner(cfg).train()
+    runner = build_runner(cfg)
+    try:
+        runner.train()
+    finally:
+        end_loader_workers(runner)  # its 2 loader workers, now (in_process.py)
 
 
 def probe(work, rank=0, first=0):
@@ -164,12 +169,6 @@ def test_positions_are_gathered_only_for_a_checkpoint(tmp_path, demo_root, shard
     from mae_plugin.engine.hooks import shards as hook_module
 
     opts = options(demo_root, shard_root, 2, 2, workers=0)
-    opts = {
-        k: v
-        for k, v in opts.items()
-        if not k.startswith(('default_hooks.knn', 'default_hooks.vis'))
-    }
-    opts.update({'default_hooks.knn': None, 'default_hooks.visualization': None})
     cfg = build_train_config(SHARDS, work_dir=str(tmp_path / 'run'), cfg_options=opts)
     cfg.experiment_name = f'test_{uuid.uuid4().hex[:8]}'
     runner = build_runner(cfg)

@@ -10,9 +10,8 @@ import pytest
 import torch
 from PIL import Image
 
-from mae_plugin.data.picture import GAP, HEADER
 from mae_plugin.engine.runtime.launch import build_train_config, run_training
-from tests.conftest import free_port
+from mae_plugin.monitor.layout import GAP, HEADER
 from tests.engine import in_process
 from tests.engine.demo_run import (
     DEMO,
@@ -23,15 +22,18 @@ from tests.engine.demo_run import (
     in_process_cfg,
     logged_losses,
     run_cli,
+    without_monitors,
 )
+from tests.engine.fsdp_run import ITERS
 
 
 @pytest.mark.slow
 def test_demo_trains_writes_checkpoint_and_pictures_then_resumes(tmp_path, demo_root):
     work = str(tmp_path / 'demo')
-    options = demo_options(demo_root, 40, 20)
+    # pictures and kNN every 20 iterations; a checkpoint at 36 (and at the end) to resume from
+    options = demo_options(demo_root, 40, 20, **{'default_hooks.checkpoint.interval': 36})
     run_cli([sys.executable, TRAIN, DEMO, '--work-dir', work] + cli(options))
-    assert os.path.isfile(os.path.join(work, 'iter_20.pth'))
+    assert os.path.isfile(os.path.join(work, 'iter_36.pth'))
     assert os.path.isfile(os.path.join(work, 'iter_40.pth'))
     losses = logged_losses(work)
     first = sum(losses[i] for i in range(1, 6)) / 5
@@ -58,51 +60,23 @@ def test_demo_trains_writes_checkpoint_and_pictures_then_resumes(tmp_path, demo_
 
     # resumed in this process (tools/train.py's functions), without the monitors it does not read
     quiet = {**options, 'default_hooks.knn': None, 'default_hooks.visualization': None}
-    _, log = in_process.train(DEMO, work, quiet, '--resume', os.path.join(work, 'iter_20.pth'))
-    assert 'resumed epoch: 0, iter: 20' in log
+    _, log = in_process.train(DEMO, work, quiet, '--resume', os.path.join(work, 'iter_36.pth'))
+    assert 'resumed epoch: 0, iter: 36' in log
+    assert 'Iter(train) [37/40]' in log and 'Iter(train) [36/40]' not in log
     resumed = logged_losses(work)
-    assert min(s for s in resumed if s > 20) == 21
     assert resumed[40] == pytest.approx(losses[40], rel=1e-3)  # a true continuation
 
 
 @pytest.mark.slow
-def test_two_process_ddp_on_cpu_averages_gradients(tmp_path, demo_root):
-    """torchrun, 2 CPU processes on gloo: each rank's step uses the mean of both ranks' local
+def test_two_process_ddp_on_cpu_averages_gradients(two_node_runs):
+    """2 CPU processes on gloo (the DDP run of tests/engine/conftest.py, torchrun as two nodes,
+    DDPProbeHook among its hooks): each rank's step uses the mean of both ranks' local
     gradients, both end with identical weights, and the lr counts both processes."""
-    work = str(tmp_path / 'ddp')
-    options = demo_options(
-        demo_root,
-        4,
-        4,
-        **TINY,
-        **{'auto_scale_lr.enable': True, 'auto_scale_lr.base_batch_size': 256},
-    )
-    config = tmp_path / 'ddp_probe.py'
-    config.write_text(
-        f'_base_ = {DEMO!r}\n'
-        "custom_imports = dict(imports=['mae_plugin', 'tests.engine.ddp_probe'])\n"
-        "custom_hooks = [dict(type='DDPProbeHook')]\n"
-    )
-    out = run_cli(
-        [
-            sys.executable,
-            '-m',
-            'torch.distributed.run',
-            '--nproc_per_node=2',
-            '--master_port',
-            free_port(),
-            TRAIN,
-            str(config),
-            '--launcher',
-            'pytorch',
-            '--work-dir',
-            work,
-        ]
-        + cli(options)
-    )
-    assert 'Distributed training: True' in out and 'Iter(train) [4/4]' in out
+    work = two_node_runs['ddp']
+    out = open(os.path.join(work, 'output.txt')).read()
+    assert 'Distributed training: True' in out and f'Iter(train) [{ITERS}/{ITERS}]' in out
     ranks = [
-        torch.load(os.path.join(work, f'probe_rank{r}.pth'), weights_only=True) for r in (0, 1)
+        torch.load(os.path.join(work, f'ddp_probe_rank{r}.pth'), weights_only=True) for r in (0, 1)
     ]
     assert not torch.allclose(ranks[0]['local'], ranks[1]['local'])  # different images
     mean = (ranks[0]['local'] + ranks[1]['local']) / 2
@@ -111,15 +85,16 @@ def test_two_process_ddp_on_cpu_averages_gradients(tmp_path, demo_root):
     for key, value in ranks[0]['state'].items():
         assert torch.equal(value, ranks[1]['state'][key]), key
     # batch 4 x 2 processes x 1 accumulation
-    lr = torch.load(os.path.join(work, 'iter_4.pth'), weights_only=True)['optimizer'][
-        'param_groups'
-    ][0]['initial_lr']
+    last = torch.load(os.path.join(work, f'iter_{ITERS}.pth'), weights_only=True)
+    lr = last['optimizer']['param_groups'][0]['initial_lr']
     assert lr == pytest.approx(1.5e-3 * 8 / 256)
 
 
 @pytest.mark.slow
 def test_non_finite_loss_stops_training_without_bad_weights(tmp_path, demo_root):
-    cfg = in_process_cfg(tmp_path, demo_root, 10, **{'optim_wrapper.optimizer.lr': 1e30})
+    cfg = in_process_cfg(
+        tmp_path, demo_root, 10, monitors=False, **{**TINY, 'optim_wrapper.optimizer.lr': 1e30}
+    )
     with pytest.raises(FloatingPointError, match=r'non-finite loss or gradients .* iteration \d+'):
         run_training(cfg)
     written = glob.glob(str(tmp_path / 'run' / 'iter_*.pth'))
@@ -175,23 +150,16 @@ def test_finite_weights_hook_refuses_to_save_nan(tmp_path):
 
 @pytest.mark.slow
 def test_auto_resume_continues_only_the_same_schedule(tmp_path, demo_root):
-    cfg = in_process_cfg(tmp_path, demo_root, 4, **{'default_hooks.checkpoint.interval': 2})
-    run_training(cfg)
-    again = build_train_config(
-        DEMO,
-        work_dir=str(tmp_path / 'run'),
-        resume='auto',
-        cfg_options=demo_options(demo_root, 4, 2),
-    )
-    again.experiment_name = f'test_{uuid.uuid4().hex[:8]}'
-    runner = run_training(again)
+    def config(iters, resume=None):
+        options = without_monitors(demo_options(demo_root, iters, 2, **TINY))
+        cfg = build_train_config(
+            DEMO, work_dir=str(tmp_path / 'run'), resume=resume, cfg_options=options
+        )
+        cfg.experiment_name = f'test_{uuid.uuid4().hex[:8]}'
+        return cfg
+
+    run_training(config(4))
+    runner = run_training(config(4, resume='auto'))
     assert runner.iter == 4  # picked up iter_4.pth: nothing left to train
-    longer = build_train_config(
-        DEMO,
-        work_dir=str(tmp_path / 'run'),
-        resume='auto',
-        cfg_options=demo_options(demo_root, 8, 2),
-    )
-    longer.experiment_name = f'test_{uuid.uuid4().hex[:8]}'
     with pytest.raises(ValueError, match='another schedule.*train_cfg'):
-        run_training(longer)
+        run_training(config(8, resume='auto'))

@@ -5,6 +5,7 @@ import os
 import signal
 import subprocess
 import sys
+from pathlib import Path
 from unittest import mock
 
 from tests.conftest import ROOT, free_port
@@ -56,6 +57,29 @@ def checkpoint_every(steps, **kwargs):
     }
 
 
+# Lightning places the batches of another layout only after an epoch-end checkpoint
+EPOCH_END = {
+    'class_path': 'pytorch_lightning.callbacks.ModelCheckpoint',
+    'init_args': {
+        'filename': 'epoch_{epoch}',
+        'auto_insert_metric_name': False,
+        'every_n_epochs': 1,
+        'save_top_k': -1,
+        'save_on_train_epoch_end': True,
+    },
+}
+
+
+def probe(name, out):
+    """The spec of the callback ``name`` of tests/lightning/probes.py, writing to ``out``."""
+    return {'class_path': f'tests.lightning.probes.{name}', 'init_args': {'out': str(out)}}
+
+
+def step_recorder(out):
+    """A ``StepRecorder`` spec: the step and lr of every batch, appended to ``out``."""
+    return probe('StepRecorder', out)
+
+
 def demo_callbacks(data_root, every=100):
     """The demo YAML's callbacks, the kNN monitor reading ``data_root/knn``."""
     return [
@@ -96,6 +120,44 @@ def tiny_args(root, data_root, *extra, callbacks=None):
         json.dumps(callbacks),
         *extra,
     ]
+
+
+def two_process_fit(root, data_root, strategy, *extra, callbacks, check=True):
+    """``tools/train_lightning.py fit`` of the tiny run on 2 CPU processes under ``strategy``
+    (Lightning starts the second one): (exit code, output)."""
+    args = tiny_args(
+        root,
+        data_root,
+        '--trainer.accelerator',
+        'cpu',
+        '--trainer.devices',
+        '2',
+        '--trainer.strategy',
+        strategy,
+        *extra,
+        callbacks=callbacks,
+    )
+    return run_cli(['fit', *args], check=check)
+
+
+TWO_PROCESS_STRATEGIES = ('ddp', 'mae_fsdp2')
+
+
+def build_two_process_fits(folder: Path, data_root: str) -> None:
+    """``folder/<strategy>`` for each of TWO_PROCESS_STRATEGIES: the tiny run on 2 CPU
+    processes (2 optimizer steps an epoch, 4 in all) with checkpoints/step_2.ckpt, step_4.ckpt
+    and last.ckpt (every 2 steps), epoch_0.ckpt and epoch_1.ckpt (at each epoch's end), the
+    step and lr of every batch of both ranks (steps.jsonl), the parameter elements each rank
+    held (probe/rank<R>.pt), under DDP the gradients, masks and weights of DDPProbe
+    (probe/probe_rank<R>.pt), and the run's output (output.txt)."""
+    for strategy in TWO_PROCESS_STRATEGIES:
+        root = folder / strategy
+        callbacks = [checkpoint_every(2), EPOCH_END, step_recorder(root / 'steps.jsonl')]
+        callbacks.append(probe('ShardProbe', root / 'probe'))
+        if strategy == 'ddp':
+            callbacks.append(probe('DDPProbe', root / 'probe'))
+        _, out = two_process_fit(root, data_root, strategy, callbacks=callbacks)
+        (root / 'output.txt').write_text(out)
 
 
 def tiny_cli(root, data_root, *extra, callbacks=None):

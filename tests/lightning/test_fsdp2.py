@@ -9,26 +9,14 @@ import pytest
 import torch
 
 from mae_plugin.checkpoints import load_checkpoint_file
-from tests.lightning.helpers import checkpoint_every, run_cli, tiny_args, tiny_timm_vit
+from tests.lightning.helpers import (
+    checkpoint_every,
+    step_recorder,
+    tiny_timm_vit,
+    two_process_fit,
+)
 
 pytestmark = pytest.mark.slow
-
-
-def two_cpu_run(root, demo_root, strategy, *extra, callbacks=None):
-    callbacks = [checkpoint_every(100)] if callbacks is None else callbacks
-    args = tiny_args(
-        root,
-        demo_root,
-        '--trainer.accelerator',
-        'cpu',
-        '--trainer.devices',
-        '2',
-        '--trainer.strategy',
-        strategy,
-        *extra,
-        callbacks=callbacks,
-    )
-    return run_cli(['fit', *args])[1]
 
 
 def weights(root):
@@ -36,45 +24,38 @@ def weights(root):
 
 
 def test_fsdp2_trains_and_resumes_as_ddp_does_and_its_checkpoint_loads_into_timm(
-    tmp_path, demo_root
+    tmp_path, demo_root, two_process_fits
 ):
     """Same seed and data: FSDP2 and DDP end 4 steps with the same weights; both resumed from
     their own step-2 checkpoint agree again at step 4 (FSDP2's optimizer state and schedule
     came back through the whole checkpoint); the FSDP2 .ckpt converts to timm."""
-    probe = {
-        'class_path': 'tests.lightning.probes.ShardProbe',
-        'init_args': {'out': str(tmp_path / 'probe')},
-    }
-    out = two_cpu_run(
-        tmp_path / 'fsdp2', demo_root, 'mae_fsdp2', callbacks=[checkpoint_every(2), probe]
-    )
-    assert 'Starting with 2 processes' in out
-    two_cpu_run(tmp_path / 'ddp', demo_root, 'ddp', callbacks=[checkpoint_every(2)])
-    sharded, replicated = weights(tmp_path / 'fsdp2'), weights(tmp_path / 'ddp')
+    fits = {name: two_process_fits / name for name in ('mae_fsdp2', 'ddp')}
+    assert 'Starting with 2 processes' in (fits['mae_fsdp2'] / 'output.txt').read_text()
+    sharded, replicated = weights(fits['mae_fsdp2']), weights(fits['ddp'])
     assert sharded['global_step'] == replicated['global_step'] == 4
     assert sharded['state_dict'].keys() == replicated['state_dict'].keys()
     for key, value in replicated['state_dict'].items():
         torch.testing.assert_close(sharded['state_dict'][key], value, rtol=1e-5, atol=1e-6)
 
     # every rank held about half of every block's parameters, not all of them
-    held = [torch.load(tmp_path / 'probe' / f'rank{r}.pt', weights_only=True) for r in (0, 1)]
+    probe = fits['mae_fsdp2'] / 'probe'
+    held = [torch.load(probe / f'rank{r}.pt', weights_only=True) for r in (0, 1)]
     total = sum(v.numel() for v in replicated['state_dict'].values())
     for rank in held:
         assert rank['sharded'] and rank['local'] < 0.6 * total, (rank, total)
     assert held[0]['local'] + held[1]['local'] >= total
 
     # resumed runs draw other masks than the first ones (fresh random state), alike in both
-    for name, strategy in (('fsdp2', 'mae_fsdp2'), ('ddp', 'ddp')):
-        step_2 = tmp_path / name / 'checkpoints' / 'step_2.ckpt'
-        log = str(tmp_path / f'{name}.jsonl')
-        record = {'class_path': 'tests.lightning.probes.StepRecorder', 'init_args': {'out': log}}
-        callbacks = [checkpoint_every(2), record]
-        two_cpu_run(
-            tmp_path / name, demo_root, strategy, '--ckpt_path', step_2, callbacks=callbacks
+    for name, fit in fits.items():
+        log = tmp_path / f'{name}.jsonl'
+        callbacks = [checkpoint_every(2), step_recorder(log)]
+        step_2 = fit / 'checkpoints' / 'step_2.ckpt'
+        two_process_fit(
+            tmp_path / name, demo_root, name, '--ckpt_path', step_2, callbacks=callbacks
         )
         steps = sorted(json.loads(line)['step'] for line in open(log))  # both ranks write
         assert steps == [2, 2, 3, 3], name
-    sharded, replicated = weights(tmp_path / 'fsdp2'), weights(tmp_path / 'ddp')
+    sharded, replicated = weights(tmp_path / 'mae_fsdp2'), weights(tmp_path / 'ddp')
     assert sharded['global_step'] == replicated['global_step'] == 4
     for key, value in replicated['state_dict'].items():
         torch.testing.assert_close(sharded['state_dict'][key], value, rtol=1e-5, atol=1e-6)
@@ -82,6 +63,6 @@ def test_fsdp2_trains_and_resumes_as_ddp_does_and_its_checkpoint_loads_into_timm
     from tools.convert_checkpoint import main as convert
 
     out = tmp_path / 'vit.pth'
-    convert([str(tmp_path / 'fsdp2' / 'checkpoints' / 'last.ckpt'), str(out), '--to', 'timm'])
+    convert([str(tmp_path / 'mae_fsdp2' / 'checkpoints' / 'last.ckpt'), str(out), '--to', 'timm'])
     vit = tiny_timm_vit()
     vit.load_state_dict(torch.load(out, weights_only=True), strict=True)

@@ -9,7 +9,15 @@ import json
 import pytest
 import pytorch_lightning as pl
 
-from tests.lightning.helpers import checkpoint_every, run_cli, tiny_args, tiny_cli
+from tests.lightning.helpers import (
+    EPOCH_END,
+    checkpoint_every,
+    run_cli,
+    step_recorder,
+    tiny_args,
+    tiny_cli,
+    two_process_fit,
+)
 
 # 20 demo photographs, batch 4: 5 optimizer steps an epoch on 1 device, 2 on 2 (drop_last);
 # 2 epochs, 1 of warm-up (tiny_args)
@@ -23,19 +31,6 @@ class LrRecorder(pl.Callback):
 
     def on_train_batch_start(self, trainer, pl_module, batch, batch_idx):
         self.lrs.append(trainer.optimizers[0].param_groups[0]['lr'])
-
-
-# Lightning places the batches of another layout only after an epoch-end checkpoint
-EPOCH_END = {
-    'class_path': 'pytorch_lightning.callbacks.ModelCheckpoint',
-    'init_args': {
-        'filename': 'epoch_{epoch}',
-        'auto_insert_metric_name': False,
-        'every_n_epochs': 1,
-        'save_top_k': -1,
-        'save_on_train_epoch_end': True,
-    },
-}
 
 
 def fit(root, demo_root, *extra, ckpt_path=None):
@@ -77,57 +72,50 @@ def test_another_batch_and_accumulation_on_one_process_follow_the_lr_rule(
         )
 
 
-def cli_fit(root, demo_root, log, *extra, devices=1, strategy='auto', check=True):
-    record = {'class_path': 'tests.lightning.probes.StepRecorder', 'init_args': {'out': log}}
-    args = tiny_args(
-        root,
-        demo_root,
-        '--trainer.accelerator',
-        'cpu',
-        '--trainer.devices',
-        str(devices),
-        '--trainer.strategy',
-        strategy,
-        *extra,
-        callbacks=[EPOCH_END, record],
-    )
-    return run_cli(['fit', *args], check=check)
-
-
 def recorded(log):
     return [json.loads(line)['lr'] for line in open(log)]
 
 
 @pytest.mark.slow
-def test_two_processes_resumed_on_one_step_with_the_one_process_lr(tmp_path, demo_root):
+def test_two_processes_resumed_on_one_step_with_the_one_process_lr(
+    tmp_path, demo_root, two_process_fits
+):
     """DDP and mae_fsdp2 on 2 processes (2 steps an epoch), resumed on 1 device at the end of
     epoch 0: epoch 1 trains with a fresh 1-device run's lr; a longer max_epochs is refused
     under mae_fsdp2 too (it was accepted with the old cosine, whose end gives lr 0)."""
     fresh = fit(tmp_path / 'fresh', demo_root)  # 1 device, in this process: the reference
     assert len(fresh) == 10
     for strategy in ('ddp', 'mae_fsdp2'):
-        root = tmp_path / strategy
-        cli_fit(root, demo_root, str(tmp_path / 'two.jsonl'), devices=2, strategy=strategy)
-        at_0 = str(root / 'checkpoints' / 'epoch_0.ckpt')  # optimizer step 2
+        at_0 = str(two_process_fits / strategy / 'checkpoints' / 'epoch_0.ckpt')  # step 2
         if strategy == 'mae_fsdp2':
             # restored after configure_optimizers, the schedule is checked all the same (DDP
             # restores before it, as the single process of the test above)
-            code, out = cli_fit(
+            code, out = two_process_fit(
                 tmp_path / 'longer',
                 demo_root,
-                str(tmp_path / 'longer.jsonl'),
+                strategy,
                 '--trainer.max_epochs',
                 '3',
                 '--ckpt_path',
                 at_0,
-                devices=2,
-                strategy=strategy,
+                callbacks=[EPOCH_END],
                 check=False,
             )
             assert code != 0 and 'max_epochs: 2 -> 3' in out, out[-3000:]
-        log = str(tmp_path / f'{strategy}_resumed.jsonl')
-        _, out = cli_fit(
-            tmp_path / f'{strategy}_resumed', demo_root, log, '--ckpt_path', at_0, strategy=strategy
+        log = tmp_path / f'{strategy}_resumed.jsonl'
+        args = tiny_args(
+            tmp_path / f'{strategy}_resumed',
+            demo_root,
+            '--trainer.accelerator',
+            'cpu',
+            '--trainer.devices',
+            '1',
+            '--trainer.strategy',
+            strategy,
+            '--ckpt_path',
+            at_0,
+            callbacks=[EPOCH_END, step_recorder(log)],
         )
+        _, out = run_cli(['fit', *args])
         assert recorded(log) == pytest.approx(fresh[5:], rel=1e-9, abs=1e-15), strategy
         assert 'resumed from a run of 2 processes x 4 x 1; lr rescaled from' in out, strategy

@@ -29,9 +29,10 @@ from tests.lightning.helpers import (
 def test_demo_yaml_trains_on_cpu_leaving_checkpoints_pictures_and_logs(tmp_path, demo_root):
     """The demo model as configured (64 px, 6 x 192 encoder), 20 steps: .ckpt files, PNG
     reconstructions, and TensorBoard holding loss, lr, corrupt_images, knn_top1 and the
-    same picture as the PNG."""
+    same picture as the PNG. The tool's function in this process: docs/lightning.md runs the
+    YAML through the command line (tests/docs)."""
     root = tmp_path / 'demo'
-    run_cli(
+    run_in_process(
         [
             'fit',
             '--config',
@@ -85,34 +86,15 @@ def test_demo_yaml_trains_on_cpu_leaving_checkpoints_pictures_and_logs(tmp_path,
 
 
 @pytest.mark.slow
-def test_two_process_ddp_on_cpu_averages_gradients(tmp_path, demo_root):
+def test_two_process_ddp_on_cpu_averages_gradients(two_process_fits):
     """--trainer.accelerator cpu --trainer.devices 2 --trainer.strategy ddp: each rank steps
     with the mean of both ranks' gradients, both end with identical weights, ranks draw other
-    images and other masks, and the lr counts both processes."""
-    probe = {
-        'class_path': 'tests.lightning.probes.DDPProbe',
-        'init_args': {'out': str(tmp_path / 'probe')},
-    }
-    _, out = run_cli(
-        [
-            'fit',
-            *tiny_args(
-                tmp_path / 'run',
-                demo_root,
-                '--trainer.accelerator',
-                'cpu',
-                '--trainer.devices',
-                '2',
-                '--trainer.strategy',
-                'ddp',
-                callbacks=[checkpoint_every(100), probe],
-            ),
-        ]
-    )
+    images and other masks, and the lr counts both processes (the shared run of
+    tests/lightning/conftest.py, DDPProbe among its callbacks)."""
+    run = two_process_fits / 'ddp'
+    out = (run / 'output.txt').read_text()
     assert 'Starting with 2 processes' in out
-    ranks = [
-        torch.load(tmp_path / 'probe' / f'probe_rank{r}.pt', weights_only=True) for r in (0, 1)
-    ]
+    ranks = [torch.load(run / 'probe' / f'probe_rank{r}.pt', weights_only=True) for r in (0, 1)]
     assert not torch.equal(ranks[0]['local'], ranks[1]['local'])  # different images
     assert not torch.equal(ranks[0]['mask'], ranks[1]['mask'])  # and different masks
     mean = (ranks[0]['local'] + ranks[1]['local']) / 2
@@ -120,7 +102,7 @@ def test_two_process_ddp_on_cpu_averages_gradients(tmp_path, demo_root):
         torch.testing.assert_close(rank['stepped'], mean)
     for key, value in ranks[0]['state'].items():
         assert torch.equal(value, ranks[1]['state'][key]), key
-    last = load_checkpoint_file(tmp_path / 'run' / 'checkpoints' / 'last.ckpt')
+    last = load_checkpoint_file(run / 'checkpoints' / 'last.ckpt')
     assert last['global_step'] == 4  # 20 images / (batch 4 x 2 ranks) = 2 steps x 2 epochs
     assert last['mae_schedule']['lr'] == pytest.approx(0.012 * 4 * 2 / 256)
     assert last['optimizer_states'][0]['param_groups'][0]['initial_lr'] == pytest.approx(
