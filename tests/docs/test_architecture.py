@@ -161,7 +161,9 @@ def test_the_component_table_is_what_the_registries_hold():
             assert name not in rows, f'{name} is in two rows'
             rows[name] = (registry_name, spans(files))
     wrong = []
-    held = registered()
+    # hooks that tests register for themselves are in the registry once their test has run in
+    # this worker; they are not the product's
+    held = [entry for entry in registered() if not entry[2].startswith('tests.')]
     for registry_name, name, module in held:
         path = module.removeprefix('mae_plugin.').replace('.', '/') + '.py'
         if name not in rows:
