@@ -1,34 +1,24 @@
 # Does pretraining learn? scikit-learn's 1,797 handwritten digits (tools/prepare_demo_data.py
 # --digits writes them, 32 px, to data/demo/digits/{train,val}/<digit>/): the MAE pretrains on the
 # training split without its labels, and the kNN monitor scores the encoder on the digit classes
-# before training (the random encoder) and every 100 iterations. The demo's method and model
-# (configs/mae_vit-t_demo.py) with patches of 4 pixels (an 8 x 8 grid), batch 128, 1,000 iterations.
+# before training (the random encoder) and every 100 iterations. The demo's method, model and
+# pipeline (configs/mae_vit-t_demo.py) with patches of 4 pixels (an 8 x 8 grid), batch 128,
+# 1,000 iterations.
 _base_ = ['mae_vit-t_demo.py']
 img_size = 32
 patch_size = 4
 model = dict(encoder=dict(img_size=img_size, patch_size=patch_size))
 
 data_root = 'data/demo/digits'
+# the demo's pipeline, its steps' sizes set to the digits'
+sizes = dict(size=img_size, input_size=img_size, patch_size=patch_size)
 train_dataloader = dict(
     batch_size=128,
     dataset=dict(
         data_root=data_root,
         pipeline=[
-            dict(
-                type='MAELoadRandomResizedCrop',
-                size=img_size,
-                scale=(0.2, 1.0),
-                interpolation='bicubic',
-            ),
-            dict(type='MAERandomFlip', prob=0.5),
-            dict(
-                type='MAEMaskGenerator',
-                input_size=img_size,
-                patch_size=patch_size,
-                mask_ratio=0.75,
-                strategy='random',
-            ),
-            dict(type='MAEPackInputs'),
+            {**step, **{key: value for key, value in sizes.items() if key in step}}
+            for step in _base_.train_dataloader.dataset.pipeline
         ],
     ),
 )
