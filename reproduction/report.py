@@ -12,14 +12,14 @@ import io
 import os
 import re
 import statistics
-import subprocess
-import sys
 from typing import Any
 
 from matplotlib.figure import Figure
 
+from mae_plugin.analysis.curves import plot_curves
+
 from .execute import write_bytes
-from .plan import ROOT, SCRATCH
+from .plan import SCRATCH
 
 # name -> (title, [(row label, variant)], {variant: (paper linear probe, paper fine-tune)}):
 # the paper's ViT-L/16 on ImageNet-1K top-1 (He et al. 2021); None where it gives none
@@ -149,14 +149,17 @@ def speed_chart(speed: dict[str, Any], path: str) -> None:
 
 
 def curves(name: str, results: dict[str, Any], root: str, seed: int, path: str) -> str | None:
-    """The pretraining loss of the table's variants (seed ``seed``), drawn by
-    ``tools/analyze_logs.py``; None when none of them was run."""
+    """The pretraining loss of the table's variants (seed ``seed``), drawn as
+    ``tools/analyze_logs.py`` draws it; returns that command, None when none of them was run."""
     rows = [
         (label, v) for label, v in TABLES[name][1] if f'pretrain/{v}_seed{seed}' in results['runs']
     ]
     if not rows:
         return None
     dirs = [os.path.join(root, 'pretrain', f'{v}_seed{seed}') for _, v in rows]
+    labels, title = [label for label, _ in rows], f'{TABLES[name][0]}: pretraining loss'
+    # what `tools/analyze_logs.py plot_curve` calls, here without the seconds of a new process
+    plot_curves(dirs, ['loss'], path, legend=labels, title=title)
     command = [
         'tools/analyze_logs.py',
         'plot_curve',
@@ -164,17 +167,12 @@ def curves(name: str, results: dict[str, Any], root: str, seed: int, path: str) 
         '--keys',
         'loss',
         '--legend',
-        *[label for label, _ in rows],
+        *labels,
         '--title',
-        f'{TABLES[name][0]}: pretraining loss',
+        title,
         '--out',
         path,
     ]
-    subprocess.run(
-        [sys.executable, os.path.join(ROOT, command[0]), *command[1:]],
-        check=True,
-        capture_output=True,
-    )
     return ' '.join(['python', *command])
 
 
