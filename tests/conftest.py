@@ -1,44 +1,25 @@
-import itertools
+"""Hooks and fixtures of the whole suite; what tests share as code is in tests/helpers/."""
+
 import os
-import random
-import shutil
-import socket
 import sys
-import time
-from collections.abc import Callable
+from functools import partial
 from pathlib import Path
 
 import pytest
 import torch
-from filelock import FileLock
 
-from tests.order import WORKER_KEY, Durations, Waits, cached_durations, longest_first
+from mae_plugin.apis import init_model
+from tests.helpers.checkpoints import DEMO_CFG, save_plugin_checkpoint
+from tests.helpers.fsdp_runs import build_two_node_runs
+from tests.helpers.lightning_runs import build_two_process_fits
+from tests.helpers.mmengine_runs import build_demo_runs
+from tests.helpers.models import tiny_mae
+from tests.helpers.paths import ROOT
+from tests.helpers.shared import WAITS, built_once
+from tests.order import WORKER_KEY, Durations, cached_durations, longest_first
 
-ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 sys.path.insert(0, ROOT)
-
-
-# Rendezvous ports below the kernel's ephemeral range (32768 and up on Linux), so no outgoing
-# connection takes one between the test choosing it and torchrun binding it; each xdist worker
-# its own block of 1000, from a random start (other pytest sessions on the machine).
-_WORKER = int(os.environ.get('PYTEST_XDIST_WORKER', 'gw0').removeprefix('gw') or 0)
-_PORTS = itertools.count(random.randrange(1000))
 _DURATIONS = Durations()
-_WAITS = Waits()
-
-
-def free_port() -> str:
-    """A TCP port nobody listens on now, for one torchrun/DDP launch (``MASTER_PORT``)."""
-    base = 20000 + 1000 * (_WORKER % 12)
-    for _ in range(1000):
-        port = base + next(_PORTS) % 1000
-        with socket.socket() as s:
-            try:
-                s.bind(('127.0.0.1', port))
-            except OSError:
-                continue
-        return str(port)
-    raise OSError(f'no free port in {base}-{base + 999}')
 
 
 def pytest_configure(config):
@@ -65,7 +46,7 @@ def pytest_configure_node(node):
 def pytest_runtest_makereport(item, call):
     """A phase's wait for another worker's build (built_once) goes with its report: the order
     does not count it as the test's time (tests/order.py)."""
-    _WAITS.attach(item, call.when)
+    WAITS.attach(item, call.when)
     yield
 
 
@@ -75,42 +56,6 @@ def pytest_runtest_logreport(report):
 
 def pytest_sessionfinish(session):
     _DURATIONS.save(session.config)
-
-
-def built_once(tmp_path_factory, name: str, build: Callable[[Path], None]) -> Path:
-    """The folder ``name`` filled by ``build(folder)`` once per test run: under pytest-xdist the
-    first worker to ask builds it while the others wait on a file lock, then every worker reads
-    it (tests copy before they change anything). A build that raised is retried by the next."""
-    base = tmp_path_factory.getbasetemp()
-    if 'PYTEST_XDIST_WORKER' in os.environ:
-        base = base.parent  # this run's folder, above the workers' own
-    folder, done = base / f'shared-{name}', base / f'shared-{name}.done'
-    asked = time.monotonic()
-    with FileLock(f'{folder}.lock'):
-        _WAITS.add(time.monotonic() - asked)  # another worker's build, if one held the lock
-        if not done.exists():
-            shutil.rmtree(folder, ignore_errors=True)
-            folder.mkdir()
-            build(folder)
-            done.touch()
-    return folder
-
-
-def tiny_mae(img_size: int = 32, patch_size: int = 8, norm_pix: bool = True, **kw):
-    """A depth-2 MAE small enough for every unit test."""
-    from mae_plugin.models import build_mae
-
-    return build_mae(
-        'tiny',
-        img_size=img_size,
-        patch_size=patch_size,
-        embed_dim=48,
-        depth=2,
-        num_heads=3,
-        norm_pix=norm_pix,
-        decoder=dict(embed_dim=32, depth=2, num_heads=4),
-        **kw,
-    )
 
 
 @pytest.fixture(autouse=True)
@@ -155,14 +100,6 @@ def demo_root(tmp_path_factory):
     return str(root)
 
 
-def save_plugin_checkpoint(mae, path):
-    """Write ``mae`` as this plugin's MMEngine checkpoint (``state_dict`` with ``mae.*``)."""
-    torch.save(
-        {'meta': {}, 'state_dict': {f'mae.{k}': v for k, v in mae.state_dict().items()}}, path
-    )
-    return str(path)
-
-
 @pytest.fixture(scope='session')
 def pretrained_64(tmp_path_factory):
     """(path, mae): a plugin checkpoint of a depth-2, 48-dim MAE at 64 px, patch 8 (the input
@@ -175,11 +112,36 @@ def pretrained_64(tmp_path_factory):
 @pytest.fixture(scope='session')
 def tiny_demo_run(tmp_path_factory, demo_root):
     """(run, resumed): ``tools/train.py`` on the demo config with the tiny MAE, 6 iterations,
-    checkpoint, pictures and kNN every 3 (tests/tools/training.py), in ``.../mae_vit-t_demo``;
+    checkpoint, pictures and kNN every 3 (``build_demo_runs``), in ``.../mae_vit-t_demo``;
     and a copy of it resumed from iteration 3, which logs steps 4-6 again in a second
     timestamp folder. One pair per test run, shared by the tools, curves, TensorBoard and
     checkpoint-meta tests: read only."""
-    from tests.tools.training import build_demo_runs
-
     folder = built_once(tmp_path_factory, 'tiny_demo_run', lambda f: build_demo_runs(f, demo_root))
     return str(folder / 'mae_vit-t_demo'), str(folder / 'resumed')
+
+
+@pytest.fixture(scope='session')
+def two_node_runs(tmp_path_factory, demo_root) -> dict[str, str]:
+    """{'ddp': work dir, 'fsdp': work dir} of ``build_two_node_runs`` (tests/helpers/fsdp_runs.py),
+    made once per test run for the DDP, FSDP2 and resume-on-another-layout tests. Read only:
+    a test that resumes copies the folder first."""
+    build = partial(build_two_node_runs, data_root=demo_root)
+    folder = built_once(tmp_path_factory, 'engine-two-node-runs', build)
+    return {name: str(folder / name) for name in ('ddp', 'fsdp')}
+
+
+@pytest.fixture(scope='session')
+def two_process_fits(tmp_path_factory, demo_root) -> Path:
+    """The folder of ``build_two_process_fits`` (tests/helpers/lightning_runs.py): the tiny run
+    on 2 CPU processes under DDP and under mae_fsdp2, made once per test run for the FSDP2 and
+    the resume-on-another-layout tests. Read only: a resumed run writes in a folder of its
+    own."""
+    build = partial(build_two_process_fits, data_root=demo_root)
+    return built_once(tmp_path_factory, 'lightning-two-process-fits', build)
+
+
+@pytest.fixture(scope='module')
+def demo_core():
+    """The core state dict of the demo MAE (ViT-Ti-like, 64 px, patch 8), seeded."""
+    torch.manual_seed(3)
+    return init_model(DEMO_CFG).mae.state_dict()

@@ -19,7 +19,7 @@ WAITED = 'mae_plugin_waited'  # user property of a report: seconds waited on ano
 # Setup + call time in seconds of the longest tests (2026-12-07, 2 cores shared with other work:
 # `pytest FILE --durations=0`, the docs blocks from the 2-worker run before): the order until
 # the cache holds numbers of its own. The first tests of the fixtures shared by several tests
-# (tests/lightning/conftest.py, tests/engine/conftest.py) hold the fixture's build.
+# (two_process_fits, two_node_runs: tests/conftest.py) hold the fixture's build.
 MEASURED = {
     'tests/lightning/test_resume_layout.py::'
     'test_two_processes_resumed_on_one_step_with_the_one_process_lr': 78.0,

@@ -17,7 +17,7 @@ from typing import Any
 import pytest
 from mmengine.config import Config
 
-from tests.conftest import ROOT
+from tests.helpers.paths import ROOT
 
 CONFIG_ROOT = os.path.join(ROOT, 'configs')
 PINS = os.path.join(ROOT, 'tests', 'config_recipes.json')

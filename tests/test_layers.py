@@ -14,7 +14,7 @@ import sys
 
 import pytest
 
-from tests.conftest import ROOT
+from tests.helpers.paths import ROOT
 
 PACKAGE = os.path.join(ROOT, 'mae_plugin')
 ANY = None  # any third-party package except the ones in FORBIDDEN

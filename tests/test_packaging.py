@@ -16,7 +16,8 @@ import pytest
 import torch
 
 from mae_plugin.checkpoints import load_checkpoint_file
-from tests.conftest import save_plugin_checkpoint, tiny_mae
+from tests.helpers.checkpoints import save_plugin_checkpoint
+from tests.helpers.models import tiny_mae
 
 try:
     import tomllib

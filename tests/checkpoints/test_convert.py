@@ -2,8 +2,6 @@
 input overwritten, never a half-written output."""
 
 import os
-import subprocess
-import sys
 
 import pytest
 import torch
@@ -13,10 +11,11 @@ from mae_plugin.checkpoints import (
     from_core,
     load_checkpoint_file,
 )
-from tests.checkpoints.helpers import DEMO_CFG, save
-from tests.checkpoints.hf_helpers import tiny_hf_folder
-from tests.checkpoints.hf_helpers import tiny_mae as tiny_hf_mae
-from tests.conftest import ROOT, save_plugin_checkpoint, tiny_mae
+from tests.helpers import processes
+from tests.helpers.checkpoints import DEMO_CFG, save, save_plugin_checkpoint
+from tests.helpers.hf import random_mae, tiny_hf_folder
+from tests.helpers.models import tiny_mae
+from tests.helpers.paths import ROOT
 from tools.convert_checkpoint import main as convert_main
 
 
@@ -93,7 +92,7 @@ def test_cli_converts_a_folder_and_init_model_reads_it(tmp_path, folder, capsys)
         },
     )
     assert model.load_report.format == 'hf' and not model.load_report.left_new
-    expected = tiny_hf_mae().state_dict()
+    expected = random_mae().state_dict()
     assert all(torch.equal(model.mae.state_dict()[k], v) for k, v in expected.items())
 
 
@@ -110,19 +109,7 @@ def test_output_inside_the_input_folder_is_refused(tmp_path, folder):
 
 def test_convert_tool_prints_a_report(tmp_path, demo_core):
     src = save(tmp_path, 'official.pth', from_core(demo_core, 'official'))
-    out = subprocess.run(
-        [
-            sys.executable,
-            os.path.join(ROOT, 'tools', 'convert_checkpoint.py'),
-            src,
-            str(tmp_path / 'timm.pth'),
-            '--to',
-            'timm',
-        ],
-        capture_output=True,
-        text=True,
-        cwd=ROOT,
-        check=True,
-    ).stdout
+    tool = os.path.join(ROOT, 'tools', 'convert_checkpoint.py')
+    out = processes.python(tool, src, str(tmp_path / 'timm.pth'), '--to', 'timm').stdout
     assert 'format: official' in out and 'MAE decoder, timm has no place for it' in out
     assert 'wrote' in out and os.path.isfile(tmp_path / 'timm.pth')

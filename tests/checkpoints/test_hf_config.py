@@ -8,15 +8,12 @@ import torch
 
 from mae_plugin.apis import init_model
 from mae_plugin.checkpoints.convert import convert_checkpoint
-from tests.checkpoints.helpers import DEMO_CFG
-from tests.checkpoints.hf_helpers import (
-    tiny_mae,
-)
-from tests.conftest import save_plugin_checkpoint
+from tests.helpers.checkpoints import DEMO_CFG, save_plugin_checkpoint
+from tests.helpers.hf import random_mae
 
 
 def test_writing_a_decoder_needs_to_be_told_its_pixel_space(tmp_path):
-    src = save_plugin_checkpoint(tiny_mae(), tmp_path / 'src.pth')
+    src = save_plugin_checkpoint(random_mae(), tmp_path / 'src.pth')
     with pytest.raises(ValueError, match='norm_pix_loss: say whether'):
         convert_checkpoint(src, tmp_path / 'hf', 'hf', num_heads=3, decoder_num_heads=2)
     with pytest.raises(ValueError, match=r'width of 48 is none .* \(--num-heads\)'):

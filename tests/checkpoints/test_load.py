@@ -10,8 +10,8 @@ from mae_plugin.checkpoints import (
     to_core,
 )
 from mae_plugin.checkpoints.convert import convert_checkpoint
-from tests.checkpoints.helpers import DEMO_CFG, modules_entered
-from tests.conftest import save_plugin_checkpoint, tiny_mae
+from tests.helpers.checkpoints import DEMO_CFG, modules_entered, save_plugin_checkpoint
+from tests.helpers.models import tiny_mae
 
 
 def core_to_official(state):

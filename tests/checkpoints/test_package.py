@@ -6,7 +6,7 @@ function."""
 import ast
 import os
 
-from tests.checkpoints.helpers import CHECKPOINTS
+from tests.helpers.checkpoints import CHECKPOINTS
 
 # rank of each module (path without .py, relative to mae_plugin/checkpoints): a module may
 # import modules of its own rank or below, never above

@@ -17,8 +17,8 @@ from mae_plugin.checkpoints import (
     load_mae_weights,
 )
 from mae_plugin.checkpoints.convert import convert_checkpoint
-from tests.checkpoints.helpers import DEMO_CFG, save
-from tests.conftest import save_plugin_checkpoint, tiny_mae
+from tests.helpers.checkpoints import DEMO_CFG, save, save_plugin_checkpoint
+from tests.helpers.models import tiny_mae
 from tools.convert_checkpoint import main as convert_main
 
 ENC, DEC = 'encoder.vit.pos_embed', 'decoder.pos_embed'

@@ -9,7 +9,7 @@ from mae_plugin.checkpoints import (
     from_core,
 )
 from mae_plugin.checkpoints.convert import convert_checkpoint
-from tests.checkpoints.helpers import save
+from tests.helpers.checkpoints import save
 
 
 def test_conversion_checks_every_shape(tmp_path, demo_core):

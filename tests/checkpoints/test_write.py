@@ -6,15 +6,13 @@ import os
 import pytest
 
 from mae_plugin.checkpoints.convert import convert_checkpoint
-from tests.checkpoints.hf_helpers import (
-    tiny_mae,
-)
-from tests.conftest import save_plugin_checkpoint
+from tests.helpers.checkpoints import save_plugin_checkpoint
+from tests.helpers.hf import random_mae
 
 
 @pytest.fixture
 def src(tmp_path):
-    return save_plugin_checkpoint(tiny_mae(), tmp_path / 'src.pth')
+    return save_plugin_checkpoint(random_mae(), tmp_path / 'src.pth')
 
 
 @pytest.mark.parametrize('fmt, nested', [('plugin', 'state_dict'), ('official', 'model')])

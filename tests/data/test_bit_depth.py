@@ -25,8 +25,9 @@ from mae_plugin.engine.registry import DATASETS
 from mae_plugin.lightning.callbacks import ReconstructionCallback
 from mae_plugin.lightning.data import MAEDataModule
 from mae_plugin.monitor.knn import KNNProbe
-from tests.conftest import ROOT, tiny_mae
-from tests.data.ramps import (
+from tests.helpers.models import tiny_mae
+from tests.helpers.paths import ROOT
+from tests.helpers.ramps import (
     DEEP,
     FOLDER_KINDS,
     PIL_MODES,

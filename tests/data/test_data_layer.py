@@ -11,7 +11,7 @@ from torchvision.transforms import Compose
 import mae_plugin  # noqa: F401
 from mae_plugin import data
 from mae_plugin.engine.registry import TRANSFORMS
-from tests.engine.test_data import PIPELINE
+from tests.helpers.data import PIPELINE
 
 
 def test_registered_transforms_are_the_data_classes():

@@ -2,18 +2,16 @@
 every image once per epoch, in an order fixed by (seed, epoch); a resumed stream continues
 without repeats; bad patterns, too few shards, truncated tars and bad members."""
 
-import io
 import os
-import tarfile
 
 import pytest
 import torch
-from PIL import Image
 from torch.utils.data import DataLoader
 
 from mae_plugin.data.pack import pack_folder
 from mae_plugin.data.shards import ShardStream, epoch_order, expand_shards
 from mae_plugin.data.transforms import MAELoadImage, MAEPackInputs, MAERandomResizedCrop
+from tests.helpers.data import jpeg, write_tar
 
 
 @pytest.fixture(scope='module')
@@ -107,20 +105,6 @@ def test_bad_patterns_and_too_few_shards_are_errors(shards, tmp_path):
     stream = ShardStream('*.tar', name_only, shards, rank=0, world_size=3)
     with pytest.raises(ValueError, match=r'5 shards for 6 readers'):
         next(iter(DataLoader(stream, num_workers=2)))
-
-
-def write_tar(path, members):
-    with tarfile.open(path, 'w') as tar:
-        for name, data in members:
-            info = tarfile.TarInfo(name)
-            info.size = len(data)
-            tar.addfile(info, io.BytesIO(data))
-
-
-def jpeg(color):
-    out = io.BytesIO()
-    Image.new('RGB', (40, 30), color).save(out, format='JPEG')
-    return out.getvalue()
 
 
 def test_truncated_tar_and_bad_members_are_skipped_and_counted(tmp_path):

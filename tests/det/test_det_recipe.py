@@ -7,8 +7,8 @@ from mmengine.optim import build_optim_wrapper
 from mmengine.registry import DefaultScope
 
 import mae_plugin.det  # noqa: F401
-from tests.conftest import ROOT
-from tests.engine.test_recipe import assert_plugin_runner_and_safe_checkpoints, load
+from tests.helpers.paths import ROOT
+from tests.helpers.recipes import assert_plugin_runner_and_safe_checkpoints, load
 
 # size: (arch, drop path, layer decay, neck input)
 SIZES = {

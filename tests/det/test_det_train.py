@@ -10,8 +10,8 @@ import shutil
 import pytest
 import torch
 
-from tests.conftest import ROOT
-from tests.engine import in_process
+from tests.helpers import in_process
+from tests.helpers.paths import ROOT
 from tools.demo_data import prepare_coco_split
 
 CONFIG = os.path.join(ROOT, 'configs', 'det', 'mask-rcnn_vit-t-mae_demo.py')

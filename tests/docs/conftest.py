@@ -4,12 +4,9 @@ from pathlib import Path
 
 import pytest
 
-from tests.conftest import built_once
 from tests.docs.runner import LINKED, ROOT, run_make
-
-# What the session fixture after_make_demo runs, as a page writes it: a block of only these
-# (and make targets the suite does not run) is covered by the fixture (test_snippets.py).
-FIXTURE_COMMANDS = (('make', 'demo'),)
+from tests.docs.selection import FIXTURE_COMMANDS
+from tests.helpers.shared import built_once
 
 
 @pytest.fixture(scope='session')

@@ -6,14 +6,14 @@ import os
 import re
 import shlex
 import shutil
-import subprocess
 import sys
 
 from tests.docs import substitutions as subs
 from tests.docs.snippets import Block, Command, commands, form
 from tests.docs.warm import WarmPython
+from tests.helpers import processes
+from tests.helpers.paths import ROOT
 
-ROOT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 LINKED = ('tools', 'configs', 'Makefile')
 TIMEOUT = 600  # seconds, one command
 DROPPED_ENV = ('RANK', 'LOCAL_RANK', 'WORLD_SIZE', 'LOCAL_WORLD_SIZE', 'MASTER_ADDR', 'MASTER_PORT')
@@ -81,11 +81,9 @@ def run(argv: list[str], cwd: str, where: str, env: dict) -> str:
         if runs_warm(argv, env):
             rc, out, err = warm_server().run(argv[1:], cwd, TIMEOUT)
         else:
-            proc = subprocess.run(
-                argv, cwd=cwd, env=env, capture_output=True, text=True, timeout=TIMEOUT
-            )
-            rc, out, err = proc.returncode, proc.stdout, proc.stderr
-    except (OSError, subprocess.TimeoutExpired, TimeoutError) as e:
+            done = processes.run(argv, cwd=cwd, env=env, timeout=TIMEOUT, check=False)
+            rc, out, err = done.returncode, done.stdout, done.stderr
+    except (OSError, AssertionError, TimeoutError) as e:  # AssertionError: timed out
         raise AssertionError(f'{where}: `{shlex.join(argv)}`: {e}') from e
     if rc != 0:
         raise AssertionError(

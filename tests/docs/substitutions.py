@@ -6,8 +6,8 @@ import os
 import re
 from dataclasses import dataclass
 
-from tests.conftest import free_port
 from tests.docs.warm import PRELOAD
+from tests.helpers.ports import free_port
 
 ITERS = 2  # training runs: optimizer steps
 BATCH = 4  # training runs: the largest batch

@@ -17,8 +17,8 @@ from tests.docs.runner import (
     run_python,
     workspace,
 )
+from tests.docs.selection import covered_by, skip_unless_runnable
 from tests.docs.snippets import Command, SnippetError, commands, read_blocks
-from tests.docs.test_snippets import covered_by, skip_unless_runnable
 
 
 def page(tmp_path, text: str) -> list:

@@ -6,8 +6,8 @@ import sys
 import pytest
 
 from tests.docs.runner import environment, run, runs_warm
+from tests.docs.selection import run_by_fixture
 from tests.docs.snippets import read_blocks
-from tests.docs.test_snippets import run_by_fixture
 from tests.docs.warm import WarmPython
 
 PROBE = """import gc, json, os, sys

@@ -7,7 +7,7 @@ import torch
 from mmengine.logging import MessageHub
 from torch import nn
 
-from tests.engine.demo_run import DEMO
+from tests.helpers.paths import DEMO, ROOT
 
 
 def test_amp_prefers_bf16_and_keeps_fp16_only_where_the_device_lacks_it():
@@ -78,7 +78,6 @@ def test_every_config_trains_under_the_rule(tmp_path):
     """MMEngine's plain wrapper (classification, transfer demos) and its fp16 AmpOptimWrapper
     (the ViTDet and seg recipes) become the plugin's, which skip, count and stop."""
     from mae_plugin.engine.runtime.launch import build_train_config
-    from tests.conftest import ROOT
 
     finetune = f'{ROOT}/configs/cls/vit-t-mae_finetune_demo.py'
     assert build_train_config(finetune).optim_wrapper.type == 'mae_plugin.FiniteOptimWrapper'

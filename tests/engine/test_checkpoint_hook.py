@@ -4,7 +4,6 @@ named in ``last_checkpoint``, and ``--resume`` continues from it."""
 import os
 import re
 import signal
-import subprocess
 import sys
 import textwrap
 
@@ -13,9 +12,9 @@ import torch
 from mmengine.hooks import Hook
 
 from mae_plugin.fileio import PARTIAL_SUFFIX
-from tests.conftest import ROOT
-from tests.engine import in_process
-from tests.engine.demo_run import DEMO, TINY, TRAIN, cli, demo_options, tiny_runner
+from tests.helpers import in_process, processes
+from tests.helpers.mmengine_runs import TINY, cli, demo_options, tiny_runner
+from tests.helpers.paths import DEMO, TRAIN
 
 
 def last_checkpoint(work):
@@ -62,21 +61,14 @@ def test_kill_during_a_save_then_resume_continues_from_the_last_complete(tmp_pat
     config.write_text(
         textwrap.dedent(f"""\
         _base_ = {DEMO!r}
-        custom_imports = dict(imports=['mae_plugin', 'tests.engine.kill_during_save'])
+        custom_imports = dict(imports=['mae_plugin', 'tests.helpers.scripts.kill_during_save'])
         custom_hooks = [dict(type='KillDuringSaveHook', at=4)]
     """)
     )
-    env = dict(os.environ, PYTHONPATH=ROOT, OMP_NUM_THREADS='1')
-    killed = subprocess.run(
-        [sys.executable, TRAIN, str(config), '--work-dir', work] + cli(options),
-        cwd=ROOT,
-        env=env,
-        capture_output=True,
-        text=True,
-        timeout=600,
-    )
+    argv = [sys.executable, TRAIN, str(config), '--work-dir', work, *cli(options)]
+    killed = processes.run(argv, check=False)
     assert killed.returncode == -signal.SIGKILL, killed.stderr[-3000:]
-    assert 'Saving checkpoint at 4 iterations' in killed.stdout + killed.stderr
+    assert 'Saving checkpoint at 4 iterations' in killed.output
     # killed during the file write: bytes of iter_4 were on disk, under the temporary name
     written = re.search(r'kill -9 with (\d+) bytes of (\S+) on disk', killed.stderr)
     assert written and int(written[1]) > 0, killed.stderr[-3000:]
@@ -104,8 +96,7 @@ def test_a_write_killed_midway_leaves_the_old_file_whole(tmp_path):
             f.flush()
             os.kill(os.getpid(), signal.SIGKILL)
     """)
-    env = dict(os.environ, PYTHONPATH=ROOT)
-    proc = subprocess.run([sys.executable, '-c', writer], env=env, capture_output=True)
+    proc = processes.python('-c', writer, check=False)
     assert proc.returncode == -signal.SIGKILL, proc.stderr
     assert torch.load(path, weights_only=True)['step'] == 1  # the old file, whole
     assert os.path.getsize(str(path) + PARTIAL_SUFFIX) == 1000  # the torn write, aside

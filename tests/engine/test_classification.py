@@ -11,6 +11,7 @@ import mae_plugin  # noqa: F401
 from mae_plugin.engine.classification.metric import MAEAccuracy
 from mae_plugin.engine.classification.transforms import MAECenterCrop, MAERandAugment, MAEResize
 from mae_plugin.engine.registry import MODELS, OPTIMIZERS
+from tests.helpers.models import tiny_mae
 
 TINY = dict(
     arch=dict(patch_size=8, embed_dim=48, depth=2, num_heads=3), num_classes=10, img_size=32
@@ -182,8 +183,6 @@ def test_evaluation_resize_then_centre_crop():
 
 
 def test_pretrained_errors_name_the_problem(tmp_path):
-    from tests.conftest import tiny_mae
-
     missing = str(tmp_path / 'nope.pth')
     with pytest.raises(FileNotFoundError, match='nope.pth'):
         build(init_cfg=dict(type='Pretrained', checkpoint=missing)).init_weights()
@@ -201,8 +200,6 @@ def test_pretrained_errors_name_the_problem(tmp_path):
 
 
 def test_pretrained_position_table_is_resampled_to_the_input(tmp_path):
-    from tests.conftest import tiny_mae
-
     path = str(tmp_path / 'mae.pth')
     mae = tiny_mae(img_size=32, patch_size=8)  # 4 x 4 grid
     torch.save({'state_dict': {f'mae.{k}': v for k, v in mae.state_dict().items()}}, path)
@@ -217,7 +214,6 @@ def test_pretrained_position_table_is_resampled_to_the_input(tmp_path):
 @pytest.mark.parametrize('fmt', ['plugin', 'official', 'timm', 'lightly'])
 def test_every_readable_format_fine_tunes(tmp_path, fmt):
     from mae_plugin.checkpoints import from_core
-    from tests.conftest import tiny_mae
 
     mae = tiny_mae(img_size=32, patch_size=8)
     path = str(tmp_path / f'{fmt}.pth')

@@ -2,7 +2,7 @@
 
 import pytest
 
-from tests.engine.test_recipe import load
+from tests.helpers.recipes import load
 
 ARCH = {'b': 'base', 'l': 'large', 'h': 'huge'}
 # size: (epochs, base lr, layer decay, drop path)

@@ -9,37 +9,14 @@ import os
 import pytest
 import torch
 
-from tests.conftest import ROOT
-from tests.engine import in_process
+from tests.helpers import in_process
+from tests.helpers.mmengine_runs import finetune_options as options
+from tests.helpers.paths import ROOT
 
 
 @pytest.fixture
 def pretrained(pretrained_64):
     return pretrained_64  # a plugin checkpoint of a depth-2 MAE at 64 px, patch 8
-
-
-def options(demo_root, checkpoint, iters=6):
-    knn = os.path.join(demo_root, 'knn')
-    return {
-        'model.arch.embed_dim': 48,
-        'model.arch.depth': 2,
-        'model.arch.num_heads': 3,
-        'model.init_cfg.checkpoint': checkpoint,
-        'train_dataloader.dataset.data_root': knn,
-        'val_dataloader.dataset.data_root': knn,
-        'test_dataloader.dataset.data_root': knn,
-        'train_dataloader.batch_size': 8,
-        'train_dataloader.num_workers': 0,
-        'train_dataloader.persistent_workers': False,
-        'val_dataloader.num_workers': 0,
-        'val_dataloader.persistent_workers': False,
-        'test_dataloader.num_workers': 0,
-        'test_dataloader.persistent_workers': False,
-        'train_cfg.max_iters': iters,
-        'train_cfg.val_interval': iters,
-        'default_hooks.checkpoint.interval': iters,
-        'default_hooks.logger.interval': 1,
-    }
 
 
 def train_then_test_in_process(config, work, demo_root, checkpoint, loaded):

@@ -4,7 +4,6 @@ each file once. Folders (2 processes under torchrun, resumed) and tar shards."""
 
 import os
 import shutil
-import sys
 
 import pytest
 import torch
@@ -12,18 +11,11 @@ import torch
 from mae_plugin.data.shards import ShardStream
 from mae_plugin.data.transforms import MAELoadImage
 from mae_plugin.data.unreadable import UnreadableFiles, batch_names
-from tests.conftest import free_port
-from tests.data.test_shards import jpeg, write_tar
-from tests.engine.demo_run import (
-    DEMO,
-    TINY,
-    TRAIN,
-    cli,
-    demo_options,
-    run_cli,
-    without_monitors,
-)
-from tests.tools.training import rows
+from tests.helpers.data import jpeg, write_tar
+from tests.helpers.fsdp_runs import torchrun
+from tests.helpers.mmengine_runs import TINY, demo_options, without_monitors
+from tests.helpers.paths import DEMO
+from tests.helpers.scalars import runs
 
 LISTED = 'unreadable image file(s) skipped'
 
@@ -73,10 +65,7 @@ def test_two_ranks_count_each_bad_file_once_across_epochs_retries_and_resume(tmp
 
     def train(iters, *args):
         options = without_monitors(demo_options(str(tmp_path / 'data'), iters, 4, **extra))
-        port = free_port()
-        head = [sys.executable, '-m', 'torch.distributed.run', '--nproc_per_node=2']
-        head += ['--master_port', port, TRAIN, DEMO, '--launcher', 'pytorch', '--work-dir', work]
-        return run_cli(head + list(args) + cli(options))
+        return torchrun(DEMO, work, options, extra=args)
 
     out = train(8)
     first = counts(work)
@@ -98,5 +87,5 @@ def test_two_ranks_count_each_bad_file_once_across_epochs_retries_and_resume(tmp
 
 def counts(work_dir):
     """{step: corrupt_images} of the latest run in ``work_dir``."""
-    latest = rows(work_dir)[-1]
+    latest = runs(work_dir)[-1]
     return {row['step']: row['corrupt_images'] for row in latest if 'corrupt_images' in row}

@@ -1,40 +1,12 @@
-import os
-import shutil
-
 import numpy as np
 import pytest
 import torch
 from mmengine.dataset import default_collate
-from mmengine.registry import DefaultScope
 
 import mae_plugin  # noqa: F401
 from mae_plugin.data import CorruptImageError, MAEMaskGenerator
-from mae_plugin.engine.pretrain.dataset import MAEImageFolder
 from mae_plugin.engine.registry import TRANSFORMS
-
-PIPELINE = [
-    dict(type='MAELoadImage'),
-    dict(type='MAERandomResizedCrop', size=64, scale=(0.2, 1.0), interpolation='bicubic'),
-    dict(type='MAERandomFlip', prob=0.5),
-    dict(type='MAEMaskGenerator', input_size=64, patch_size=8, mask_ratio=0.75),
-    dict(type='MAEPackInputs'),
-]
-
-
-def make_folder(tmp_path, demo_root, layout):
-    """layout: {relative path: demo image name}"""
-    for rel, name in layout.items():
-        dst = tmp_path / rel
-        dst.parent.mkdir(parents=True, exist_ok=True)
-        shutil.copy(os.path.join(demo_root, 'train', f'{name}.jpg'), dst)
-    return str(tmp_path)
-
-
-def dataset(root, **kw):
-    with DefaultScope.overwrite_default_scope('mae_plugin'):
-        return MAEImageFolder(
-            data_root=root, data_prefix=dict(img_path='train'), pipeline=PIPELINE, **kw
-        )
+from tests.helpers.data import dataset, make_folder
 
 
 def test_imagenet_layout_with_classes(tmp_path, demo_root):

@@ -2,7 +2,6 @@
 of skipped images summed over the ranks of a real 2-process (gloo) run."""
 
 import glob
-import json
 import os
 import shutil
 import sys
@@ -12,9 +11,11 @@ from mmengine.dataset import default_collate
 from torch.utils.data import DataLoader
 
 from mae_plugin.data import CorruptImageError
-from tests.conftest import free_port
-from tests.engine.demo_run import DEMO, TINY, TRAIN, cli, demo_options, run_cli, without_monitors
-from tests.engine.test_data import dataset, make_folder
+from tests.helpers import scalars
+from tests.helpers.data import dataset, make_folder
+from tests.helpers.mmengine_runs import TINY, cli, demo_options, run_cli, without_monitors
+from tests.helpers.paths import DEMO, TRAIN
+from tests.helpers.ports import free_port
 
 
 def test_files_gone_or_unreadable_after_the_scan_are_skipped_and_counted(tmp_path, demo_root):
@@ -55,12 +56,7 @@ def test_files_gone_or_unreadable_after_the_scan_are_skipped_and_counted(tmp_pat
 
 
 def corrupt_counts(work_dir):
-    rows = [
-        json.loads(line)
-        for f in glob.glob(os.path.join(work_dir, '*', 'vis_data', 'scalars.json'))
-        for line in open(f)
-    ]
-    return {row['step']: row['corrupt_images'] for row in rows if 'corrupt_images' in row}
+    return scalars.logged(work_dir, 'corrupt_images')
 
 
 @pytest.mark.slow

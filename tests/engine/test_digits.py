@@ -2,7 +2,6 @@
 small subset of them: the kNN monitor scores the random encoder before the first step."""
 
 import glob
-import json
 import os
 import shutil
 
@@ -11,8 +10,8 @@ import pytest
 from PIL import Image
 
 from mae_plugin.monitor.layout import GAP, HEADER
-from tests.conftest import ROOT
-from tests.engine import in_process
+from tests.helpers import in_process, scalars
+from tests.helpers.paths import ROOT
 from tools.demo_data import prepare_digits
 
 DIGITS = os.path.join(ROOT, 'configs', 'mae_vit-t_digits.py')
@@ -78,8 +77,7 @@ def test_the_digits_config_scores_the_random_encoder_before_training(digits_root
     # the command line (tests/docs)
     _, out = in_process.train(DIGITS, work, options)
     assert 'kNN top-1 (k=20, T=0.07, avg)' in out and 'at iteration 0' in out
-    (scalars,) = glob.glob(os.path.join(work, '*', 'vis_data', 'scalars.json'))
-    rows = [json.loads(line) for line in open(scalars)]
+    (rows,) = scalars.runs(work)
     assert set(rows[0]) == {'knn_top1', 'step'} and rows[0]['step'] == 0  # before any step
     assert [r['step'] for r in rows if 'knn_top1' in r] == [0, 3]
     assert all(0 <= r['knn_top1'] <= 100 for r in rows if 'knn_top1' in r)

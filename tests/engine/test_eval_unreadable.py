@@ -6,7 +6,6 @@ through ``tools/train.py`` (validation during training) and ``tools/test.py``, o
 import os
 import re
 import shutil
-import subprocess
 import sys
 
 import pytest
@@ -17,10 +16,10 @@ import mae_plugin  # noqa: F401
 from mae_plugin.data import CorruptImageError
 from mae_plugin.engine.classification.metric import MAEAccuracy
 from mae_plugin.engine.pretrain.dataset import MAEImageFolder
-from tests.conftest import ROOT, free_port
-from tests.engine import in_process
-from tests.engine.demo_run import cli
-from tests.engine.test_cls_train import options
+from tests.helpers import in_process, processes
+from tests.helpers.mmengine_runs import cli
+from tests.helpers.mmengine_runs import finetune_options as options
+from tests.helpers.paths import ROOT
 
 TEST = os.path.join(ROOT, 'tools', 'test.py')
 FINETUNE = os.path.join(ROOT, 'configs', 'cls', 'vit-t-mae_finetune_demo.py')
@@ -44,15 +43,10 @@ def with_unreadable_val(tmp_path, demo_root):
 
 def run(args, torchrun=False):
     """(return code, output) of ``python [-m torch.distributed.run ...] ARGS``."""
-    head = [sys.executable]
-    if torchrun:
-        port = free_port()
-        head += ['-m', 'torch.distributed.run', '--nproc_per_node=2', '--master_port', port]
-    env = dict(os.environ, PYTHONPATH=ROOT, OMP_NUM_THREADS='1')
-    proc = subprocess.run(
-        head + args, cwd=ROOT, env=env, capture_output=True, text=True, timeout=600
+    done = processes.run(
+        [*(processes.torchrun(2) if torchrun else [sys.executable]), *args], check=False
     )
-    return proc.returncode, proc.stdout + proc.stderr
+    return done.returncode, done.output
 
 
 def eval_options(demo_root, checkpoint, root, **extra):

@@ -11,8 +11,10 @@ from torch import nn
 from mae_plugin.engine.nonfinite import FiniteOptimWrapper
 from mae_plugin.engine.registry import HOOKS
 from mae_plugin.engine.runtime.launch import build_runner
-from tests.engine.demo_run import DEMO, TINY, cli, demo_options, in_process_cfg
-from tests.engine.nan_steps import NaNStepsHook
+from tests.helpers.mmengine_runs import TINY, cli, demo_options, in_process_cfg
+from tests.helpers.models import tiny_pretrain_model as build
+from tests.helpers.paths import DEMO
+from tests.helpers.scripts.nan_steps import NaNStepsHook
 
 
 def wrapper(optimizer_kw, **kw):
@@ -150,8 +152,6 @@ def test_runner_stops_after_skips_in_a_row_naming_the_iteration(tmp_path, demo_r
 def test_the_model_checks_the_loss_only_without_a_guarding_wrapper():
     from mmengine.optim import OptimWrapper
 
-    from tests.engine.test_model import build
-
     data = dict(inputs=torch.zeros(2, 3, 32, 32, dtype=torch.uint8), data_samples=None)
     for wrapper_type, raises in ((OptimWrapper, True), (FiniteOptimWrapper, False)):
         model = build()
@@ -184,7 +184,7 @@ def test_train_py_stops_a_burst_at_its_fifth_step_whatever_the_check_interval(tm
     config = tmp_path / 'nan_burst.py'
     config.write_text(
         f'_base_ = {DEMO!r}\n'
-        "custom_imports = dict(imports=['mae_plugin', 'tests.engine.nan_steps'])\n"
+        "custom_imports = dict(imports=['mae_plugin', 'tests.helpers.scripts.nan_steps'])\n"
         "custom_hooks = [dict(type='NaNStepsHook', bad=list(range(9)))]\n"
     )
     work = tmp_path / 'run'

@@ -1,16 +1,13 @@
 """MAEFSDP2Strategy under MAEFlexibleRunner: configs, lr rule, code-free and strict resume
 (in process, one rank); against DDP, kill -9, world-size change, timm export, two simulated
 nodes (torchrun, 2 CPU processes on gloo, slow). The comparisons with DDP read one pair of
-runs, both launched as two nodes (the fixture two_node_runs, tests/engine/conftest.py)."""
+runs, both launched as two nodes (the fixture two_node_runs, tests/conftest.py)."""
 
 import glob
-import json
 import os
-import subprocess
 import uuid
 
 import pytest
-import timm
 import torch
 from mmengine.config import Config
 
@@ -18,18 +15,11 @@ from benchmarks.memory import memory_model
 from mae_plugin.checkpoints import load_checkpoint_file
 from mae_plugin.engine.runtime.launch import build_runner, build_train_config
 from mae_plugin.engine.runtime.sharded_checkpoint import sharded_folder
-from tests.conftest import ROOT
-from tests.engine import in_process
-from tests.engine.demo_run import logged_losses, tiny_core_mae
-from tests.engine.fsdp_run import (
-    DEMO_FSDP,
-    ITERS,
-    last_checkpoint,
-    probed,
-    probes,
-    tiny_options,
-    torchrun,
-)
+from tests.helpers import in_process, processes, scalars
+from tests.helpers.fsdp_runs import ITERS, last_checkpoint, probed, probes, torchrun
+from tests.helpers.mmengine_runs import tiny_options
+from tests.helpers.models import demo_mae, tiny_timm_vit
+from tests.helpers.paths import DEMO_FSDP, ROOT
 from tools.convert_checkpoint import main as convert_main
 
 FSDP_CONFIGS = ['mae_vit-t_demo_fsdp.py', 'mae_vit-h_1600e_fsdp.py', 'mae_vit-g_1600e_fsdp.py']
@@ -124,7 +114,7 @@ def test_two_nodes_on_one_machine_train_the_demo(two_node_runs, name):
     ranks = probes(work)  # one process per node, each its own rank and images
     assert len(ranks[0]['losses']) == len(ranks[1]['losses']) == ITERS
     assert ranks[0]['losses'] != ranks[1]['losses']
-    assert sorted(logged_losses(work)) == list(range(1, ITERS + 1))
+    assert sorted(scalars.logged(work, 'loss')) == list(range(1, ITERS + 1))
     torch.load(os.path.join(work, f'iter_{ITERS}.pth'), weights_only=True)
 
 
@@ -143,7 +133,7 @@ def test_sharded_losses_equal_ddp_and_each_rank_holds_half(tmp_path, two_node_ru
         for what in ('param_bytes', 'optim_bytes'):
             assert 0.45 < fsdp[rank][what] / ddp[rank][what] < 0.56, (what, fsdp[rank], ddp[rank])
     # the shards add up to DDP's bytes, which are docs/scaling.md's 4 P and 8 P_t
-    paper = memory_model(tiny_core_mae())
+    paper = memory_model(demo_mae())
     assert (
         ddp[0]['param_bytes'] == 4 * paper.params == fsdp[0]['param_bytes'] + fsdp[1]['param_bytes']
     )
@@ -158,16 +148,7 @@ def test_sharded_losses_equal_ddp_and_each_rank_holds_half(tmp_path, two_node_ru
     assert torch.serialization.get_unsafe_globals_in_checkpoint(consolidated) == []
     out = str(tmp_path / 'timm.pth')
     convert_main([consolidated, out, '--to', 'timm'])
-    vit = timm.create_model(
-        'vit_base_patch16_224',
-        pretrained=False,
-        num_classes=0,
-        img_size=64,
-        patch_size=8,
-        embed_dim=48,
-        depth=2,
-        num_heads=3,
-    )
+    vit = tiny_timm_vit()
     vit.load_state_dict(torch.load(out, weights_only=True), strict=True)
     state = load_checkpoint_file(consolidated)['state_dict']
     torch.testing.assert_close(
@@ -185,8 +166,7 @@ def test_knn_monitor_and_pictures_run_on_every_rank_of_a_sharded_model(two_node_
     weights, and the reconstruction pictures are written."""
     knn = {}
     for name, work in two_node_runs.items():
-        scalars = glob.glob(os.path.join(work, '*', 'vis_data', 'scalars.json'))
-        rows = [json.loads(line) for line in open(scalars[0])]
+        rows = scalars.runs(work)[0]
         knn[name] = {row['step']: row['knn_top1'] for row in rows if 'knn_top1' in row}
         pictures = glob.glob(os.path.join(work, '*', 'vis_data', 'vis_image', 'reconstruction_*'))
         assert len(pictures) == 1, pictures  # at step 4 (the end repeats the same step)
@@ -203,19 +183,11 @@ def test_kill_9_during_a_save_then_resume_at_two_and_at_one_process(tmp_path, de
         DEMO_FSDP,
         'killed_at_4',
         hooks=["dict(type='KillDuringSaveHook', at=4)"],
-        imports=['tests.engine.kill_during_save'],
+        imports=['kill_during_save'],
     )
-    env = dict(os.environ, PYTHONPATH=ROOT, OMP_NUM_THREADS='1')
-    proc = subprocess.run(
-        torchrun(killed, work, options, check=False),
-        cwd=ROOT,
-        env=env,
-        capture_output=True,
-        text=True,
-        timeout=600,
-    )
-    assert proc.returncode != 0 and 'Signal 9 (SIGKILL)' in proc.stdout + proc.stderr
-    assert 'Saving checkpoint at 4 iterations' in proc.stdout + proc.stderr
+    proc = processes.run(torchrun(killed, work, options, check=False), check=False)
+    assert proc.returncode != 0 and 'Signal 9 (SIGKILL)' in proc.output
+    assert 'Saving checkpoint at 4 iterations' in proc.output
     assert last_checkpoint(work) == os.path.join(work, 'iter_2.pth')
     # rank 0 died writing iter_4.pth, after its shards were complete
     assert os.path.isdir(sharded_folder(os.path.join(work, 'iter_4.pth')))
@@ -268,16 +240,8 @@ def test_nan_weights_at_save_stop_every_rank_and_keep_the_previous_checkpoint(tm
     work = str(tmp_path / 'run')
     options = tiny_options(demo_root, 6, 2, **{'default_hooks.checkpoint.max_keep_ckpts': 1})
     config = probed(tmp_path, DEMO_FSDP, 'nan_at_4', hooks=["dict(type='NaNWeightsHook', at=4)"])
-    env = dict(os.environ, PYTHONPATH=ROOT, OMP_NUM_THREADS='1')
-    proc = subprocess.run(
-        torchrun(config, work, options, check=False),
-        cwd=ROOT,
-        env=env,
-        capture_output=True,
-        text=True,
-        timeout=300,
-    )
-    out = proc.stdout + proc.stderr
+    proc = processes.run(torchrun(config, work, options, check=False), timeout=300, check=False)
+    out = proc.output
     assert proc.returncode != 0
     assert "weight 'mae.encoder.vit.cls_token' holds non-finite values" in out  # rank 0
     assert 'another rank refused to write the checkpoint' in out, out[-4000:]  # rank 1

@@ -8,8 +8,8 @@ from mmengine.config import Config
 from mmengine.optim import build_optim_wrapper
 from mmengine.registry import DefaultScope
 
-from tests.conftest import ROOT
-from tests.engine.test_model import build
+from tests.helpers.models import tiny_pretrain_model as build
+from tests.helpers.paths import ROOT
 
 SCHEDULE = f'{ROOT}/configs/_base_/schedules/mae_adamw.py'
 

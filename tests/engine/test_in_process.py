@@ -3,8 +3,9 @@ loader workers: left to the garbage collector, each would cost a later test a 5 
 
 import multiprocessing
 
-from tests.engine import in_process
-from tests.engine.demo_run import DEMO, TINY, demo_options, without_monitors
+from tests.helpers import in_process
+from tests.helpers.mmengine_runs import TINY, demo_options, without_monitors
+from tests.helpers.paths import DEMO
 
 
 def test_a_run_in_this_process_leaves_no_loader_workers(tmp_path, demo_root):

@@ -1,12 +1,12 @@
 """KNNMonitorHook measures before training starts (the starting point of the curve), unless told
 not to, and then at its interval."""
 
-import json
 import os
 
 from mae_plugin.engine.runtime.launch import run_training
-from tests.engine.demo_run import TINY, in_process_cfg
-from tests.engine.test_labels import tiles
+from tests.helpers import scalars
+from tests.helpers.data import tiles
+from tests.helpers.mmengine_runs import TINY, in_process_cfg
 
 
 def knn_rows(tmp_path, demo_root, **options) -> list[dict]:
@@ -29,8 +29,8 @@ def knn_rows(tmp_path, demo_root, **options) -> list[dict]:
         **options,
     }
     runner = run_training(in_process_cfg(tmp_path, demo_root, 2, **options))
-    with open(os.path.join(runner.log_dir, 'vis_data', 'scalars.json')) as f:
-        return [json.loads(line) for line in f]
+    (rows,) = scalars.runs(os.path.join(runner.log_dir, 'vis_data', 'scalars.json'))
+    return rows
 
 
 def test_knn_is_measured_before_the_first_step(tmp_path, demo_root):

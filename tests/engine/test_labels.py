@@ -1,9 +1,7 @@
 """One class list per dataset family: validation, test and the kNN monitor take the training
 split's, so a class missing in one split (or an emptied folder) never moves a label."""
 
-import json
 import os
-import shutil
 
 import pytest
 from mmengine.config import Config
@@ -14,23 +12,12 @@ from mae_plugin.engine.hooks.knn import KNNMonitorHook
 from mae_plugin.engine.pretrain.dataset import MAEImageFolder
 from mae_plugin.engine.registry import DATASETS
 from mae_plugin.engine.runtime.launch import run_training
-from tests.conftest import ROOT
-from tests.engine.demo_run import in_process_cfg
+from tests.helpers import scalars
+from tests.helpers.data import tiles
+from tests.helpers.mmengine_runs import in_process_cfg
+from tests.helpers.paths import ROOT
 
 FINETUNE_DEMO = os.path.join(ROOT, 'configs', 'cls', 'vit-t-mae_finetune_demo.py')
-
-
-def tiles(tmp_path, demo_root, layout):
-    """layout: {split/class: [demo photograph names]}; one 64 px tile of each photograph
-    (``knn/train/<name>/r0c1.jpg`` of the demo split), named after the photograph."""
-    for folder, names in layout.items():
-        os.makedirs(tmp_path / folder, exist_ok=True)
-        for name in names:
-            shutil.copy(
-                os.path.join(demo_root, 'knn', 'train', name, 'r0c1.jpg'),
-                tmp_path / folder / f'{name}.jpg',
-            )
-    return str(tmp_path)
 
 
 def config_dataset(root, loader='val_dataloader'):
@@ -156,8 +143,7 @@ def test_knn_monitor_labels_val_by_the_training_classes(tmp_path, demo_root):
     ((_, train_labels, _, val_labels),) = hook.probe._splits.values()
     assert train_labels.tolist() == [0, 0, 1, 1, 2, 2]
     assert val_labels.tolist() == [0, 2, 2]
-    with open(os.path.join(runner.log_dir, 'vis_data', 'scalars.json')) as f:
-        rows = [json.loads(line) for line in f]
+    (rows,) = scalars.runs(os.path.join(runner.log_dir, 'vis_data', 'scalars.json'))
     # measured before training (step 0) and at the end (step 1)
     assert [row['knn_top1'] for row in rows if 'knn_top1' in row] == [100.0, 100.0]
 

@@ -1,24 +1,9 @@
 import pytest
 import torch
-from mmengine.registry import DefaultScope
 
 import mae_plugin  # noqa: F401
-from mae_plugin.engine.registry import MODELS
 from mae_plugin.models.masking import batch_random_mask
-
-TINY = dict(
-    type='MAEPretrainModel',
-    encoder=dict(
-        type='MaskedViTEncoder', img_size=32, patch_size=8, embed_dim=48, depth=2, num_heads=3
-    ),
-    decoder=dict(embed_dim=32, depth=1, num_heads=4),
-)
-
-
-def build(**kw):
-    torch.manual_seed(0)
-    with DefaultScope.overwrite_default_scope('mae_plugin'):
-        return MODELS.build(dict(TINY, **kw))
+from tests.helpers.models import tiny_pretrain_model as build
 
 
 def test_training_forward_with_the_pipeline_mask_has_no_graph_break():

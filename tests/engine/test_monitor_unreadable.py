@@ -8,8 +8,9 @@ import shutil
 
 import pytest
 
-from tests.engine import in_process
-from tests.engine.demo_run import DEMO, TINY, demo_options
+from tests.helpers import in_process
+from tests.helpers.mmengine_runs import TINY, demo_options
+from tests.helpers.paths import DEMO
 
 
 def demo_with_unreadable_files(tmp_path, demo_root):

@@ -2,12 +2,10 @@
 destroy): a process that exits with a gloo group alive can abort at exit after its work is done
 ('terminate called without an active exception', seen on CI under torchrun)."""
 
-import subprocess
-import sys
-
-from tests.conftest import ROOT, free_port
-from tests.engine.demo_run import DEMO, TRAIN, cli
-from tests.engine.fsdp_run import tiny_options
+from tests.helpers import processes
+from tests.helpers.mmengine_runs import cli, tiny_options
+from tests.helpers.paths import DEMO, ROOT, TRAIN
+from tests.helpers.ports import free_port
 
 # the launcher's environment for a world of one process, then the tool as torchrun starts it
 # (its ``__main__`` block); the process exit it ends with reports the group's state first
@@ -30,14 +28,8 @@ def test_a_finished_launcher_run_leaves_no_process_group(tmp_path, demo_root):
     port = free_port()
     args = [TRAIN, DEMO, '--launcher', 'pytorch', '--work-dir', str(tmp_path)]
     args += cli(tiny_options(demo_root, 1, 1))
-    proc = subprocess.run(
-        [sys.executable, '-c', SCRIPT, port, *args],
-        cwd=ROOT,
-        env={'PYTHONPATH': ROOT, 'OMP_NUM_THREADS': '1', 'PATH': '/usr/bin:/bin'},
-        capture_output=True,
-        text=True,
-        timeout=300,
-    )
+    env = {'PYTHONPATH': ROOT, 'OMP_NUM_THREADS': '1', 'PATH': '/usr/bin:/bin'}
+    proc = processes.python('-c', SCRIPT, port, *args, env=env, timeout=300, check=False)
     assert proc.returncode == 0, proc.stderr[-4000:]
     assert 'group alive after the run: False' in proc.stdout, proc.stdout[-2000:]
     assert 'the tool returned' not in proc.stdout

@@ -16,16 +16,16 @@ import pytest
 import torch
 
 from mae_plugin.engine.runtime.launch import run_training
-from tests.conftest import ROOT, free_port
-from tests.engine.demo_run import (
-    DEMO,
+from tests.helpers.mmengine_runs import (
     TINY,
-    TRAIN,
     cli,
     demo_options,
+    finetune_options,
     in_process_cfg,
     without_monitors,
 )
+from tests.helpers.paths import DEMO, ROOT, TRAIN
+from tests.helpers.ports import free_port
 
 TEST = os.path.join(ROOT, 'tools', 'test.py')
 
@@ -92,7 +92,7 @@ def test_nan_at_save_stops_every_rank_with_the_message(tmp_path, demo_root):
     config = tmp_path / 'nan_at_save.py'
     config.write_text(
         f'_base_ = {DEMO!r}\n'
-        "custom_imports = dict(imports=['mae_plugin', 'tests.engine.rank_faults'])\n"
+        "custom_imports = dict(imports=['mae_plugin', 'tests.helpers.scripts.rank_faults'])\n"
         "custom_hooks = [dict(type='PoisonAtSaveHook', at=4)]\n"
     )
     work = tmp_path / 'run'
@@ -144,11 +144,11 @@ def test_tools_test_py_of_a_misfit_stops_every_rank_with_the_message(
     tmp_path, demo_root, pretrained_64
 ):
     """tools/test.py of the classifier with an MAE pretraining checkpoint (other keys)."""
-    from tests.engine.test_cls_train import options
-
     path, _ = pretrained_64
     config = os.path.join(ROOT, 'configs', 'cls', 'vit-t-mae_finetune_demo.py')
-    args = [TEST, config, path, '--work-dir', tmp_path / 'test'] + cli(options(demo_root, path))
+    args = [TEST, config, path, '--work-dir', tmp_path / 'test'] + cli(
+        finetune_options(demo_root, path)
+    )
     ranks = two_ranks(tmp_path, args)
     assert_every_rank_stopped_with(ranks, f'checkpoint {path!r} does not fit MAEClassifier')
 
@@ -160,7 +160,7 @@ def test_a_nan_burst_on_one_rank_is_skipped_and_stops_every_rank(tmp_path, demo_
     config = tmp_path / 'nan_on_rank_1.py'
     config.write_text(
         f'_base_ = {DEMO!r}\n'
-        "custom_imports = dict(imports=['mae_plugin', 'tests.engine.nan_steps'])\n"
+        "custom_imports = dict(imports=['mae_plugin', 'tests.helpers.scripts.nan_steps'])\n"
         "custom_hooks = [dict(type='NaNStepsHook', bad=list(range(9)), ranks=[1])]\n"
     )
     options = without_monitors(

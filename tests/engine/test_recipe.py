@@ -1,22 +1,15 @@
 """The official recipe, pinned: every number the paper or the official code fixes."""
 
-import os
-
 import pytest
-from mmengine.config import Config
 from mmengine.optim import build_optim_wrapper
 from mmengine.registry import DefaultScope
 
 import mae_plugin  # noqa: F401
 from mae_plugin.engine.registry import MODELS
-from tests.conftest import ROOT
+from tests.helpers.recipes import assert_plugin_runner_and_safe_checkpoints, load
 
 SIZES = {'b': (768, 12, 12, 16), 'l': (1024, 24, 16, 16), 'h': (1280, 32, 16, 14)}
 CONFIGS = [(s, e) for s in 'blh' for e in (400, 800, 1600)]
-
-
-def load(name):
-    return Config.fromfile(os.path.join(ROOT, 'configs', name))
 
 
 @pytest.mark.parametrize('size,epochs', CONFIGS)
@@ -106,15 +99,3 @@ CONFIG_FAMILIES = [
 @pytest.mark.parametrize('name', CONFIG_FAMILIES)
 def test_every_config_runs_the_plugin_runner_and_safe_checkpoints(name):
     assert_plugin_runner_and_safe_checkpoints(load(name))
-
-
-def assert_plugin_runner_and_safe_checkpoints(cfg):
-    """The lr rule with accumulation and strict loading live in MAERunner; atomic writes and
-    delete-after-write in AtomicCheckpointHook; the other guards in the safety hooks."""
-    assert cfg.runner_type == 'mae_plugin.MAERunner'
-    hooks = {
-        h['type'].split('.')[-1]
-        for h in [*cfg.default_hooks.values(), *cfg.get('custom_hooks', [])]
-    }
-    assert cfg.default_hooks.checkpoint.type.split('.')[-1] == 'AtomicCheckpointHook'
-    assert {'FiniteWeightsHook', 'WeightsOnlyResumeHook', 'ResumeScheduleGuardHook'} <= hooks

@@ -4,8 +4,6 @@ the lr of every later iteration is the lr a fresh run of the new layout has; wit
 (MAEFSDP2Strategy), 2 processes (torchrun as two nodes, gloo) resumed on 1 (in this process),
 and batch/accumulation on 1."""
 
-import glob
-import json
 import os
 import shutil
 import uuid
@@ -13,9 +11,11 @@ import uuid
 import pytest
 
 from mae_plugin.engine.runtime.launch import build_runner, build_train_config
-from tests.engine.demo_run import DEMO
-from tests.engine.fsdp_run import DEMO_FSDP, ITERS, SCALED, SCHEDULE, tiny_options
-from tests.engine.in_process import train as train_in_process
+from tests.helpers import scalars
+from tests.helpers.fsdp_runs import ITERS, SCALED, SCHEDULE
+from tests.helpers.in_process import train as train_in_process
+from tests.helpers.mmengine_runs import tiny_options
+from tests.helpers.paths import DEMO, DEMO_FSDP
 
 # ITERS, SCHEDULE (warm-up over the first 2 iterations, then cosine to a floor of a ratio of
 # the lr, which the iterations after the checkpoint at 2 follow), SCALED: tests/engine/fsdp_run.py
@@ -27,8 +27,7 @@ def options(demo_root, **extra):
 
 def lrs(work):
     """{iteration: (lr, base_lr)} of the newest run in ``work``."""
-    newest = sorted(glob.glob(os.path.join(work, '*', 'vis_data', 'scalars.json')))[-1]
-    rows = [json.loads(line) for line in open(newest) if line.strip()]
+    rows = scalars.runs(work)[-1]
     return {r['step']: (r['lr'], r.get('base_lr')) for r in rows if 'lr' in r}
 
 
@@ -79,7 +78,7 @@ def test_another_batch_and_accumulation_on_one_process_follow_the_lr_rule(
 def test_two_processes_resumed_on_one_step_with_the_one_process_lr(
     tmp_path, demo_root, two_node_runs, config, run
 ):
-    """The two-node run of tests/engine/conftest.py (2 processes x 4 x 1, ITERS iterations on
+    """The two-node run of tests/conftest.py (2 processes x 4 x 1, ITERS iterations on
     SCHEDULE, SCALED), copied, resumed at 2 on one process."""
     opts = options(demo_root, **SCALED)
     work = str(tmp_path / 'run')

@@ -8,15 +8,10 @@ import torch
 
 from mae_plugin.checkpoints import from_core
 from mae_plugin.checkpoints.convert import convert_checkpoint
-from tests.conftest import ROOT
-from tests.engine import in_process
-from tests.engine.demo_run import (
-    DEMO,
-    TINY,
-    demo_options,
-    tiny_core_mae,
-    tiny_runner,
-)
+from tests.helpers import in_process
+from tests.helpers.mmengine_runs import TINY, demo_options, tiny_runner
+from tests.helpers.models import demo_mae
+from tests.helpers.paths import DEMO, ROOT
 
 FORMATS = ['plugin', 'official', 'official-encoder', 'timm', 'lightly', 'hf', 'timm-safetensors']
 
@@ -25,7 +20,7 @@ def released(tmp_path, fmt, img_size=32):
     """(path, core MAE) of a tiny MAE written in ``fmt``, pretrained at ``img_size`` (the demo
     runs at 64 px: the position tables must be resampled)."""
     torch.manual_seed(1)
-    mae = tiny_core_mae(img_size)
+    mae = demo_mae(img_size)
     state = mae.state_dict()
     if fmt == 'official-encoder':
         state = {k: v for k, v in state.items() if k.startswith('encoder.')}

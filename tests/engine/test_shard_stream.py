@@ -12,10 +12,11 @@ from torch.utils.data import DataLoader
 from mae_plugin.data.pack import pack_folder
 from mae_plugin.data.shards import ShardStream, reader_shards
 from mae_plugin.engine.runtime.launch import build_runner, build_train_config
-from tests.conftest import ROOT, free_port
-from tests.engine import shard_probe  # noqa: F401  (registers StreamProbeHook)
-from tests.engine.demo_run import TINY, TRAIN, cli, demo_options, run_cli, without_monitors
-from tests.engine.in_process import end_loader_workers
+from tests.helpers.in_process import end_loader_workers
+from tests.helpers.mmengine_runs import TINY, cli, demo_options, run_cli, without_monitors
+from tests.helpers.paths import ROOT, TRAIN
+from tests.helpers.ports import free_port
+from tests.helpers.scripts import shard_probe  # noqa: F401  (registers StreamProbeHook)
 
 SHARDS = os.path.join(ROOT, 'configs', 'mae_vit-t_demo_shards.py')
 
@@ -108,7 +109,7 @@ def test_torchrun_two_ranks_two_workers_one_epoch_then_resume(tmp_path, demo_roo
     config = tmp_path / 'shards_probe.py'
     config.write_text(
         f'_base_ = {SHARDS!r}\n'
-        "custom_imports = dict(imports=['mae_plugin', 'tests.engine.shard_probe'])\n"
+        "custom_imports = dict(imports=['mae_plugin', 'tests.helpers.scripts.shard_probe'])\n"
         "custom_hooks = [dict(type='ShardStreamStateHook'), dict(type='StreamProbeHook')]\n"
     )
     opts = options(demo_root, shard_root, 4, 2)

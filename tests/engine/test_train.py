@@ -1,7 +1,6 @@
 """End to end through MMEngine's runner: the demo job, resume, CPU DDP, AMP, non-finite loss."""
 
 import glob
-import json
 import os
 import sys
 import uuid
@@ -12,19 +11,18 @@ from PIL import Image
 
 from mae_plugin.engine.runtime.launch import build_train_config, run_training
 from mae_plugin.monitor.layout import GAP, HEADER
-from tests.engine import in_process
-from tests.engine.demo_run import (
-    DEMO,
+from tests.helpers import in_process, scalars
+from tests.helpers.fsdp_runs import ITERS
+from tests.helpers.mmengine_runs import (
     TINY,
-    TRAIN,
     cli,
     demo_options,
     in_process_cfg,
-    logged_losses,
     run_cli,
     without_monitors,
 )
-from tests.engine.fsdp_run import ITERS
+from tests.helpers.paths import DEMO, TRAIN
+from tests.helpers.scalars import logged
 
 
 @pytest.mark.slow
@@ -35,7 +33,7 @@ def test_demo_trains_writes_checkpoint_and_pictures_then_resumes(tmp_path, demo_
     run_cli([sys.executable, TRAIN, DEMO, '--work-dir', work] + cli(options))
     assert os.path.isfile(os.path.join(work, 'iter_36.pth'))
     assert os.path.isfile(os.path.join(work, 'iter_40.pth'))
-    losses = logged_losses(work)
+    losses = logged(work, 'loss')
     first = sum(losses[i] for i in range(1, 6)) / 5
     last = sum(losses[i] for i in range(36, 41)) / 5
     assert last < 0.8 * first, losses  # the loss falls
@@ -44,12 +42,7 @@ def test_demo_trains_writes_checkpoint_and_pictures_then_resumes(tmp_path, demo_
     # 4 panels x 4 images of 64 px, each enlarged 4 x, white gaps, under a header
     step = 4 * 64 + GAP
     assert Image.open(pictures[-1]).size == (4 * step - GAP, HEADER + 4 * step - GAP)
-    knn = [
-        row['knn_top1']
-        for f in glob.glob(os.path.join(work, '*', 'vis_data', 'scalars.json'))
-        for row in map(json.loads, open(f))
-        if 'knn_top1' in row
-    ]
+    knn = [row['knn_top1'] for rows in scalars.runs(work) for row in rows if 'knn_top1' in row]
     assert len(knn) == 3 and all(0 <= a <= 100 for a in knn)  # logged at 0, 20 and 40 only,
     # in rows of their own: a training row never repeats an old kNN value
     # weights-only readable: nothing but tensors and builtins in the file
@@ -63,13 +56,13 @@ def test_demo_trains_writes_checkpoint_and_pictures_then_resumes(tmp_path, demo_
     _, log = in_process.train(DEMO, work, quiet, '--resume', os.path.join(work, 'iter_36.pth'))
     assert 'resumed epoch: 0, iter: 36' in log
     assert 'Iter(train) [37/40]' in log and 'Iter(train) [36/40]' not in log
-    resumed = logged_losses(work)
+    resumed = logged(work, 'loss')
     assert resumed[40] == pytest.approx(losses[40], rel=1e-3)  # a true continuation
 
 
 @pytest.mark.slow
 def test_two_process_ddp_on_cpu_averages_gradients(two_node_runs):
-    """2 CPU processes on gloo (the DDP run of tests/engine/conftest.py, torchrun as two nodes,
+    """2 CPU processes on gloo (the DDP run of tests/conftest.py, torchrun as two nodes,
     DDPProbeHook among its hooks): each rank's step uses the mean of both ranks' local
     gradients, both end with identical weights, and the lr counts both processes."""
     work = two_node_runs['ddp']

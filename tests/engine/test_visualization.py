@@ -9,7 +9,9 @@ from mae_plugin.engine.hooks.reconstruction import reconstruction_grid, reconstr
 from mae_plugin.models.mae import MAEOutput, MaskedAutoencoder
 from mae_plugin.models.masking import fixed_masks
 from mae_plugin.monitor.layout import GAP, HEADER
-from tests.conftest import ROOT
+from tests.helpers.mmengine_runs import TINY
+from tests.helpers.models import demo_mae
+from tests.helpers.paths import ROOT
 from tools.visualize_reconstruction import main as visualize
 
 DEMO_CFG = os.path.join(ROOT, 'configs', 'mae_vit-t_demo.py')
@@ -91,10 +93,9 @@ def test_raw_pixel_release_reconstructs_in_its_own_space(tmp_path):
     against raw patches; left at the config's norm-pix, both would be wrong."""
     from mae_plugin.apis import reconstruct
     from mae_plugin.checkpoints import from_core
-    from tests.engine.demo_run import TINY, tiny_core_mae
 
     torch.manual_seed(0)
-    release = tiny_core_mae(64, norm_pix=False)
+    release = demo_mae(64, norm_pix=False)
     path = tmp_path / 'mae_visualize_tiny.pth'
     torch.save(from_core(release.state_dict(), 'official'), path)
     sizes = {k: v for k, v in TINY.items() if k.startswith('model.')}

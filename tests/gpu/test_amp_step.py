@@ -11,9 +11,9 @@ import pytest
 import torch
 
 from mae_plugin.engine.runtime.launch import build_train_config
-from tests.gpu.compare import StepGrads, check_step, grad_errors, loss_error, same, snapshot
-from tests.gpu.conftest import VIT_B
-from tests.gpu.inputs import batch, build_model, optim_wrapper, vit_b_config
+from tests.helpers.gpu.compare import StepGrads, check_step, grad_errors, loss_error, same, snapshot
+from tests.helpers.gpu.inputs import batch, build_model, optim_wrapper, vit_b_config
+from tests.helpers.gpu.setup import VIT_B
 
 pytestmark = pytest.mark.gpu
 SCALER_RETRIES = 4  # fp16: a dynamic scale too high for the first step is halved, then retried

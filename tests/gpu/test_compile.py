@@ -8,9 +8,9 @@ from __future__ import annotations
 import pytest
 import torch
 
-from tests.gpu.compare import TOLERANCES, grad_errors, loss_error
-from tests.gpu.conftest import setup_from_env
-from tests.gpu.inputs import batch, build_model, vit_b_config
+from tests.helpers.gpu.compare import TOLERANCES, grad_errors, loss_error
+from tests.helpers.gpu.inputs import batch, build_model, vit_b_config
+from tests.helpers.gpu.setup import setup_from_env
 
 pytestmark = pytest.mark.gpu
 

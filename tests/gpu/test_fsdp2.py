@@ -7,8 +7,6 @@ from __future__ import annotations
 
 import math
 import os
-import subprocess
-import sys
 
 import pytest
 import timm
@@ -16,16 +14,17 @@ import torch
 from mmengine.config import Config
 
 from mae_plugin.checkpoints import load_checkpoint_file
-from tests.conftest import ROOT, free_port
-from tests.engine.demo_run import TRAIN, logged_losses
-from tests.engine.fsdp_run import DEMO_FSDP
+from tests.helpers.mmengine_runs import cli
+from tests.helpers.paths import DEMO_FSDP, ROOT, TRAIN
+from tests.helpers.processes import Finished, run, torchrun
+from tests.helpers.scalars import logged
 from tools.convert_checkpoint import main as convert_main
 
 pytestmark = pytest.mark.gpu
 ITERS = 4
 
 
-def torchrun_one_process(work: str, data_root: str) -> subprocess.CompletedProcess:
+def torchrun_one_process(work: str, data_root: str) -> Finished:
     options = {
         'train_dataloader.dataset.data_root': data_root,
         'train_cfg.max_iters': ITERS,
@@ -35,28 +34,11 @@ def torchrun_one_process(work: str, data_root: str) -> subprocess.CompletedProce
         'default_hooks.visualization': None,
         'default_hooks.knn': None,
     }
-    args = [
-        sys.executable,
-        '-m',
-        'torch.distributed.run',
-        '--nproc_per_node=1',
-        '--master_port',
-        free_port(),
-        TRAIN,
-        DEMO_FSDP,
-        '--launcher',
-        'pytorch',
-        '--work-dir',
-        work,
-        '--cfg-options',
-        *(f'{k}={v}' for k, v in options.items()),
-    ]
+    args = [*torchrun(1), TRAIN, DEMO_FSDP, '--launcher', 'pytorch', '--work-dir', work]
+    args += cli(options)
     # PYTHONPATH kept: on a GPU machine the missing packages may come from it (gpu-check docs)
     path = os.pathsep.join(p for p in (ROOT, os.environ.get('PYTHONPATH')) if p)
-    env = dict(os.environ, PYTHONPATH=path)
-    return subprocess.run(
-        args, cwd=ROOT, env=env, capture_output=True, text=True, timeout=300, check=False
-    )
+    return run(args, env=dict(os.environ, PYTHONPATH=path), timeout=300, check=False)
 
 
 def test_fsdp2_one_gpu_process_trains_the_demo_and_converts_to_timm(
@@ -70,7 +52,7 @@ def test_fsdp2_one_gpu_process_trains_the_demo_and_converts_to_timm(
         assert 'sharded over 1 cuda processes, bf16 compute, fp32 reduce' in out, out[-3000:]
     else:
         assert 'sharded over 1 cpu processes, fp32' in out, out[-3000:]
-    losses = logged_losses(work)
+    losses = logged(work, 'loss')
     record(device=check_setup.device, losses=[losses[k] for k in sorted(losses)])
     assert sorted(losses) == list(range(1, ITERS + 1))
     assert all(math.isfinite(v) for v in losses.values())

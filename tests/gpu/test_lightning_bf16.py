@@ -12,8 +12,8 @@ import torch
 from torch.utils.data import DataLoader, default_collate
 
 from mae_plugin.lightning import MAELightningModule
-from tests.gpu.compare import check_step, grad_errors, loss_error
-from tests.gpu.inputs import batch, build_model, lightning_kwargs, vit_b_config
+from tests.helpers.gpu.compare import check_step, grad_errors, loss_error
+from tests.helpers.gpu.inputs import batch, build_model, lightning_kwargs, vit_b_config
 
 pytestmark = pytest.mark.gpu
 

@@ -13,8 +13,8 @@ import pytest
 import torch
 from mmengine.logging import MessageHub
 
-from tests.gpu.conftest import setup_from_env
-from tests.gpu.inputs import batch, build_model, optim_wrapper, vit_b_config
+from tests.helpers.gpu.inputs import batch, build_model, optim_wrapper, vit_b_config
+from tests.helpers.gpu.setup import setup_from_env
 
 pytestmark = pytest.mark.gpu
 STEPS = 14

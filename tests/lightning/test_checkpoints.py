@@ -9,8 +9,10 @@ import torch
 
 from mae_plugin.checkpoints import UnsafeCheckpointError, detect_format, load_checkpoint_file
 from mae_plugin.lightning import MAECheckpointIO, MAEFSDP2Strategy, MAEFSDPStrategy
-from tests.conftest import ROOT
-from tests.lightning.helpers import checkpoint_every, tiny_cli, tiny_timm_vit
+from tests.helpers.lightning_runs import checkpoint_every, tiny_cli
+from tests.helpers.mmengine_runs import TINY_ARCH
+from tests.helpers.models import tiny_timm_vit
+from tests.helpers.paths import ROOT
 
 CONVERT = os.path.join(ROOT, 'tools', 'convert_checkpoint.py')
 
@@ -56,14 +58,7 @@ def test_ckpt_converts_for_mmengine_and_init_model_reads_it_as_is(trained, tmp_p
     cli, path = trained
     out = tmp_path / (fmt if fmt == 'hf' else f'{fmt}.pth')
     convert([path, str(out), '--to', fmt])
-    options = {
-        'model.encoder.embed_dim': 48,
-        'model.encoder.depth': 2,
-        'model.encoder.num_heads': 3,
-        'model.decoder.embed_dim': 32,
-        'model.decoder.depth': 1,
-        'model.decoder.num_heads': 2,
-    }
+    options = dict(TINY_ARCH)
     config = os.path.join(ROOT, 'configs', 'mae_vit-t_demo.py')
     expected = cli.model.mae.state_dict()
     for source, name in ((out, fmt), (path, 'lightning')):

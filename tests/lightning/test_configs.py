@@ -12,8 +12,8 @@ from mmengine.registry import DefaultScope
 import mae_plugin  # noqa: F401  (registers the MMEngine components)
 from mae_plugin.data.folder import scan_image_folder
 from mae_plugin.engine.registry import MODELS, TRANSFORMS
-from tests.conftest import ROOT
-from tests.lightning.helpers import LIGHTNING, build_cli, tiny_cli
+from tests.helpers.lightning_runs import LIGHTNING, build_cli, tiny_cli
+from tests.helpers.paths import ROOT
 
 PAIRS = [f'mae_vit-{a}_{e}e' for a in 'blh' for e in (400, 800, 1600)] + ['mae_vit-t_demo']
 

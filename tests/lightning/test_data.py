@@ -11,7 +11,7 @@ import torch
 
 from mae_plugin.data.image import CorruptImageError
 from mae_plugin.lightning import MAEDataModule
-from tests.lightning.helpers import checkpoint_every, tiny_cli
+from tests.helpers.lightning_runs import checkpoint_every, tiny_cli
 
 
 @pytest.fixture

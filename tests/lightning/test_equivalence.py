@@ -17,18 +17,12 @@ import mae_plugin  # noqa: F401  (registers the MMEngine components)
 from mae_plugin.engine.registry import DATASETS, MODELS
 from mae_plugin.engine.runtime.runner import effective_batch_size
 from mae_plugin.models.masking import fixed_masks
-from tests.conftest import ROOT
-from tests.lightning.helpers import tiny_cli
+from tests.helpers.lightning_runs import tiny_cli
+from tests.helpers.mmengine_runs import TINY_ARCH
+from tests.helpers.paths import ROOT
 
 MM_DEMO = os.path.join(ROOT, 'configs', 'mae_vit-t_demo.py')
-MM_TINY = {
-    'model.encoder.embed_dim': 48,
-    'model.encoder.depth': 2,
-    'model.encoder.num_heads': 3,
-    'model.decoder.embed_dim': 32,
-    'model.decoder.depth': 1,
-    'model.decoder.num_heads': 2,
-}
+MM_TINY = TINY_ARCH
 
 
 def mmengine_demo(data_root):

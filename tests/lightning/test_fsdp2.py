@@ -9,12 +9,12 @@ import pytest
 import torch
 
 from mae_plugin.checkpoints import load_checkpoint_file
-from tests.lightning.helpers import (
+from tests.helpers.lightning_runs import (
     checkpoint_every,
     step_recorder,
-    tiny_timm_vit,
     two_process_fit,
 )
+from tests.helpers.models import tiny_timm_vit
 
 pytestmark = pytest.mark.slow
 

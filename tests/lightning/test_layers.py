@@ -3,10 +3,9 @@ MMEngine."""
 
 import ast
 import os
-import subprocess
-import sys
 
-from tests.conftest import ROOT
+from tests.helpers import processes
+from tests.helpers.paths import ROOT
 
 PACKAGE = os.path.join(ROOT, 'mae_plugin', 'lightning')
 
@@ -35,9 +34,7 @@ print(sorted(m for m in sys.modules if m.startswith('mae_plugin')))
 
 
 def test_lightning_adapter_never_imports_engine_or_mmengine():
-    proc = subprocess.run(
-        [sys.executable, '-c', PROBE, ROOT], capture_output=True, text=True, timeout=300, cwd=ROOT
-    )
+    proc = processes.python('-c', PROBE, ROOT, timeout=300, check=False)
     assert proc.returncode == 0, proc.stderr[-3000:]
     imported = eval(proc.stdout.strip().splitlines()[-1])  # a list of names we printed
     assert 'mae_plugin.lightning.cli' in imported and 'mae_plugin.models.mae' in imported

@@ -19,7 +19,7 @@ import torch
 from torch import nn
 
 from mae_plugin.checkpoints import load_checkpoint_file
-from tests.conftest import ROOT
+from tests.helpers.paths import ROOT
 from tools.convert_checkpoint import main as convert
 
 lightly_modules = pytest.importorskip('lightly.models.modules')

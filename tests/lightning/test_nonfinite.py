@@ -6,7 +6,7 @@ import pytest
 import pytorch_lightning as pl
 import torch
 
-from tests.lightning.helpers import run_cli, tiny_args, tiny_cli
+from tests.helpers.lightning_runs import run_cli, tiny_args, tiny_cli
 
 
 class Poison(pl.Callback):
@@ -97,7 +97,7 @@ def test_a_nan_burst_on_one_ddp_rank_stops_every_rank(tmp_path, demo_root):
     """2 CPU processes (DDP, gloo), NaN losses on rank 1 alone at steps 1 to 9, checked every 10
     steps: both ranks skip (the flag is all-reduced) and both stop naming steps 1 to 5."""
     poison = {
-        'class_path': 'tests.lightning.nan_probe.NaNLossOnRank',
+        'class_path': 'tests.helpers.scripts.lightning_nan_probe.NaNLossOnRank',
         'init_args': {'steps': list(range(9)), 'rank': 1},
     }
     args = tiny_args(

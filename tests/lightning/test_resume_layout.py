@@ -9,7 +9,7 @@ import json
 import pytest
 import pytorch_lightning as pl
 
-from tests.lightning.helpers import (
+from tests.helpers.lightning_runs import (
     EPOCH_END,
     checkpoint_every,
     run_cli,

@@ -14,7 +14,7 @@ from PIL import Image
 from tensorboard.backend.event_processing.event_accumulator import EventAccumulator
 
 from mae_plugin.checkpoints import load_checkpoint_file
-from tests.lightning.helpers import (
+from tests.helpers.lightning_runs import (
     DEMO_YAML,
     checkpoint_every,
     demo_callbacks,
@@ -90,7 +90,7 @@ def test_two_process_ddp_on_cpu_averages_gradients(two_process_fits):
     """--trainer.accelerator cpu --trainer.devices 2 --trainer.strategy ddp: each rank steps
     with the mean of both ranks' gradients, both end with identical weights, ranks draw other
     images and other masks, and the lr counts both processes (the shared run of
-    tests/lightning/conftest.py, DDPProbe among its callbacks)."""
+    tests/conftest.py, DDPProbe among its callbacks)."""
     run = two_process_fits / 'ddp'
     out = (run / 'output.txt').read_text()
     assert 'Starting with 2 processes' in out
@@ -115,8 +115,14 @@ def test_kill_9_during_a_save_then_ckpt_path_last_continues(tmp_path, demo_root)
     """kill -9 while step 6's checkpoint is being written: last.ckpt is step 4's, whole;
     --ckpt_path last resumes there (weights, optimizer, schedule) and finishes the run."""
     root, log = tmp_path / 'run', str(tmp_path / 'steps.jsonl')
-    record = {'class_path': 'tests.lightning.probes.StepRecorder', 'init_args': {'out': log}}
-    kill = {'class_path': 'tests.lightning.probes.KillDuringSave', 'init_args': {'at': 6}}
+    record = {
+        'class_path': 'tests.helpers.scripts.lightning_probes.StepRecorder',
+        'init_args': {'out': log},
+    }
+    kill = {
+        'class_path': 'tests.helpers.scripts.lightning_probes.KillDuringSave',
+        'init_args': {'at': 6},
+    }
     code, out = run_cli(
         ['fit', *tiny_args(root, demo_root, callbacks=[checkpoint_every(2), record, kill])],
         check=False,

@@ -10,7 +10,13 @@ import pytest
 import torch
 
 from mae_plugin.lightning import KNNMonitor
-from tests.lightning.helpers import checkpoint_every, demo_callbacks, run_cli, tiny_args, tiny_cli
+from tests.helpers.lightning_runs import (
+    checkpoint_every,
+    demo_callbacks,
+    run_cli,
+    tiny_args,
+    tiny_cli,
+)
 
 LISTED = 'unreadable image file(s) skipped'
 PASSED_OVER = 'unreadable image(s)'  # the pictures skip them, the kNN splits leave them out

@@ -7,7 +7,7 @@ import torch.nn.functional as F
 from torch.overrides import TorchFunctionMode
 
 from mae_plugin.models.masking import batch_random_mask
-from tests.engine.demo_run import tiny_core_mae
+from tests.helpers.models import demo_mae
 
 
 class AttentionDtypes(TorchFunctionMode):
@@ -27,7 +27,7 @@ class AttentionDtypes(TorchFunctionMode):
 def small_mae(grad_checkpointing=False):
     """2 encoder blocks + 1 decoder block: 3 attention calls a forward."""
     torch.manual_seed(0)
-    mae = tiny_core_mae(img_size=32)
+    mae = demo_mae(img_size=32)
     mae.encoder.grad_checkpointing = mae.decoder.grad_checkpointing = grad_checkpointing
     return mae
 

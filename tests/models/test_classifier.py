@@ -5,7 +5,7 @@ import torch
 
 from mae_plugin.checkpoints.load import load_encoder_weights
 from mae_plugin.models.classifier import ViTClassifier
-from tests.conftest import tiny_mae
+from tests.helpers.models import tiny_mae
 
 SMALL = dict(img_size=32, patch_size=8, embed_dim=48, depth=3, num_heads=3)
 

@@ -7,7 +7,7 @@ import torch.nn.functional as F
 from mae_plugin.checkpoints.load import load_encoder_weights
 from mae_plugin.models.det_vit import GLOBAL_BLOCKS, SimpleFeaturePyramid, ViTDetBackbone
 from mae_plugin.models.layer_decay import layer_decay_param_groups
-from tests.conftest import tiny_mae
+from tests.helpers.models import tiny_mae
 
 SMALL = dict(
     img_size=64,

@@ -5,7 +5,7 @@ import pytest
 import torch
 
 from mae_plugin.models.masking import batch_random_mask, make_mask
-from tests.conftest import tiny_mae
+from tests.helpers.models import tiny_mae
 
 
 def pipeline_masks(count: int, ratio: float = 0.75) -> torch.Tensor:

@@ -3,7 +3,7 @@ import torch
 
 from mae_plugin.models import MAEPixelDecoder, NormalizedPixelLoss, pixel_target
 from mae_plugin.models.masking import batch_random_mask
-from tests.conftest import tiny_mae
+from tests.helpers.models import tiny_mae
 
 
 def official_forward(mae, imgs, noise):

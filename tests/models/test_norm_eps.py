@@ -15,7 +15,7 @@ from mae_plugin.models import MAEPixelDecoder, MaskedViTEncoder
 from mae_plugin.models.classifier import ViTClassifier
 from mae_plugin.models.det_vit import SimpleFeaturePyramid, ViTDetBackbone
 from mae_plugin.models.seg_vit import RelPosViTBackbone
-from tests.conftest import tiny_mae
+from tests.helpers.models import tiny_mae
 
 VIT = dict(patch_size=8, embed_dim=48, depth=2, num_heads=3)
 

@@ -9,7 +9,7 @@ from timm.models.beit import RelativePositionBias as TimmRelativePositionBias
 from mae_plugin.checkpoints.load import load_encoder_weights
 from mae_plugin.models.layer_decay import layer_decay_param_groups
 from mae_plugin.models.seg_vit import RelativePositionBias, RelPosViTBackbone
-from tests.conftest import tiny_mae
+from tests.helpers.models import tiny_mae
 
 SMALL = dict(img_size=32, patch_size=8, embed_dim=48, depth=2, num_heads=3, out_indices=(0, 1))
 

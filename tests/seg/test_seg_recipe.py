@@ -7,8 +7,8 @@ from mmengine.optim import build_optim_wrapper
 from mmengine.registry import DefaultScope
 
 import mae_plugin.seg  # noqa: F401
-from tests.conftest import ROOT
-from tests.engine.test_recipe import assert_plugin_runner_and_safe_checkpoints, load
+from tests.helpers.paths import ROOT
+from tests.helpers.recipes import assert_plugin_runner_and_safe_checkpoints, load
 
 SIZES = {'b': ('base', 768, (3, 5, 7, 11), 0.65), 'l': ('large', 1024, (7, 11, 15, 23), 0.75)}
 

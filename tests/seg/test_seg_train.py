@@ -10,8 +10,9 @@ import pytest
 import torch
 from PIL import Image
 
-from tests.conftest import ROOT, tiny_mae
-from tests.engine import in_process
+from tests.helpers import in_process
+from tests.helpers.models import tiny_mae
+from tests.helpers.paths import ROOT
 from tools.demo_data import prepare_seg_split
 
 CONFIG = os.path.join(ROOT, 'configs', 'seg', 'upernet_vit-t-mae_demo.py')

@@ -9,7 +9,7 @@ import pytest
 from PIL import Image
 
 from mae_plugin.analysis import load_run, plot_curves, read_scalars
-from tests.tools.training import rows
+from tests.helpers import scalars
 from tools.analyze_logs import main as analyze_main
 
 
@@ -31,7 +31,7 @@ def test_plot_curve_draws_the_logged_numbers_into_a_png_of_its_size(runs, tmp_pa
     analyze_main(['plot_curve', single, '--keys', 'loss', 'lr', 'knn_top1', '--out', str(out)])
     assert 'wrote' in capsys.readouterr().out
     assert Image.open(out).size == (800, 900)  # 8 x (3 x 3 keys) inches at 100 dpi
-    (log,) = rows(single)
+    (log,) = scalars.runs(single)
     drawn = plot_curves([single], ['loss', 'lr', 'knn_top1'], tmp_path / 'again.png')[SINGLE]
     train_rows = [r for r in log if 'loss' in r]
     assert drawn['loss'] == ([r['step'] for r in train_rows], [r['loss'] for r in train_rows])
@@ -47,7 +47,7 @@ def test_plot_curve_draws_the_logged_numbers_into_a_png_of_its_size(runs, tmp_pa
 @pytest.mark.slow
 def test_a_resumed_run_is_concatenated_and_its_repeated_steps_win(runs, tmp_path):
     single, resumed = runs
-    first, second = rows(resumed)
+    first, second = scalars.runs(resumed)
     assert [r['step'] for r in second if 'loss' in r] == [4, 5, 6]  # redone after resuming
     drawn = plot_curves([single, resumed], ['loss', 'time'], tmp_path / 'both.png')
     assert Image.open(tmp_path / 'both.png').size == (800, 600)

@@ -3,28 +3,22 @@ checkout's benchmarks/ by itself); --adamw / --attention / --profile / --decode 
 config at its smallest settings."""
 
 import os
-import subprocess
-import sys
 
-from tests.conftest import ROOT
+from tests.helpers import processes
+from tests.helpers.paths import ROOT
 
 DEMO = 'configs/mae_vit-t_demo.py'
 TOOL = os.path.join(ROOT, 'tools', 'benchmark.py')
 
 
-def run_tool(*args: str, cwd: str = ROOT) -> subprocess.CompletedProcess:
+def run_tool(*args: str, cwd: str = ROOT) -> processes.Finished:
+    """``python tools/benchmark.py ARGS`` in ``cwd`` as a user's shell runs it: no PYTHONPATH,
+    the thread settings of this environment."""
     env = {k: v for k, v in os.environ.items() if k != 'PYTHONPATH'}
-    return subprocess.run(
-        [sys.executable, TOOL, *args],
-        cwd=cwd,
-        env=env,
-        capture_output=True,
-        text=True,
-        timeout=300,
-    )
+    return processes.python(TOOL, *args, cwd=cwd, env=env, timeout=300, check=False)
 
 
-def lines_of(out: subprocess.CompletedProcess) -> list[str]:
+def lines_of(out: processes.Finished) -> list[str]:
     assert out.returncode == 0, out.stderr[-3000:]
     lines = out.stdout.splitlines()
     assert lines[0].startswith('device cpu (') and 'thread' in lines[0], lines[0]

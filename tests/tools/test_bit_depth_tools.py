@@ -4,7 +4,6 @@ reader, give a deep file what they give its 8-bit twin, within 1 level."""
 
 import os
 import shutil
-import subprocess
 import sys
 
 import numpy as np
@@ -16,20 +15,18 @@ from mae_plugin.data.image import read_center_crop
 from mae_plugin.data.shards import ShardStream
 from mae_plugin.data.transforms import MAELoadImage
 from mae_plugin.monitor.layout import GAP, HEADER
-from tests.conftest import ROOT
-from tests.data.ramps import DEEP, FOLDER_KINDS, assert_close, assert_ramp, write_ramps
+from tests.helpers import processes
+from tests.helpers.paths import ROOT
+from tests.helpers.ramps import DEEP, FOLDER_KINDS, assert_close, assert_ramp, write_ramps
 
 DEMO_CFG = os.path.join(ROOT, 'configs', 'mae_vit-t_demo.py')
 STEP = 4 * 64 + GAP  # a 64-px demo panel enlarged 4 x, and the gap after it
 
 
-def run(*args: str) -> subprocess.CompletedProcess:
-    env = dict(os.environ, PYTHONPATH=os.pathsep.join([ROOT] + sys.path), OMP_NUM_THREADS='1')
-    proc = subprocess.run(
-        [sys.executable, *args], cwd=ROOT, env=env, capture_output=True, text=True, timeout=300
-    )
-    assert proc.returncode == 0, proc.stdout[-2000:] + proc.stderr[-3000:]
-    return proc
+def run(*args: str) -> processes.Finished:
+    """``python ARGS`` with this interpreter's import path (AssertionError unless it ends 0)."""
+    env = processes.environment(PYTHONPATH=os.pathsep.join([ROOT] + sys.path))
+    return processes.python(*args, env=env, timeout=300)
 
 
 def test_visualize_reconstruction_shows_deep_files_with_their_contrast(tmp_path):

@@ -15,7 +15,7 @@ from mae_plugin.analysis.summary import (
     reconstruction_pictures,
     summarize,
 )
-from tests.tools.training import rows
+from tests.helpers.scalars import runs
 from tools.demo_summary import main as summary_main
 
 
@@ -40,7 +40,7 @@ def test_the_summary_names_what_the_run_left_and_what_to_run_next(run, capsys):
     assert all(os.path.isfile(p) for p in paths.values()), paths
     assert os.path.samefile(paths['curves'], os.path.join(run, 'curves.png'))
     assert Image.open(paths['curves']).size == (800, 600)  # loss and knn_top1
-    (log,) = rows(run)
+    (log,) = runs(run)
     knn = [(r['step'], r['knn_top1']) for r in log if 'knn_top1' in r]
     assert [s for s, _ in knn] == [0, 3, 6]
     assert f'knn_top1    {knn[0][1]:.4g} at step 0 -> {knn[-1][1]:.4g} at step 6' in text

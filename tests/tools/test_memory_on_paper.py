@@ -3,7 +3,7 @@ tests/benchmarks/test_memory.py)."""
 
 import os
 
-from tests.conftest import ROOT
+from tests.helpers.paths import ROOT
 from tools.memory_on_paper import main
 
 

@@ -3,7 +3,6 @@
 
 import io
 import os
-import subprocess
 import sys
 
 import pytest
@@ -11,7 +10,8 @@ from PIL import Image
 
 from mae_plugin.data.pack import pack_folder
 from mae_plugin.data.shards import ShardStream, read_members
-from tests.conftest import ROOT
+from tests.helpers import processes
+from tests.helpers.paths import ROOT
 
 SIZES = [(500, 375), (375, 500), (800, 600), (200, 150), (640, 480), (321, 100), (90, 90)]
 
@@ -41,23 +41,10 @@ def read_back(out):
 
 def test_round_trip_every_image_once_with_its_label(folder, tmp_path):
     out = str(tmp_path / 'shards')
-    proc = subprocess.run(
-        [
-            sys.executable,
-            os.path.join(ROOT, 'tools', 'pack_shards.py'),
-            str(folder),
-            out,
-            '--max-side',
-            '320',
-            '--shard-size',
-            '3',
-        ],
-        cwd=ROOT,
-        env=dict(os.environ, PYTHONPATH=os.pathsep.join([ROOT] + sys.path)),
-        capture_output=True,
-        text=True,
-        timeout=300,
-    )
+    tool = os.path.join(ROOT, 'tools', 'pack_shards.py')
+    env = processes.environment(PYTHONPATH=os.pathsep.join([ROOT] + sys.path))
+    options = ['--max-side', '320', '--shard-size', '3']
+    proc = processes.python(tool, str(folder), out, *options, env=env, timeout=300, check=False)
     assert proc.returncode == 0, proc.stderr[-3000:]
     assert '7 images -> 3 shards' in proc.stdout
     assert sorted(os.listdir(out)) == [

@@ -12,7 +12,7 @@ from PIL import Image
 from tensorboard.backend.event_processing.event_accumulator import EventAccumulator
 
 from mae_plugin.monitor.layout import GAP, HEADER
-from tests.tools.training import rows
+from tests.helpers.scalars import runs
 
 
 @pytest.mark.slow
@@ -24,7 +24,7 @@ def test_tensorboard_holds_the_loss_and_the_reconstruction(tiny_demo_run):
     tags = board.Tags()
     assert 'loss' in tags['scalars'] and 'reconstruction' in tags['images'], tags
 
-    (log,) = rows(work)
+    (log,) = runs(work)
     logged = {r['step']: r['loss'] for r in log if 'loss' in r}
     seen = {e.step: e.value for e in board.Scalars('loss')}
     assert sorted(seen) == [1, 2, 3, 4, 5, 6] == sorted(logged)

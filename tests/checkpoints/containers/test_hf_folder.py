@@ -17,9 +17,8 @@ from mae_plugin.checkpoints import (
     to_core,
 )
 from mae_plugin.checkpoints.convert import convert_checkpoint
-from tests.checkpoints.helpers import failing_fsync
-from tests.checkpoints.hf_helpers import hf_saved_folder, tiny_hf_folder, tiny_mae
-from tests.conftest import save_plugin_checkpoint
+from tests.helpers.checkpoints import failing_fsync, save_plugin_checkpoint
+from tests.helpers.hf import hf_saved_folder, random_mae, tiny_hf_folder
 
 
 @pytest.fixture
@@ -29,7 +28,7 @@ def folder(tmp_path):
 
 @pytest.fixture
 def src(tmp_path):
-    return save_plugin_checkpoint(tiny_mae(), tmp_path / 'src.pth')
+    return save_plugin_checkpoint(random_mae(), tmp_path / 'src.pth')
 
 
 def test_a_folder_without_config_json_is_an_error_naming_it(folder):
@@ -67,7 +66,7 @@ def test_a_folder_write_cut_short_is_refused_on_read_not_mixed(tmp_path, src, mo
     options = dict(norm_pix=True, num_heads=3, decoder_num_heads=2)
     convert_checkpoint(src, tmp_path / 'hf', 'hf', **options)
     old_weights = (tmp_path / 'hf' / 'model.safetensors').read_bytes()
-    other = save_plugin_checkpoint(tiny_mae(seed=3), tmp_path / 'other.pth')
+    other = save_plugin_checkpoint(random_mae(seed=3), tmp_path / 'other.pth')
     monkeypatch.setattr(fileio.os, 'fsync', failing_fsync)
     with pytest.raises(OSError, match='simulated'):
         convert_checkpoint(other, tmp_path / 'hf', 'hf', **options)
@@ -76,7 +75,7 @@ def test_a_folder_write_cut_short_is_refused_on_read_not_mixed(tmp_path, src, mo
     with pytest.raises(FileNotFoundError, match='without config.json'):
         load_checkpoint_file(tmp_path / 'hf')
     convert_checkpoint(other, tmp_path / 'hf', 'hf', **options)  # a complete write reads again
-    assert load_mae_weights(tiny_mae(), tmp_path / 'hf').format == 'hf'
+    assert load_mae_weights(random_mae(), tmp_path / 'hf').format == 'hf'
 
 
 def test_a_folder_reads_to_a_plain_dict_naming_its_files_and_converts_nothing(folder):

@@ -12,16 +12,13 @@ from mae_plugin.checkpoints import (
     load_checkpoint_file,
 )
 from mae_plugin.checkpoints.convert import convert_checkpoint
-from tests.checkpoints.helpers import failing_fsync
-from tests.checkpoints.hf_helpers import (
-    tiny_mae,
-)
-from tests.conftest import save_plugin_checkpoint
+from tests.helpers.checkpoints import failing_fsync, save_plugin_checkpoint
+from tests.helpers.hf import random_mae
 
 
 @pytest.fixture
 def src(tmp_path):
-    return save_plugin_checkpoint(tiny_mae(), tmp_path / 'src.pth')
+    return save_plugin_checkpoint(random_mae(), tmp_path / 'src.pth')
 
 
 def test_a_truncated_safetensors_file_is_named_as_corrupt(tmp_path, src):

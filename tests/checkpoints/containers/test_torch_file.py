@@ -14,7 +14,8 @@ from mae_plugin.checkpoints import (
     load_checkpoint_file,
 )
 from mae_plugin.checkpoints.convert import convert_checkpoint
-from tests.conftest import save_plugin_checkpoint, tiny_mae
+from tests.helpers.checkpoints import save_plugin_checkpoint
+from tests.helpers.models import tiny_mae
 
 
 class _RunsShell:

@@ -7,7 +7,7 @@ import torch
 
 from mae_plugin.checkpoints import FORMATS, WRITABLE, from_core
 from mae_plugin.checkpoints.formats.contract import CheckpointFormat
-from tests.checkpoints.helpers import CHECKPOINTS
+from tests.helpers.checkpoints import CHECKPOINTS
 
 
 def test_each_format_is_one_module_under_formats_named_as_it_is_called():

@@ -9,7 +9,6 @@ import json
 import os
 
 import pytest
-import timm
 import torch
 from safetensors.torch import load_file, save_file
 from transformers import ViTMAEForPreTraining, ViTMAEModel
@@ -22,15 +21,16 @@ from mae_plugin.checkpoints import (
     to_core,
 )
 from mae_plugin.checkpoints.convert import convert_checkpoint
-from tests.checkpoints.hf_helpers import (
+from tests.helpers.checkpoints import save_plugin_checkpoint
+from tests.helpers.hf import (
     batch,
     hf_noise,
     hf_saved_folder,
+    random_mae,
     tiny_hf_folder,
-    tiny_mae,
     to_hf_folder,
 )
-from tests.conftest import save_plugin_checkpoint
+from tests.helpers.models import tiny_timm_vit
 
 TOL = 1e-5
 
@@ -49,7 +49,7 @@ def assert_loads_exactly(cls, folder):
 
 @pytest.mark.parametrize('norm_pix', [True, False])
 def test_transformers_gives_the_same_loss_predictions_and_latent(tmp_path, norm_pix):
-    mae = tiny_mae(norm_pix)
+    mae = random_mae(norm_pix)
     folder = to_hf_folder(tmp_path, mae)
     config = json.load(open(os.path.join(folder, 'config.json')))
     assert config['norm_pix_loss'] is norm_pix and config['layer_norm_eps'] == 1e-6
@@ -77,7 +77,7 @@ def test_transformers_gives_the_same_loss_predictions_and_latent(tmp_path, norm_
 
 
 def test_vitmae_model_loads_the_folder_and_the_encoder_only_folder(tmp_path):
-    mae = tiny_mae()
+    mae = random_mae()
     model, info = ViTMAEModel.from_pretrained(to_hf_folder(tmp_path, mae), output_loading_info=True)
     assert not info['missing_keys'] and not info['mismatched_keys'], info
     unexpected = info['unexpected_keys']
@@ -98,7 +98,7 @@ def test_vitmae_model_loads_the_folder_and_the_encoder_only_folder(tmp_path):
 
 def test_a_folder_saved_by_transformers_loads_into_the_plugin_with_the_same_numbers(tmp_path):
     hf, folder = hf_saved_folder(tmp_path)
-    mae = tiny_mae(seed=5)
+    mae = random_mae(seed=5)
     report = load_mae_weights(mae, folder)
     assert report.format == 'hf' and not report.left_new and not report.dropped
     images, mask = batch(seed=2)
@@ -118,16 +118,7 @@ def test_hf_to_timm_loads_strict_and_gives_transformers_features(tmp_path):
     hf, folder = hf_saved_folder(tmp_path, seed=3)
     conv = convert_checkpoint(folder, tmp_path / 'timm.pth', 'timm')
     assert conv.format == 'hf'
-    vit = timm.create_model(
-        'vit_tiny_patch16_224',
-        pretrained=False,
-        num_classes=0,
-        img_size=32,
-        patch_size=8,
-        embed_dim=48,
-        depth=2,
-        num_heads=3,
-    ).eval()
+    vit = tiny_timm_vit(32).eval()
     vit.load_state_dict(load_checkpoint_file(tmp_path / 'timm.pth'), strict=True)
     hf.config.mask_ratio = 0.0
     images, _ = batch(seed=4)
@@ -139,7 +130,7 @@ def test_hf_to_timm_loads_strict_and_gives_transformers_features(tmp_path):
 
 @pytest.mark.parametrize('middle', ['hf', 'hf.safetensors', 'hf.pth'])
 def test_plugin_to_hf_to_plugin_is_bit_exact(tmp_path, middle):
-    mae = tiny_mae()
+    mae = random_mae()
     src = save_plugin_checkpoint(mae, tmp_path / 'src.pth')
     options = {'norm_pix': True, 'num_heads': 3, 'decoder_num_heads': 2} if middle == 'hf' else {}
     convert_checkpoint(src, tmp_path / middle, 'hf', **options)
@@ -169,10 +160,10 @@ def test_hf_to_hf_keeps_what_the_weights_do_not_hold(tmp_path):
 
 
 def test_the_load_report_says_when_the_file_predicts_in_another_pixel_space(tmp_path):
-    folder = to_hf_folder(tmp_path, tiny_mae(norm_pix=False))
-    summary = load_mae_weights(tiny_mae(norm_pix=True), folder).summary()
+    folder = to_hf_folder(tmp_path, random_mae(norm_pix=False))
+    summary = load_mae_weights(random_mae(norm_pix=True), folder).summary()
     assert 'config.json says norm_pix_loss=False' in summary and 'norm_pix=False)' in summary
-    assert 'norm_pix_loss' not in load_mae_weights(tiny_mae(norm_pix=False), folder).summary()
+    assert 'norm_pix_loss' not in load_mae_weights(random_mae(norm_pix=False), folder).summary()
 
 
 def edit_config(folder, **fields):
@@ -204,7 +195,7 @@ def test_a_config_that_disagrees_with_the_weights_names_file_field_and_values(
     with pytest.raises(
         ValueError, match=rf'config.json: {field} = {shown}.* have {weights}'
     ) as err:
-        load_mae_weights(tiny_mae(), folder)
+        load_mae_weights(random_mae(), folder)
     assert str(folder / 'config.json') in str(err.value)
     assert str(folder / 'model.safetensors') in str(err.value)
 

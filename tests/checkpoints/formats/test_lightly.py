@@ -18,8 +18,8 @@ from mae_plugin.checkpoints import (
     to_core,
 )
 from mae_plugin.checkpoints.convert import convert_checkpoint
-from tests.checkpoints.helpers import DEMO_CFG, save
-from tests.conftest import tiny_mae
+from tests.helpers.checkpoints import DEMO_CFG, save
+from tests.helpers.models import tiny_mae
 
 TINY = dict(img_size=64, patch_size=8, embed_dim=192, depth=6, num_heads=3)  # the demo encoder
 

@@ -10,7 +10,7 @@ from mae_plugin.checkpoints import (
     to_core,
 )
 from mae_plugin.checkpoints.convert import convert_checkpoint
-from tests.checkpoints.helpers import DEMO_CFG, save
+from tests.helpers.checkpoints import DEMO_CFG, save
 
 # mmpretrain's MAE state dict, names written out from its source (MAEViT = mmpretrain's
 # VisionTransformer: patch_embed.projection, layers.N (TransformerEncoderLayer: ln1, attn.qkv,

@@ -15,7 +15,7 @@ from mae_plugin.checkpoints import (
     to_core,
 )
 from mae_plugin.checkpoints.convert import convert_checkpoint
-from tests.checkpoints.helpers import DEMO_CFG, save
+from tests.helpers.checkpoints import DEMO_CFG, save
 
 
 def test_official_to_plugin_to_official_is_exact(tmp_path, demo_core):

@@ -14,14 +14,14 @@ from mae_plugin.checkpoints import (
 )
 from mae_plugin.checkpoints.convert import convert_checkpoint
 from mae_plugin.models import MaskedViTEncoder
-from tests.checkpoints.helpers import save
-from tests.checkpoints.hf_helpers import tiny_mae
-from tests.conftest import save_plugin_checkpoint
+from tests.helpers.checkpoints import save, save_plugin_checkpoint
+from tests.helpers.hf import random_mae
+from tests.helpers.models import tiny_timm_vit
 
 
 @pytest.fixture
 def src(tmp_path):
-    return save_plugin_checkpoint(tiny_mae(), tmp_path / 'src.pth')
+    return save_plugin_checkpoint(random_mae(), tmp_path / 'src.pth')
 
 
 def test_timm_export_loads_strict_and_gives_the_same_features(tmp_path):
@@ -48,20 +48,11 @@ def test_timm_safetensors_loads_strict_into_timm_with_the_same_features(tmp_path
     convert_checkpoint(src, tmp_path / 'vit.safetensors', 'timm')
     with open(tmp_path / 'vit.safetensors', 'rb') as f:
         assert not f.read(16).startswith(b'PK')  # a safetensors header, not a torch zip
-    vit = timm.create_model(
-        'vit_tiny_patch16_224',
-        pretrained=False,
-        num_classes=0,
-        img_size=32,
-        patch_size=8,
-        embed_dim=48,
-        depth=2,
-        num_heads=3,
-    ).eval()
+    vit = tiny_timm_vit(32).eval()
     vit.load_state_dict(load_file(tmp_path / 'vit.safetensors'), strict=True)
     images = torch.randn(2, 3, 32, 32)
-    mae = tiny_mae()
+    mae = random_mae()
     with torch.no_grad():
         assert torch.equal(vit.forward_features(images), mae.encoder(images))
-    report = load_mae_weights(tiny_mae(seed=7), tmp_path / 'vit.safetensors')
+    report = load_mae_weights(random_mae(seed=7), tmp_path / 'vit.safetensors')
     assert report.format == 'timm' and report.left_new  # encoder only: decoder stays fresh

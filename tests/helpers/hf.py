@@ -1,4 +1,4 @@
-"""Shared pieces of the Hugging Face tests: a tiny MAE with every tensor random, the noise that
+"""Shared pieces of the Hugging Face tests: the tiny MAE with every tensor random, the noise that
 makes transformers keep exactly the patches of a given mask, folders written by the converter
 and by transformers itself."""
 
@@ -6,9 +6,9 @@ import torch
 from transformers import ViTMAEConfig, ViTMAEForPreTraining
 
 from mae_plugin.checkpoints.convert import convert_checkpoint
-from mae_plugin.models import build_mae
 from mae_plugin.models.masking import batch_random_mask, num_visible_in, split_indices
-from tests.conftest import save_plugin_checkpoint
+from tests.helpers.checkpoints import save_plugin_checkpoint
+from tests.helpers.models import SMALL_DECODER, randomize, tiny_mae
 
 TINY_HF = dict(
     hidden_size=48,
@@ -25,29 +25,10 @@ TINY_HF = dict(
 )
 
 
-def randomize(module: torch.nn.Module, seed: int = 0) -> torch.nn.Module:
-    """Every tensor random, norms, biases and position tables included: a swapped LayerNorm,
-    a q/k bias mix-up or an ignored table changes the numbers."""
-    gen = torch.Generator().manual_seed(seed)
-    with torch.no_grad():
-        for tensor in module.state_dict().values():
-            tensor.copy_(torch.randn(tensor.shape, generator=gen) * 0.2)
-    return module.eval()
-
-
-def tiny_mae(norm_pix: bool = True, seed: int = 0):
-    """The brief's tiny MAE: 32 px, patch 8, 48 wide, 2 layers, 3 heads; decoder 32 x 1 x 2."""
-    mae = build_mae(
-        'tiny',
-        img_size=32,
-        patch_size=8,
-        embed_dim=48,
-        depth=2,
-        num_heads=3,
-        norm_pix=norm_pix,
-        decoder=dict(embed_dim=32, depth=1, num_heads=2),
-    )
-    return randomize(mae, seed)
+def random_mae(norm_pix: bool = True, seed: int = 0):
+    """The brief's tiny MAE: 32 px, patch 8, 48 wide, 2 layers, 3 heads; decoder 32 x 1 x 2;
+    every tensor random from ``seed``."""
+    return tiny_mae(norm_pix=norm_pix, decoder=SMALL_DECODER, seed=seed)
 
 
 def hf_noise(mask: torch.Tensor) -> torch.Tensor:
@@ -76,8 +57,8 @@ def to_hf_folder(tmp_path, mae, name: str = 'hf', **options) -> str:
 
 
 def tiny_hf_folder(tmp_path):
-    """The folder of :func:`tiny_mae` (norm-pix), as a path."""
-    src = save_plugin_checkpoint(tiny_mae(), tmp_path / 'src.pth')
+    """The folder of :func:`random_mae` (norm-pix), as a path."""
+    src = save_plugin_checkpoint(random_mae(), tmp_path / 'src.pth')
     convert_checkpoint(src, tmp_path / 'hf', 'hf', norm_pix=True, num_heads=3, decoder_num_heads=2)
     return tmp_path / 'hf'
 

@@ -1,4 +1,5 @@
-"""Test callbacks, given to CLI runs as ``--trainer.callbacks+=tests.lightning.probes.X``."""
+"""Test callbacks, given to CLI runs as
+``--trainer.callbacks+=tests.helpers.scripts.lightning_probes.X``."""
 
 import json
 import os

@@ -1,4 +1,5 @@
-"""Shared pieces of the checkpoint tests (no fixtures: those are in ``conftest.py``)."""
+"""Shared pieces of the checkpoint tests: writing checkpoints, a full disk, the modules a read
+enters (fixtures are in ``tests/conftest.py``)."""
 
 import os
 import sys
@@ -6,9 +7,9 @@ import sys
 import torch
 
 import mae_plugin.checkpoints
-from tests.conftest import ROOT
+from tests.helpers.paths import DEMO
 
-DEMO_CFG = os.path.join(ROOT, 'configs', 'mae_vit-t_demo.py')
+DEMO_CFG = DEMO  # the demo MAE: ViT-Ti-like, 64 px, patch 8
 CHECKPOINTS = os.path.dirname(mae_plugin.checkpoints.__file__)
 
 
@@ -16,6 +17,14 @@ def save(tmp_path, name: str, obj) -> str:
     """``torch.save(obj)`` to ``tmp_path / name``; returns the path as a string."""
     path = tmp_path / name
     torch.save(obj, path)
+    return str(path)
+
+
+def save_plugin_checkpoint(mae: torch.nn.Module, path) -> str:
+    """Write ``mae`` as this plugin's MMEngine checkpoint (``state_dict`` with ``mae.*``)."""
+    torch.save(
+        {'meta': {}, 'state_dict': {f'mae.{k}': v for k, v in mae.state_dict().items()}}, path
+    )
     return str(path)
 
 

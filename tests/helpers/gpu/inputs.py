@@ -14,7 +14,7 @@ from mmengine.registry import DefaultScope
 import mae_plugin  # noqa: F401  (registers the MMEngine components)
 from mae_plugin.engine.registry import MODELS
 from mae_plugin.models.masking import batch_random_mask
-from tests.gpu.conftest import VIT_B, CheckSetup
+from tests.helpers.gpu.setup import VIT_B, CheckSetup
 
 
 def vit_b_config(setup: CheckSetup) -> Config:

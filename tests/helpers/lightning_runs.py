@@ -1,18 +1,19 @@
-"""Tiny Lightning runs: the demo YAML shrunk to a depth-2 MAE, in process or through the CLI."""
+"""Tiny Lightning runs: the demo YAML shrunk to a depth-2 MAE, in process or through the CLI
+(``tools/train_lightning.py``)."""
 
 import json
 import os
-import signal
-import subprocess
 import sys
 from pathlib import Path
 from unittest import mock
 
-from tests.conftest import ROOT, free_port
+from tests.helpers.paths import LIGHTNING
+from tests.helpers.paths import TRAIN_LIGHTNING as TRAIN
+from tests.helpers.ports import free_port
+from tests.helpers.processes import environment, run
 
-LIGHTNING = os.path.join(ROOT, 'configs', 'lightning')
 DEMO_YAML = os.path.join(LIGHTNING, 'mae_vit-t_demo.yaml')
-TRAIN = os.path.join(ROOT, 'tools', 'train_lightning.py')
+PROBES = 'tests.helpers.scripts.lightning_probes'
 
 # The demo's input (64 px, patch 8) with a depth-2 encoder and a depth-1 decoder: seconds a run.
 TINY = [
@@ -71,8 +72,9 @@ EPOCH_END = {
 
 
 def probe(name, out):
-    """The spec of the callback ``name`` of tests/lightning/probes.py, writing to ``out``."""
-    return {'class_path': f'tests.lightning.probes.{name}', 'init_args': {'out': str(out)}}
+    """The spec of the callback ``name`` of tests/helpers/scripts/lightning_probes.py, writing
+    to ``out``."""
+    return {'class_path': f'{PROBES}.{name}', 'init_args': {'out': str(out)}}
 
 
 def step_recorder(out):
@@ -184,45 +186,10 @@ def run_in_process(args):
 
 def run_cli(args, timeout=600, check=True):
     """``python tools/train_lightning.py ARGS`` in its own process group (DDP's second process
-    included), killed whole on timeout. Returns the CompletedProcess-like (code, output)."""
+    included), killed whole on timeout: (exit code, output)."""
     # a port of its own: Lightning's own free-port pick can meet a parallel test worker's
-    env = dict(os.environ, PYTHONPATH=ROOT, OMP_NUM_THREADS='1', MASTER_PORT=free_port())
-    proc = subprocess.Popen(
-        [sys.executable, TRAIN, *map(str, args)],
-        cwd=ROOT,
-        env=env,
-        stdout=subprocess.PIPE,
-        stderr=subprocess.STDOUT,
-        text=True,
-        start_new_session=True,
-    )
-    try:
-        out, _ = proc.communicate(timeout=timeout)
-    except subprocess.TimeoutExpired:
-        os.killpg(proc.pid, signal.SIGKILL)
-        out, _ = proc.communicate()
-        raise AssertionError(f'timed out after {timeout}s:\n{out[-4000:]}') from None
-    finally:
-        try:  # a DDP child left behind by a failed rank 0
-            os.killpg(proc.pid, signal.SIGKILL)
-        except ProcessLookupError:
-            pass
+    env = environment(MASTER_PORT=free_port())
+    done = run([sys.executable, TRAIN, *args], env=env, timeout=timeout, check=False, merge=True)
     if check:
-        assert proc.returncode == 0, out[-6000:]
-    return proc.returncode, out
-
-
-def tiny_timm_vit():
-    """The tiny run's encoder as a timm model (no head), to load exported weights into."""
-    import timm
-
-    return timm.create_model(
-        'vit_tiny_patch16_224',
-        pretrained=False,
-        num_classes=0,
-        img_size=64,
-        patch_size=8,
-        embed_dim=48,
-        depth=2,
-        num_heads=3,
-    )
+        assert done.returncode == 0, done.stdout[-6000:]
+    return done.returncode, done.stdout

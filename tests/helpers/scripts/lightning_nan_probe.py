@@ -1,5 +1,6 @@
-"""Test callback for CLI runs (``class_path: tests.lightning.nan_probe.NaNLossOnRank``): the
-decoder's output is NaN at the given 0-based optimizer steps, on one rank only."""
+"""Test callback for CLI runs
+(``class_path: tests.helpers.scripts.lightning_nan_probe.NaNLossOnRank``): the decoder's output is
+NaN at the given 0-based optimizer steps, on one rank only."""
 
 import pytorch_lightning as pl
 

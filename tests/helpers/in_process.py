@@ -16,7 +16,7 @@ from mmengine.config import Config
 from mmengine.runner import BaseLoop, Runner
 
 from mae_plugin.engine.runtime.launch import build_runner, build_train_config, run_test
-from tests.engine.demo_run import cli
+from tests.helpers.mmengine_runs import cli
 from tools import test as test_tool
 from tools import train as train_tool
 

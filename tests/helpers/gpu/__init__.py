@@ -1,0 +1,1 @@
+"""Builders and comparisons of the GPU checks (tests/gpu/, ``make gpu-check``)."""
