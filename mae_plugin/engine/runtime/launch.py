@@ -10,7 +10,7 @@ import sys
 import torch
 from mmengine.config import Config
 from mmengine.registry import RUNNERS
-from mmengine.runner import Runner
+from mmengine.runner import BaseLoop, Runner
 
 from ...training.precision import device_amp_dtype
 from ...training.ranks import end_process_group
@@ -125,9 +125,12 @@ def build_runner(cfg: Config) -> Runner:
 
 
 def run_training(cfg: Config) -> Runner:
-    """Build the runner from ``cfg`` and train."""
+    """Build the runner from ``cfg`` and train; the loaders' worker processes end with it."""
     runner = build_runner(cfg)
-    runner.train()
+    try:
+        runner.train()
+    finally:
+        end_loader_workers(runner)
     return runner
 
 
@@ -136,7 +139,31 @@ def run_test(cfg: Config, checkpoint: str) -> dict:
     if not osp.isfile(checkpoint):
         raise FileNotFoundError(f'checkpoint {checkpoint!r} does not exist')
     cfg.load_from, cfg.resume = checkpoint, False
-    return build_runner(cfg).test()
+    runner = build_runner(cfg)
+    try:
+        return runner.test()
+    finally:
+        end_loader_workers(runner)
+
+
+def end_loader_workers(runner: Runner) -> None:
+    """Stop the loader worker processes a finished run keeps.
+
+    Persistent workers and the train loop's endless iterator outlive ``runner.train()``. Left
+    alone, they end only when the garbage collector finds the runner in a reference cycle, by
+    then without their shutdown signal: each worker is joined after a 5 s timeout, so a notebook
+    or a test stalls ~5 s per worker in a later, unrelated collection. Lightning ends its own.
+    """
+    for loop in (runner._train_loop, runner._val_loop, runner._test_loop):
+        if not isinstance(loop, BaseLoop):
+            continue  # never built
+        # torch's multi-process iterator: in MMEngine's endless iterator (``_iterator``, the
+        # shard loop's resumed one: ``iterator``), or in a loader with persistent workers
+        for holder in (getattr(loop, 'dataloader_iterator', None), loop.dataloader):
+            for name in ('_iterator', 'iterator'):
+                iterator = getattr(holder, name, None)
+                if hasattr(iterator, '_shutdown_workers'):
+                    iterator._shutdown_workers()
 
 
 def exit_launched_process() -> None:
