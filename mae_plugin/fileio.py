@@ -34,11 +34,17 @@ def fsync_dir(folder: str | os.PathLike) -> None:
 
 
 @contextmanager
-def atomic_open(path: str | os.PathLike) -> Iterator[BinaryIO]:
+def atomic_open(path: str | os.PathLike, durable: bool = True) -> Iterator[BinaryIO]:
     """Open ``<path>.partial`` for binary writing; on a clean exit flush, fsync and rename it.
 
     The folder of ``path`` is created if needed and fsynced after the rename. On an exception
     the partial file is removed and ``path`` is left as it was.
+
+    Args:
+        path: the file to write.
+        durable: False skips both fsyncs: the file is still never seen truncated after a killed
+            process, but a power cut may lose it; for files a run regenerates (the demo data:
+            1,800 digits take 1.2 s without, 5.2 s with).
     """
     path = os.path.abspath(os.fspath(path))
     folder = os.path.dirname(path)
@@ -48,13 +54,15 @@ def atomic_open(path: str | os.PathLike) -> Iterator[BinaryIO]:
         with open(partial, 'wb') as f:
             yield f
             f.flush()
-            os.fsync(f.fileno())
+            if durable:
+                os.fsync(f.fileno())
     except BaseException:
         if os.path.exists(partial):
             os.remove(partial)
         raise
     os.replace(partial, path)
-    fsync_dir(folder)
+    if durable:
+        fsync_dir(folder)
 
 
 def atomic_write_bytes(data: bytes, path: str | os.PathLike) -> None:

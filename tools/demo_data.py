@@ -18,6 +18,8 @@ from PIL import Image
 from torchvision.transforms import InterpolationMode
 from torchvision.transforms import functional as F
 
+from mae_plugin.fileio import atomic_open, atomic_write_text
+
 # skimage.data loaders whose files ship with the package (photographs, micrographs, scans).
 DEMO_IMAGES = (
     'astronaut',
@@ -39,6 +41,14 @@ DEMO_IMAGES = (
     'rocket',
     'text',
 )
+
+
+def save_image(image: Image.Image, path: str, **options) -> None:
+    """``image.save(path)``, atomically: a killed run leaves no truncated image that the next
+    run, which keeps existing files, would take as written (not fsynced: regenerable)."""
+    ext = os.path.splitext(path)[1].lower()
+    with atomic_open(path, durable=False) as f:
+        image.save(f, format=Image.registered_extensions()[ext], **options)
 
 
 def demo_arrays() -> dict[str, np.ndarray]:
@@ -75,7 +85,7 @@ def prepare_knn_split(out_dir: str, tile: int = 64, quality: int = 95) -> tuple[
                 path = os.path.join(folder, f'r{row}c{col}.jpg')
                 if not os.path.exists(path):
                     box = (col * tile, row * tile, (col + 1) * tile, (row + 1) * tile)
-                    image.crop(box).save(path, quality=quality)
+                    save_image(image.crop(box), path, quality=quality)
                 counts[is_val] += 1
     return counts[0], counts[1]
 
@@ -90,7 +100,7 @@ def prepare_demo_images(out_dir: str, split: str = 'train', quality: int = 95) -
     for name, image in sorted(demo_arrays().items()):
         path = os.path.join(folder, f'{name}.jpg')
         if not os.path.exists(path):
-            Image.fromarray(image).save(path, quality=quality)
+            save_image(Image.fromarray(image), path, quality=quality)
         paths.append(path)
     return paths
 
@@ -116,7 +126,7 @@ def prepare_digits(out_dir: str, size: int = 32, val_every: int = 5) -> tuple[in
         path = os.path.join(folder, f'{index:04d}.png')
         if not os.path.exists(path):
             big = Image.fromarray(image).resize((size, size), Image.Resampling.BICUBIC)
-            big.save(path)
+            save_image(big, path)
         counts[is_val] += 1
     return counts[0], counts[1]
 
@@ -150,8 +160,8 @@ def prepare_seg_split(
         labels[:2], labels[-2:], labels[:, :2], labels[:, -2:] = 0, 0, 0, 0
         for path in (image_path, label_path):
             os.makedirs(os.path.dirname(path), exist_ok=True)
-        image.save(image_path, quality=quality)
-        Image.fromarray(labels).save(label_path)
+        save_image(image, image_path, quality=quality)
+        save_image(Image.fromarray(labels), label_path)
     return len(names) - num_val, num_val
 
 
@@ -210,8 +220,10 @@ def prepare_coco_split(out_dir: str, scale: float = 0.5, quality: int = 95) -> t
         coco = dict(images=[], annotations=[], categories=[dict(id=1, name='coin')])
         for image_id, (name, grey) in enumerate(sorted(images.items()), start=1):
             grey = np.ascontiguousarray(grey)
-            Image.fromarray(grey).convert('RGB').save(
-                os.path.join(out_dir, 'coco', split, f'{name}.jpg'), quality=quality
+            save_image(
+                Image.fromarray(grey).convert('RGB'),
+                os.path.join(out_dir, 'coco', split, f'{name}.jpg'),
+                quality=quality,
             )
             coco['images'].append(
                 dict(
@@ -230,9 +242,8 @@ def prepare_coco_split(out_dir: str, scale: float = 0.5, quality: int = 95) -> t
                         iscrowd=0,
                     )
                 )
-        os.makedirs(os.path.join(out_dir, 'coco', 'annotations'), exist_ok=True)
-        with open(
-            os.path.join(out_dir, 'coco', 'annotations', f'instances_{split}.json'), 'w'
-        ) as f:
-            json.dump(coco, f)
+        atomic_write_text(
+            json.dumps(coco),
+            os.path.join(out_dir, 'coco', 'annotations', f'instances_{split}.json'),
+        )
     return len(views['train']), len(views['val'])
