@@ -10,11 +10,17 @@ import torch
 
 from mae_plugin.apis import init_model
 from tests.helpers.checkpoints import DEMO_CFG, save_plugin_checkpoint
+from tests.helpers.data import with_corrupt_train
+from tests.helpers.det import coco_folder
+from tests.helpers.digits import digits_folder
 from tests.helpers.fsdp_runs import build_two_node_runs
-from tests.helpers.lightning_runs import build_two_process_fits
+from tests.helpers.lightning_runs import build_two_process_fits, tiny_fit
 from tests.helpers.mmengine_runs import build_demo_runs
 from tests.helpers.models import tiny_mae
 from tests.helpers.paths import ROOT
+from tests.helpers.ramps import FOLDER_KINDS, twin_roots
+from tests.helpers.seg import seg_folder
+from tests.helpers.shards import pack_demo
 from tests.helpers.shared import WAITS, built_once
 from tests.order import WORKER_KEY, Durations, cached_durations, longest_first
 
@@ -145,3 +151,46 @@ def demo_core():
     """The core state dict of the demo MAE (ViT-Ti-like, 64 px, patch 8), seeded."""
     torch.manual_seed(3)
     return init_model(DEMO_CFG).mae.state_dict()
+
+
+@pytest.fixture(scope='session')
+def coco_root(tmp_path_factory):
+    """The demo coins as a COCO folder (``tools/demo_data.py``); its path ends in ``/``. Read
+    only: a test that changes it copies it first."""
+    return coco_folder(str(tmp_path_factory.mktemp('coco')))
+
+
+@pytest.fixture(scope='session')
+def seg_root(tmp_path_factory):
+    """The demo segmentation set in the ADE20K layout. Read only."""
+    return seg_folder(str(tmp_path_factory.mktemp('ade')))
+
+
+@pytest.fixture(scope='session')
+def digits_root(tmp_path_factory):
+    """scikit-learn's digits as a labelled folder, 1442 train / 355 val images. Read only."""
+    return digits_folder(str(tmp_path_factory.mktemp('digits')))
+
+
+@pytest.fixture(scope='session')
+def shard_root(demo_root, tmp_path_factory):
+    """The demo photographs as 5 shards of 4 (the demo config's packing). Read only."""
+    return pack_demo(tmp_path_factory, demo_root)
+
+
+@pytest.fixture(scope='session')
+def lightning_fit(tmp_path_factory, demo_root):
+    """(cli, path of last.ckpt) of a 10-step tiny Lightning run. Read only."""
+    return tiny_fit(tmp_path_factory.mktemp('fit'), demo_root)
+
+
+@pytest.fixture
+def with_corrupt(tmp_path, demo_root):
+    """data_root with 6 photographs and 2 unreadable files in train/ (8 = 2 batches of 4)."""
+    return with_corrupt_train(tmp_path, demo_root)
+
+
+@pytest.fixture(scope='module', params=FOLDER_KINDS)
+def roots(request, tmp_path_factory):
+    """(deep root, twin root, kind) in the ImageNet layout, one deep kind at a time."""
+    return twin_roots(tmp_path_factory, request.param)

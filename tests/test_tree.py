@@ -1,8 +1,12 @@
-"""The test tree's shape (issue 21): a test module is never a library.
+"""The test tree's shape (issue 21): the tests of a module are found from its path, and a test
+module is never a library.
 
-Shared helpers live in ``tests/helpers/`` (and the docs machinery beside its tests in
-``tests/docs/``); a ``test_*.py`` or ``conftest.py`` imported by another module would run its
-tests or fixtures twice, or hide a helper where nobody looks for one.
+Unit tests mirror the code: ``tests/<package path>/test_<module>.py`` tests
+``mae_plugin/<package path>/<module>.py`` (``tests/tools/`` and ``tests/benchmarks/`` mirror
+``tools/`` and ``benchmarks/``); runs of whole journeys are in ``tests/e2e/``, the configs'
+recipe pins in ``tests/recipes/``. Shared helpers live in ``tests/helpers/`` (and the docs
+machinery beside its tests in ``tests/docs/``); a ``test_*.py`` or ``conftest.py`` imported by
+another module would run its tests or fixtures twice, or hide a helper where nobody looks for one.
 """
 
 from __future__ import annotations
@@ -36,6 +40,77 @@ def module_file(name: str, root: Path) -> Path | None:
         if candidate.is_file():
             return candidate
     return None
+
+
+# folders of tests/ that test no single module
+NOT_MIRRORS = {
+    'e2e': 'journeys through the tools and runners',
+    'recipes': "the configs' pinned numbers",
+    'docs': 'the pages and their snippets',
+    'gpu': 'the device checks tools/gpu_check.py runs',
+    'helpers': 'no tests',
+}
+# test files of no module of their own, and why
+RULE_TESTS = {
+    'test_layers.py': 'the import rules of the whole package',
+    'test_tree.py': "this page's rules for tests/",
+    'test_order.py': "tests/order.py, the suite's own order",
+    'test_packaging.py': 'the wheel built from pyproject.toml',
+    'test_configs.py': 'every config builds (configs/ is no module)',
+    'checkpoints/test_package.py': 'the import order inside mae_plugin/checkpoints/',
+    'lightning/test_layers.py': 'what mae_plugin/lightning/ may import',
+}
+
+
+def unmirrored(tests: Path = TESTS, root: Path = Path(ROOT)) -> list[str]:
+    """The ``test_*.py`` files outside NOT_MIRRORS and RULE_TESTS whose path names no module."""
+    problems = []
+    for path in sorted(tests.rglob('test_*.py')):
+        relative = path.relative_to(tests)
+        if relative.parts[0] in NOT_MIRRORS or relative.as_posix() in RULE_TESTS:
+            continue
+        folder = relative.parent
+        code = (
+            root / folder
+            if folder.parts[:1] in (('tools',), ('benchmarks',))
+            else (root / 'mae_plugin' / folder)
+        )
+        name = path.stem.removeprefix('test_')
+        if not ((code / f'{name}.py').is_file() or (code / name / '__init__.py').is_file()):
+            problems.append(
+                f'{tests.name}/{relative.as_posix()}: no {code.relative_to(root)}/{name}.py'
+            )
+    return problems
+
+
+def test_unit_tests_mirror_the_code():
+    problems = unmirrored()
+    assert not problems, (
+        'name a test file after the module it tests (a journey goes to tests/e2e/):\n'
+        + '\n'.join(problems)
+    )
+
+
+def test_the_mirror_check_finds_a_test_file_named_after_no_module(tmp_path):
+    (tmp_path / 'mae_plugin' / 'data').mkdir(parents=True)
+    (tmp_path / 'mae_plugin' / 'data' / 'transforms.py').write_text('')
+    (tmp_path / 'tools').mkdir()
+    (tmp_path / 'tools' / 'train.py').write_text('')
+    tests = tmp_path / 'tests'
+    for name in (
+        'data/test_transforms.py',
+        'data/test_data_layer.py',
+        'tools/test_train.py',
+        'tools/test_bit_depth_tools.py',
+        'e2e/test_pretrain.py',
+        'test_layers.py',
+    ):
+        (tests / name).parent.mkdir(parents=True, exist_ok=True)
+        (tests / name).write_text('')
+    assert unmirrored(tests, tmp_path) == [
+        'tests/data/test_data_layer.py: no mae_plugin/data/data_layer.py',
+        'tests/tools/test_bit_depth_tools.py: no tools/bit_depth_tools.py',
+    ]
 
 
 def is_test_module(path: Path) -> bool:

@@ -1,5 +1,5 @@
 """A non-finite loss on the GPU is skipped and counted exactly as on the CPU
-(``mae_plugin/training/nonfinite.py``, ``tests/engine/test_finite_step.py``): the same steps
+(``mae_plugin/training/nonfinite.py``, ``tests/training/test_nonfinite.py``): the same steps
 change no weight, the same count is read, the same run of skips stops training with the same
 message, under fp16 with its loss scaler and under bf16. A depth-2 MAE (the rule does not depend
 on the size): the CPU runs fp32 through ``FiniteOptimWrapper``, as ``tools/train.py`` without

@@ -68,3 +68,26 @@ def jpeg(color) -> bytes:
     out = io.BytesIO()
     Image.new('RGB', (40, 30), color).save(out, format='JPEG')
     return out.getvalue()
+
+
+def with_unreadable_val(tmp_path, demo_root):
+    """A copy of the demo tiles whose val split holds one more file, unreadable: 81 files.
+    Returns (root, path of the unreadable file)."""
+    root = tmp_path / 'knn'
+    shutil.copytree(os.path.join(demo_root, 'knn'), root)
+    first = sorted(os.listdir(root / 'val'))[0]
+    bad = root / 'val' / first / 'zz_unreadable.jpg'
+    bad.write_bytes(b'not an image at all')
+    return str(root), str(bad)
+
+
+def with_corrupt_train(tmp_path, demo_root) -> str:
+    """data_root with 6 photographs and 2 unreadable files in train/ (8 = 2 batches of 4)."""
+    train = tmp_path / 'data' / 'train'
+    train.mkdir(parents=True)
+    for name in sorted(os.listdir(os.path.join(demo_root, 'train')))[:6]:
+        shutil.copy(os.path.join(demo_root, 'train', name), train / name)
+    (train / 'bad_text.jpg').write_text('not an image')
+    photo = (train / sorted(os.listdir(train))[0]).read_bytes()
+    (train / 'bad_truncated.jpg').write_bytes(photo[:200])
+    return str(tmp_path / 'data')

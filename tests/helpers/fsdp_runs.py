@@ -5,12 +5,14 @@ from __future__ import annotations
 
 import os
 import sys
+import uuid
 from pathlib import Path
 
 import torch
 
+from mae_plugin.engine.runtime.launch import build_train_config
 from tests.helpers.checkpoints import save_plugin_checkpoint
-from tests.helpers.mmengine_runs import TINY, cli, demo_options, run_cli
+from tests.helpers.mmengine_runs import TINY, cli, demo_options, run_cli, tiny_options
 from tests.helpers.models import demo_mae
 from tests.helpers.paths import DEMO, DEMO_FSDP, TRAIN
 from tests.helpers.ports import free_port
@@ -102,3 +104,15 @@ def last_checkpoint(work: str) -> str:
     """The path in ``work/last_checkpoint``."""
     with open(os.path.join(work, 'last_checkpoint')) as f:
         return f.read().strip()
+
+
+def fsdp_config(tmp_path, demo_root, iters, work='run', **options):
+    """The tiny demo on MAEFSDP2Strategy (``DEMO_FSDP``) as ``tools/train.py`` builds its config,
+    for one rank in this process, working in ``tmp_path / work``."""
+    cfg = build_train_config(
+        DEMO_FSDP,
+        work_dir=str(tmp_path / work),
+        cfg_options=tiny_options(demo_root, iters, 1, **options),
+    )
+    cfg.experiment_name = f'test_{uuid.uuid4().hex[:8]}'
+    return cfg

@@ -193,3 +193,10 @@ def run_cli(args, timeout=600, check=True):
     if check:
         assert done.returncode == 0, done.stdout[-6000:]
     return done.returncode, done.stdout
+
+
+def tiny_fit(root, demo_root):
+    """(cli, path of last.ckpt) of the tiny run (10 steps) fitted in ``root``."""
+    cli = tiny_cli(root, demo_root)
+    cli.trainer.fit(cli.model, cli.datamodule)
+    return cli, os.path.join(root, 'checkpoints', 'last.ckpt')

@@ -10,6 +10,7 @@ import mae_plugin  # noqa: F401  (registers MAEPretrainModel)
 from mae_plugin.engine.registry import MODELS
 from mae_plugin.models import build_mae
 from mae_plugin.models.mae import MaskedAutoencoder
+from mae_plugin.models.masking import make_mask
 
 DECODER = dict(embed_dim=32, depth=2, num_heads=4)
 # the decoder of the tiny demo runs (TINY in tests/helpers/mmengine_runs.py) and of the
@@ -94,3 +95,8 @@ def randomize(module: torch.nn.Module, seed: int = 0) -> torch.nn.Module:
         for tensor in module.state_dict().values():
             tensor.copy_(torch.randn(tensor.shape, generator=gen) * 0.2)
     return module.eval()
+
+
+def pipeline_masks(count: int, ratio: float = 0.75) -> torch.Tensor:
+    """(count, 16) masks as the data pipeline draws them for a 32-px, 8-px-patch model."""
+    return torch.stack([make_mask('random', (4, 4), ratio) for _ in range(count)])

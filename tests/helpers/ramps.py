@@ -2,13 +2,22 @@
 and RGB; 32-bit int and float TIFF) beside their 8-bit twins: what each reader gives for a deep
 file must be what it gives for the twin, within 1 level."""
 
+import functools
 import os
+import random
 import shutil
 
 import cv2
 import numpy as np
 import tifffile
+import torch
+from mmengine.config import Config
+from mmengine.registry import DefaultScope
 from PIL import Image
+
+import mae_plugin  # noqa: F401  (registers the datasets and transforms the configs name)
+from mae_plugin.engine.registry import DATASETS
+from tests.helpers.paths import ROOT
 
 SIZE = 128  # a square ramp: a centre crop keeps its full width
 RAMP = np.rint(np.arange(SIZE) * 255 / (SIZE - 1)).astype(np.uint8)  # 0 .. 255 left to right
@@ -121,3 +130,35 @@ def assert_close(deep, twin) -> None:
     """The two images have the same shape and differ by at most 1 level anywhere."""
     a, b = hwc(deep).astype(np.int32), hwc(twin).astype(np.int32)
     assert a.shape == b.shape and np.abs(a - b).max() <= 1, np.abs(a - b).max()
+
+
+# The configs whose loaders the contrast tests build: the demo's pretraining crop (header
+# decoder, MAELoadRandomResizedCrop) and the linear probe's views (PIL decoder).
+PRETRAIN = os.path.join(ROOT, 'configs', 'mae_vit-t_demo.py')
+LINPROBE = os.path.join(ROOT, 'configs', 'cls', 'vit-t-mae_linprobe_demo.py')
+
+
+def twin_roots(tmp_path_factory, kind: str) -> tuple[str, str, str]:
+    """(deep root, twin root, kind) in the ImageNet layout (``write_twin_folders``), in a new
+    temporary folder: what the contrast tests' ``roots`` fixture gives, one deep kind at a time."""
+    deep, twin = write_twin_folders(str(tmp_path_factory.mktemp('roots')), kind)
+    return deep, twin, kind
+
+
+@functools.cache
+def build_dataset(config: str, loader: str, root: str):
+    """The ``loader``'s dataset of ``config`` on ``root`` (unserialized: MMEngine's
+    serialization runs a second-long ``gc.collect`` per dataset)."""
+    cfg = Config.fromfile(config)
+    dataset = cfg[loader].dataset
+    dataset.update(data_root=root, serialize_data=False)
+    with DefaultScope.overwrite_default_scope('mae_plugin'):
+        return DATASETS.build(dataset)
+
+
+def seeded(seed: int, dataset, index: int = 0) -> torch.Tensor:
+    """``dataset[index]['inputs']`` drawn with torch, random and NumPy seeded to ``seed``."""
+    torch.manual_seed(seed)
+    random.seed(seed)
+    np.random.seed(seed)
+    return dataset[index]['inputs']

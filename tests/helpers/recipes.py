@@ -1,8 +1,11 @@
 """Reading the recipes of ``configs/`` as a user's config sees them."""
 
+import copy
 import os
 
 from mmengine.config import Config
+from mmengine.optim import build_optim_wrapper
+from mmengine.registry import DefaultScope
 
 from tests.helpers.paths import CONFIGS
 
@@ -22,3 +25,15 @@ def assert_plugin_runner_and_safe_checkpoints(cfg: Config) -> None:
     }
     assert cfg.default_hooks.checkpoint.type.split('.')[-1] == 'AtomicCheckpointHook'
     assert {'FiniteWeightsHook', 'WeightsOnlyResumeHook', 'ResumeScheduleGuardHook'} <= hooks
+
+
+ADAMW_SCHEDULE = os.path.join(CONFIGS, '_base_', 'schedules', 'mae_adamw.py')
+
+
+def wrapper_of(model, **optimizer):
+    """The optimizer wrapper of the pretraining configs' AdamW schedule for ``model``, with
+    ``optimizer`` settings changed."""
+    cfg = copy.deepcopy(Config.fromfile(ADAMW_SCHEDULE).optim_wrapper)
+    cfg.optimizer.update(optimizer)
+    with DefaultScope.overwrite_default_scope('mae_plugin'):
+        return build_optim_wrapper(model, cfg)

@@ -1,72 +1,29 @@
-"""MAEDataModule: image folders and lightly's LightlyDataset through the shared transforms;
-unreadable images skipped and counted in the logged metrics, across ranks and resumes."""
+"""MAEDataModule: image folders and lightly's LightlyDataset through the shared transforms; an
+unreadable image an error naming it under ``on_corrupt='error'``, a missing or empty data folder
+and data settings that differ from the model are errors; deep (16-bit, 32-bit) images keep
+their contrast in the dataset and in the reconstruction images."""
 
 import os
-import shutil
+from types import SimpleNamespace
 
 import numpy as np
 import pytest
-import pytorch_lightning as pl
 import torch
 
+import mae_plugin  # noqa: F401
 from mae_plugin.data.image import CorruptImageError
+from mae_plugin.engine.hooks.reconstruction import ReconstructionVisHook
 from mae_plugin.lightning import MAEDataModule
-from tests.helpers.lightning_runs import checkpoint_every, tiny_cli
-
-
-@pytest.fixture
-def with_corrupt(tmp_path, demo_root):
-    """data_root with 6 photographs and 2 unreadable files in train/ (8 = 2 batches of 4)."""
-    train = tmp_path / 'data' / 'train'
-    train.mkdir(parents=True)
-    for name in sorted(os.listdir(os.path.join(demo_root, 'train')))[:6]:
-        shutil.copy(os.path.join(demo_root, 'train', name), train / name)
-    (train / 'bad_text.jpg').write_text('not an image')
-    photo = (train / sorted(os.listdir(train))[0]).read_bytes()
-    (train / 'bad_truncated.jpg').write_bytes(photo[:200])
-    return str(tmp_path / 'data')
-
-
-class SkipCounter(pl.Callback):
-    """Running total of the skips the batches report."""
-
-    def __init__(self):
-        self.totals = []
-
-    def on_train_batch_start(self, trainer, pl_module, batch, batch_idx):
-        before = self.totals[-1] if self.totals else 0
-        self.totals.append(before + int(batch['data_samples']['num_skipped'].sum()))
-
-
-def test_unreadable_images_are_skipped_and_counted_in_the_logged_metrics(tmp_path, with_corrupt):
-    run = tmp_path / 'run'
-    cli = tiny_cli(run, with_corrupt, callbacks=[checkpoint_every(2)])
-    counter = SkipCounter()
-    cli.trainer.callbacks.append(counter)
-    cli.trainer.fit(cli.model, cli.datamodule)
-    assert cli.trainer.global_step == 4 and len(counter.totals) == 4
-    assert counter.totals[-1] >= 4  # each corrupt file is drawn once per epoch, 2 epochs
-    # distinct files, not reads (tests/lightning/test_unreadable.py)
-    assert cli.trainer.callback_metrics['corrupt_images'] == 2
-    at_2 = torch.load(run / 'checkpoints' / 'step_2.ckpt', weights_only=True)
-    assert len(at_2['corrupt_images']) == 2  # their names; the first epoch met both
-    # resumed from step 2, the count goes on from the checkpoint's
-    again = tiny_cli(run, with_corrupt, callbacks=[checkpoint_every(2)])
-    more = SkipCounter()
-    again.trainer.callbacks.append(more)
-    again.trainer.fit(again.model, again.datamodule, ckpt_path=run / 'checkpoints' / 'step_2.ckpt')
-    assert len(more.totals) == 2
-    assert again.trainer.callback_metrics['corrupt_images'] == 2
-
-
-def test_resuming_with_another_schedule_is_refused(tmp_path, with_corrupt):
-    cli = tiny_cli(tmp_path, with_corrupt, callbacks=[checkpoint_every(2)])
-    cli.trainer.fit(cli.model, cli.datamodule)
-    longer = tiny_cli(
-        tmp_path, with_corrupt, '--trainer.max_epochs', '3', callbacks=[checkpoint_every(2)]
-    )
-    with pytest.raises(ValueError, match=r'another schedule.*total_steps: 4 -> 6'):
-        longer.trainer.fit(longer.model, longer.datamodule, ckpt_path='last')
+from mae_plugin.lightning.callbacks import ReconstructionCallback
+from tests.helpers.lightning_runs import tiny_cli
+from tests.helpers.models import tiny_mae
+from tests.helpers.ramps import (
+    PRETRAIN,
+    assert_close,
+    assert_ramp,
+    build_dataset,
+    seeded,
+)
 
 
 def test_on_corrupt_error_raises_naming_the_file(tmp_path, with_corrupt):
@@ -144,3 +101,57 @@ def test_loader_workers_of_two_ranks_draw_their_own_masks(demo_root):
         torch.manual_seed(0)  # what seed_everything(0) leaves on every rank
         masks.append(next(iter(data.train_dataloader()))['data_samples']['mask'])
     assert not torch.equal(masks[0], masks[1])
+
+
+def test_lightning_dataset_and_reconstruction_images_keep_the_contrast(roots):
+    deep_root, twin_root, _ = roots
+    modules = [
+        MAEDataModule(root, img_size=64, patch_size=8, num_workers=0)
+        for root in (deep_root, twin_root)
+    ]
+    for module in modules:
+        module.setup('fit')
+    for seed in range(2):
+        crop = seeded(seed, modules[0].train_set)
+        assert_close(crop, seeded(seed, modules[1].train_set))
+        assert_ramp(crop, min_span=90)  # the demo's scale (0.2, 1)
+    # the images the reconstruction callback (Lightning) and hook (MMEngine) draw
+    module = SimpleNamespace(mae=tiny_mae(64, 8))
+    pictures = []
+    for data, root in zip(modules, (deep_root, twin_root), strict=True):
+        callback = ReconstructionCallback(num_images=2).fixed_batch(
+            SimpleNamespace(datamodule=data), module
+        )[0]
+        dataset = build_dataset(PRETRAIN, 'train_dataloader', root)
+        runner = SimpleNamespace(train_dataloader=SimpleNamespace(dataset=dataset))
+        hook = ReconstructionVisHook(num_images=2)._fixed_batch(runner, module)[0]
+        pictures.append((callback, hook))
+    for deep_images, twin_images in zip(*pictures, strict=True):
+        for image, twin_image in zip(deep_images, twin_images, strict=True):
+            assert_close(image, twin_image)
+            assert_ramp(image)
+
+
+@pytest.mark.parametrize('source', ['folder', 'lightly'])
+def test_a_missing_or_empty_data_folder_is_an_error_naming_it(tmp_path, source):
+    missing = tmp_path / 'nowhere'
+    cli = tiny_cli(tmp_path / 'run', str(missing), '--data.source', source)
+    with pytest.raises(FileNotFoundError, match=str(missing / 'train')):
+        cli.datamodule.setup('fit')
+    (tmp_path / 'empty' / 'train').mkdir(parents=True)
+    cli = tiny_cli(tmp_path / 'run', str(tmp_path / 'empty'), '--data.source', source)
+    with pytest.raises(ValueError, match=str(tmp_path / 'empty' / 'train') + '.* no images'):
+        cli.datamodule.setup('fit')
+
+
+def test_data_settings_that_differ_from_the_model_are_an_error(tmp_path, demo_root):
+    from mae_plugin.lightning import MAEDataModule
+
+    cli = tiny_cli(tmp_path, demo_root)
+    data = MAEDataModule(demo_root, img_size=64, patch_size=16)
+    with pytest.raises(
+        ValueError,
+        match=r'data \(img_size, patch_size, mask_ratio\) = '
+        r'\(64, 16, 0.75\) differ .* \(64, 8, 0.75\)',
+    ):
+        data.check_model(cli.model.mae)

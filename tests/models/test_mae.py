@@ -1,9 +1,13 @@
+"""MaskedAutoencoder: forward and loss against the official computation, gradients, masking,
+decoder settings, the composite picture; the training forward traces as one graph (the keep
+count comes from the config) and compiles to the eager result."""
+
 import pytest
 import torch
 
 from mae_plugin.models import MAEPixelDecoder, NormalizedPixelLoss, pixel_target
 from mae_plugin.models.masking import batch_random_mask
-from tests.helpers.models import tiny_mae
+from tests.helpers.models import pipeline_masks, tiny_mae
 
 
 def official_forward(mae, imgs, noise):
@@ -146,3 +150,32 @@ def test_decoder_gradient_checkpointing_gives_the_same_loss_and_grads():
     for (name, p), p2 in zip(plain.named_parameters(), ckpt.parameters(), strict=True):
         if p.requires_grad:
             torch.testing.assert_close(p.grad, p2.grad, rtol=0, atol=0, msg=name)
+
+
+@pytest.mark.parametrize('with_mask', [True, False])
+def test_core_forward_has_no_graph_break(with_mask):
+    mae = tiny_mae()
+    images = torch.randn(2, 3, 32, 32)
+    mask = pipeline_masks(2) if with_mask else None
+    report = torch._dynamo.explain(lambda x, m: mae(x, m).loss)(images, mask)
+    assert report.graph_break_count == 0, report.break_reasons
+    assert report.graph_count == 1
+
+
+def test_compiled_forward_equals_eager():
+    torch.manual_seed(0)
+    mae = tiny_mae()
+    images, mask = torch.randn(2, 3, 32, 32), pipeline_masks(2)
+    compiled = torch.compile(lambda x, m: mae(x, m).loss, backend='eager', fullgraph=True)
+    assert torch.equal(compiled(images, mask), mae(images, mask).loss)
+
+
+def test_bf16_autocast_forward_has_no_graph_break():
+    mae = tiny_mae()
+
+    def loss(images, mask):
+        with torch.autocast('cpu', dtype=torch.bfloat16):
+            return mae(images, mask).loss
+
+    report = torch._dynamo.explain(loss)(torch.randn(2, 3, 32, 32), pipeline_masks(2))
+    assert report.graph_break_count == 0, report.break_reasons

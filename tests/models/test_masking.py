@@ -1,3 +1,7 @@
+"""Mask generation: the official visible count, every strategy's exact count, uniform random
+masks, block and grid masks, visible indices; a mask keeping another count is an error (on the
+host for CPU masks, on the device in a graph) unless the count is given explicitly."""
+
 import random
 
 import numpy as np
@@ -14,6 +18,7 @@ from mae_plugin.models.masking import (
     random_mask,
     visible_indices,
 )
+from tests.helpers.models import pipeline_masks, tiny_mae
 
 
 @pytest.mark.parametrize('ratio,expected', [(0.75, 49), (0.5, 98), (0.0, 196), (0.9, 19)])
@@ -120,3 +125,27 @@ def test_visible_indices_rejects_ragged_batches():
         ValueError, match=r'keep num_visible\(L, mask_ratio\) = 4 of its 4 patches, got \[3, 4\]'
     ):
         visible_indices(mask, 4)
+
+
+def test_a_mask_keeping_another_count_names_the_counts():
+    mae = tiny_mae()  # 16 patches at 0.75: keeps 4
+    images = torch.randn(2, 3, 32, 32)
+    with pytest.raises(ValueError, match=r'= 4 of its 16 patches, got \[8, 8\]'):
+        mae(images, batch_random_mask(2, 16, 0.5))
+    mask = pipeline_masks(2)
+    mask[1, torch.nonzero(mask[1])[0]] = False  # row 1 keeps 5
+    with pytest.raises(ValueError, match=r'got \[4, 5\]'):
+        mae(images, mask)
+
+
+def test_a_wrong_count_inside_a_graph_fails_on_the_device():
+    mae = tiny_mae()
+    compiled = torch.compile(lambda x, m: mae(x, m).loss, backend='eager', fullgraph=True)
+    with pytest.raises(RuntimeError, match=r'num_visible\(L, mask_ratio\) = 4 of its 16'):
+        compiled(torch.randn(2, 3, 32, 32), batch_random_mask(2, 16, 0.5))
+
+
+def test_an_explicit_count_serves_masks_of_another_ratio():
+    mae = tiny_mae()
+    out = mae(torch.randn(2, 3, 32, 32), batch_random_mask(2, 16, 0.5), num_visible=8)
+    assert out.pred.shape == (2, 16, 192)

@@ -1,4 +1,5 @@
-"""Weighted kNN against a brute-force reference, and the probe every runner's monitor calls."""
+"""Weighted kNN against a brute-force reference, and the probe every runner's monitor calls; its
+folders keep a 16-bit or 32-bit image's contrast."""
 
 import math
 import os
@@ -9,7 +10,12 @@ import pytest
 import torch
 from PIL import Image
 
+import mae_plugin  # noqa: F401
 from mae_plugin.monitor.knn import KNNProbe, weighted_knn_predict, weighted_knn_top1
+from tests.helpers.ramps import (
+    assert_close,
+    assert_ramp,
+)
 
 
 def brute_force(train_x, train_y, test_x, k, temperature):
@@ -104,3 +110,13 @@ def test_the_probe_refuses_an_unknown_pool_and_a_foreign_val_class(tmp_path, mae
     root = write_split(tmp_path, {'train/a': [10], 'val/b': [20]})
     with pytest.raises(ValueError, match="class 'b'"):
         KNNProbe(root).evaluate(mae.encoder, normalize)
+
+
+def test_knn_folder_keeps_the_contrast(roots):
+    deep_root, twin_root, _ = roots
+    deep, twin = KNNProbe(deep_root).splits(64), KNNProbe(twin_root).splits(64)
+    for deep_images, twin_images in ((deep[0], twin[0]), (deep[2], twin[2])):
+        assert len(deep_images) == 2
+        for image, twin_image in zip(deep_images, twin_images, strict=True):
+            assert_close(image, twin_image)
+            assert_ramp(image)

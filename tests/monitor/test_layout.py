@@ -1,9 +1,14 @@
-"""The labelled picture layout: panels enlarged by an integer factor, a header naming them."""
+"""The labelled picture layout: panels enlarged by an integer factor, a header naming them; the
+reconstruction grid of the demo model and its visible panels."""
 
 import numpy as np
 import pytest
+import torch
 from skimage import data
 
+from mae_plugin.apis import init_model
+from mae_plugin.engine.hooks.reconstruction import reconstruction_grid
+from mae_plugin.models.masking import fixed_masks
 from mae_plugin.monitor.layout import (
     GAP,
     HEADER,
@@ -11,6 +16,7 @@ from mae_plugin.monitor.layout import (
     labelled_grid,
     upscale_factor,
 )
+from tests.helpers.checkpoints import DEMO_CFG
 
 STEP = 256 + GAP  # a 64-px panel enlarged 4 x, and the gap after it
 
@@ -81,3 +87,20 @@ def test_a_large_panel_keeps_its_size_and_a_bad_split_is_an_error():
         labelled_grid(photo_grid(rows=1, size=64), rows=1, columns=['x' * 200] * 4)
     with pytest.raises(ValueError, match='uint8'):
         labelled_grid(photo_grid(rows=1, size=64).astype(np.float32), rows=1)
+
+
+def test_grid_layout_and_visible_panels():
+    model = init_model(DEMO_CFG)
+    images = torch.randint(0, 256, (2, 3, 64, 64), dtype=torch.uint8)
+    masks = fixed_masks((8, 8), 2, 0.75, 'random', seed=0)
+    grid = reconstruction_grid(model, images, masks)
+    assert grid.shape == (2 * 64, 4 * 64, 3) and grid.dtype.name == 'uint8'
+    original = torch.from_numpy(grid[:64, :64]).permute(2, 0, 1).int()
+    assert (original - images[0].int()).abs().max() <= 1  # normalise + undo: rounding only
+    pasted = torch.from_numpy(grid[:64, 192:]).permute(2, 0, 1).int()
+    visible = (~masks[0]).view(8, 8).repeat_interleave(8, 0).repeat_interleave(8, 1)
+    diff = (pasted - images[0].int()).abs().amax(0)
+    assert int(diff[visible].max()) <= 1  # visible patches are pasted back unchanged
+    assert torch.equal(
+        fixed_masks((8, 8), 2, 0.75, 'block', 5), fixed_masks((8, 8), 2, 0.75, 'block', 5)
+    )  # reproducible from the seed

@@ -1,31 +1,31 @@
 """tools/pack_shards.py: an image folder with class folders round-trips through the shards
-(every image once, right label, longer side <= --max-side, aspect kept), atomically."""
+(every image once, right label, longer side <= --max-side, aspect kept), atomically; a deep
+(16-bit, 32-bit) file read back through the shard reader keeps its contrast."""
 
 import io
 import os
+import shutil
 import sys
 
+import numpy as np
 import pytest
 from PIL import Image
 
+from mae_plugin.data.image import read_center_crop
 from mae_plugin.data.pack import pack_folder
 from mae_plugin.data.shards import ShardStream, read_members
+from mae_plugin.data.transforms import MAELoadImage
 from tests.helpers import processes
 from tests.helpers.paths import ROOT
-
-SIZES = [(500, 375), (375, 500), (800, 600), (200, 150), (640, 480), (321, 100), (90, 90)]
+from tests.helpers.ramps import FOLDER_KINDS, assert_close, assert_ramp, write_ramps
+from tests.helpers.shards import SIZES, class_folder
+from tests.helpers.tools import run
 
 
 @pytest.fixture
 def folder(tmp_path):
     """7 images in classes 'cat' (4) and 'dog' (3), and an empty class 'eel'."""
-    src = tmp_path / 'src'
-    for i, size in enumerate(SIZES):
-        cls = 'cat' if i < 4 else 'dog'
-        (src / cls).mkdir(parents=True, exist_ok=True)
-        Image.new('RGB', size, (30 * i, 0, 0)).save(src / cls / f'img{i}.JPEG', quality=95)
-    (src / 'eel').mkdir()
-    return src
+    return class_folder(tmp_path)
 
 
 def read_back(out):
@@ -86,33 +86,32 @@ def test_flat_folder_has_no_labels_and_a_full_folder_is_refused(folder, tmp_path
         pack_folder(str(flat), out)
 
 
-def test_labelled_shards_stream_through_the_registered_dataset(folder, tmp_path):
-    """MAEShardStream built from a config: the folder pipeline, labels from .cls, class names
-    from classes.txt."""
-    from mae_plugin.engine.registry import DATASETS
-
-    out = str(tmp_path / 'shards')
-    pack_folder(str(folder), out, shard_size=3)
-    stream = DATASETS.build(
-        dict(
-            type='MAEShardStream',
-            data_root=out,
-            shards='shard-{000000..000002}.tar',
-            classes='classes.txt',
-            pipeline=[
-                dict(type='MAELoadImage'),
-                dict(type='MAERandomResizedCrop', size=32),
-                dict(type='MAEPackInputs'),
-            ],
-        )
-    )
-    assert stream.metainfo['classes'] == ('cat', 'dog', 'eel') and len(stream) == 7
-    rows = [line.rstrip('\n').split('\t') for line in open(os.path.join(out, 'manifest.tsv'))]
-    label_of = {key: int(label) for _, key, _, label in rows[1:]}
-    # the same stream, names only: the same order (seed 0, epoch 0)
-    names = ShardStream('shard-*.tar', lambda s: s['img_name'], out, epochs=1)
-    labels = [(int(s['data_samples']['label']), n) for s, n in zip(stream, names, strict=False)]
-    assert len(labels) == 7
-    for label, name in labels:
-        assert label == label_of[name.rsplit(':', 1)[1].split('.')[0]]
-    assert sorted(stream.get_data_info(i)['gt_label'] for i in range(7)) == [0, 0, 0, 0, 1, 1, 1]
+def test_packed_shards_keep_the_contrast_of_deep_files(tmp_path):
+    """One folder holds every deep kind and its twin (renamed ``<kind>-twin.png``); the shards
+    are read back by ``ShardStream`` (the training images) and by the reconstruction hook's
+    reader of a shard member (``img_bytes``)."""
+    src = tmp_path / 'src'
+    ramps = write_ramps(str(tmp_path / 'ramps'), FOLDER_KINDS)
+    src.mkdir()
+    for kind in FOLDER_KINDS:
+        deep, twin = ramps[kind]
+        shutil.copy(deep, src / kind)
+        shutil.copy(twin, src / f'{kind}-twin.png')
+    out = tmp_path / 'shards'
+    proc = run(os.path.join(ROOT, 'tools', 'pack_shards.py'), str(src), str(out))
+    assert f'{2 * len(FOLDER_KINDS)} images -> 1 shards' in proc.stdout
+    source = {}  # shard key -> source file name
+    for line in open(out / 'manifest.tsv').read().splitlines()[1:]:
+        _, key, name, _ = line.split('\t')
+        source[key] = name
+    read = {}
+    for sample in ShardStream('*.tar', MAELoadImage(), str(out), epochs=1):
+        key = sample['img_name'].rsplit(':', 1)[1].split('.')[0]
+        read[source[key]] = (np.asarray(sample['img']), read_center_crop(sample['img_bytes'], 64))
+    assert sorted(read) == sorted(os.listdir(src))
+    for kind in FOLDER_KINDS:
+        (image, view), (twin, twin_view) = read[kind], read[f'{kind}-twin.png']
+        assert_close(image, twin)
+        assert_close(view, twin_view)
+        assert_ramp(image)
+        assert_ramp(view)
