@@ -8,16 +8,11 @@ import torch
 from tests.helpers.det import runner_log, user_cfg
 
 
-@pytest.fixture
-def pretrained(pretrained_64):
-    return pretrained_64  # 48 dims, 2 blocks, 3 heads, 64 px, patch 8
-
-
-def test_backbone_checkpoint_of_another_architecture_is_refused(pretrained):
+def test_backbone_checkpoint_of_another_architecture_is_refused(pretrained_64):
     import mae_plugin.det  # noqa: F401
     from mae_plugin.det.backbone import MAEViTDet
 
-    path, _ = pretrained  # 48-dim encoder
+    path, _ = pretrained_64  # 48 dims, 2 blocks, 3 heads, 64 px, patch 8
     model = MAEViTDet(
         arch=dict(patch_size=8, embed_dim=96, depth=2, num_heads=3),
         img_size=64,

@@ -18,11 +18,6 @@ pytest.importorskip(
 )
 
 
-@pytest.fixture
-def pretrained(pretrained_64):
-    return pretrained_64  # 48 dims, 2 blocks, 3 heads, 64 px, patch 8
-
-
 def options(data_root, checkpoint, iters=4):
     opts = {
         'model.backbone.arch.embed_dim': 48,
@@ -59,8 +54,8 @@ def backbone_inputs(runner, batch):
 
 
 @pytest.mark.slow
-def test_mask_rcnn_trains_from_a_plugin_checkpoint_then_tests(tmp_path, coco_root, pretrained):
-    path, mae = pretrained
+def test_mask_rcnn_trains_from_a_plugin_checkpoint_then_tests(tmp_path, coco_root, pretrained_64):
+    path, mae = pretrained_64
     work = str(tmp_path / 'det')
     opts = options(coco_root, path)
     # tools/train.py's functions, in this process: docs/detection.md runs the config through
@@ -79,9 +74,9 @@ def test_mask_rcnn_trains_from_a_plugin_checkpoint_then_tests(tmp_path, coco_roo
 
 
 @pytest.mark.slow
-def test_mask_rcnn_trains_with_amp_on_cpu(tmp_path, coco_root, pretrained):
+def test_mask_rcnn_trains_with_amp_on_cpu(tmp_path, coco_root, pretrained_64):
     """``--amp`` on the CPU: the plugin's bf16 wrapper, found from the mmdet scope."""
-    path, _ = pretrained
+    path, _ = pretrained_64
     work = str(tmp_path / 'det_amp')
     opts = options(coco_root, path, iters=2)
     runner, log = in_process.train(CONFIG, work, opts, '--amp')  # tools/train.py's functions

@@ -18,11 +18,6 @@ pytest.importorskip(
 )
 
 
-@pytest.fixture
-def pretrained(pretrained_64):
-    return pretrained_64  # 48 dims, 2 blocks, 3 heads, 64 px, patch 8
-
-
 def options(data_root, checkpoint, iters=4):
     opts = {
         'model.backbone.arch.embed_dim': 48,
@@ -49,8 +44,8 @@ def options(data_root, checkpoint, iters=4):
 
 
 @pytest.mark.slow
-def test_upernet_trains_from_a_plugin_checkpoint_then_tests(tmp_path, seg_root, pretrained):
-    path, mae = pretrained
+def test_upernet_trains_from_a_plugin_checkpoint_then_tests(tmp_path, seg_root, pretrained_64):
+    path, mae = pretrained_64
     work = str(tmp_path / 'seg')
     opts = options(seg_root, path)
     # tools/train.py's functions, in this process: docs/segmentation.md runs the config through
@@ -71,9 +66,9 @@ def test_upernet_trains_from_a_plugin_checkpoint_then_tests(tmp_path, seg_root, 
 
 
 @pytest.mark.slow
-def test_upernet_trains_with_amp_on_cpu(tmp_path, seg_root, pretrained):
+def test_upernet_trains_with_amp_on_cpu(tmp_path, seg_root, pretrained_64):
     """``--amp`` on the CPU: the plugin's bf16 wrapper, found from the mmseg scope."""
-    path, _ = pretrained
+    path, _ = pretrained_64
     work = str(tmp_path / 'seg_amp')
     # tools/train.py's functions, in this process
     runner, log = in_process.train(CONFIG, work, options(seg_root, path, iters=2), '--amp')
