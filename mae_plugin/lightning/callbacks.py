@@ -20,6 +20,7 @@ from pytorch_lightning.utilities import rank_zero_info, rank_zero_warn
 from ..data.constants import IMAGENET_MEAN, IMAGENET_STD
 from ..fileio import atomic_write_bytes
 from ..monitor.knn import KNNProbe
+from ..monitor.layout import labelled_grid
 from ..monitor.panels import draw_reconstructions
 from ..monitor.views import picture_batch
 
@@ -64,8 +65,10 @@ class ReconstructionCallback(_EveryNSteps):
 
     Every ``every_n_steps`` optimizer steps and after training, it reconstructs the first
     ``num_images`` training images (resize + centre crop, fixed masks from ``seed``): one row
-    per image, original | masked | reconstruction | reconstruction + visible. Written as
-    ``<dirpath>/reconstruction_<step>.png``, and to the logger when it is TensorBoard.
+    per image, original | masked | reconstruction | reconstruction + visible, each panel
+    enlarged to at least 224 px under a header naming the columns (the MMEngine hook's picture,
+    ``monitor.layout.labelled_grid``). Written as ``<dirpath>/reconstruction_<step>.png``, and to
+    the logger when it is TensorBoard.
 
     Args:
         every_n_steps: optimizer steps between pictures.
@@ -117,7 +120,11 @@ class ReconstructionCallback(_EveryNSteps):
         return self._batch
 
     def picture(self, trainer: pl.Trainer, pl_module: pl.LightningModule) -> torch.Tensor:
-        """(N*H, 4*W, 3) uint8 grid of the fixed batch."""
+        """(N*H, 4*W, 3) uint8 grid of the fixed batch, panels at the model's size.
+
+        The MMEngine hook's ``reconstruction_grid``; the files hold it laid out by
+        ``labelled_grid``.
+        """
         images, masks = self.fixed_batch(trainer, pl_module)
         return draw_reconstructions(
             pl_module,
@@ -130,9 +137,10 @@ class ReconstructionCallback(_EveryNSteps):
         )
 
     def _run(self, trainer: pl.Trainer, pl_module: pl.LightningModule, step: int) -> None:
-        if not len(self.fixed_batch(trainer, pl_module)[0]):
+        rows = len(self.fixed_batch(trainer, pl_module)[0])
+        if not rows:
             return  # no readable training image: no picture, the run goes on
-        grid = self.picture(trainer, pl_module)
+        picture = labelled_grid(self.picture(trainer, pl_module).numpy(), rows=rows)
         # trainer.log_dir is a broadcast under DDP: every rank asks
         folder = self.dirpath or os.path.join(
             trainer.log_dir or trainer.default_root_dir, 'reconstructions'
@@ -140,11 +148,11 @@ class ReconstructionCallback(_EveryNSteps):
         if not trainer.is_global_zero:
             return
         buffer = io.BytesIO()
-        Image.fromarray(grid.numpy()).save(buffer, format='PNG')
+        Image.fromarray(picture).save(buffer, format='PNG')
         atomic_write_bytes(buffer.getvalue(), os.path.join(folder, f'reconstruction_{step}.png'))
         for logger in trainer.loggers:
             if isinstance(logger, TensorBoardLogger):
-                logger.experiment.add_image('reconstruction', grid.numpy(), step, dataformats='HWC')
+                logger.experiment.add_image('reconstruction', picture, step, dataformats='HWC')
 
 
 class KNNMonitor(_EveryNSteps):

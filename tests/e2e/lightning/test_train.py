@@ -14,6 +14,7 @@ from PIL import Image
 from tensorboard.backend.event_processing.event_accumulator import EventAccumulator
 
 from mae_plugin.checkpoints import load_checkpoint_file
+from mae_plugin.monitor.layout import GAP, HEADER, upscale_factor
 from tests.helpers.lightning_runs import (
     DEMO_YAML,
     checkpoint_every,
@@ -66,7 +67,10 @@ def test_demo_yaml_trains_on_cpu_leaving_checkpoints_pictures_and_logs(tmp_path,
     pngs = sorted(os.listdir(root / 'reconstructions'))
     assert pngs == ['reconstruction_10.png', 'reconstruction_20.png'], pngs
     png = np.asarray(Image.open(root / 'reconstructions' / 'reconstruction_20.png'))
-    assert png.shape == (4 * 64, 4 * 64, 3) and png.std() > 0  # 4 panels x 4 images
+    # 4 images x 4 panels of 64 px, enlarged 4x under the column names, as MMEngine's hook draws
+    panel = 64 * upscale_factor(64, 64) + GAP
+    assert png.shape == (HEADER + 4 * panel - GAP, 4 * panel - GAP, 3) and png.std() > 0
+    assert (png[:HEADER] < 128).any()  # the column names, black on the white header
 
     (events,) = glob.glob(str(root / 'events.out.tfevents.*'))
     board = EventAccumulator(os.path.dirname(events), size_guidance={'images': 0, 'scalars': 0})
