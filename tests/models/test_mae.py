@@ -1,11 +1,11 @@
 """MaskedAutoencoder: forward and loss against the official computation, gradients, masking,
-decoder settings, the composite picture; the training forward traces as one graph (the keep
-count comes from the config) and compiles to the eager result."""
+the composite picture; the training forward traces as one graph (the keep count comes from
+the config) and compiles to the eager result. The loss and the decoder alone: test_loss.py,
+test_decoder.py."""
 
 import pytest
 import torch
 
-from mae_plugin.models import MAEPixelDecoder, NormalizedPixelLoss, pixel_target
 from mae_plugin.models.masking import batch_random_mask
 from tests.helpers.models import pipeline_masks, tiny_mae
 
@@ -52,29 +52,6 @@ def test_forward_equals_the_official_computation(mae):
     torch.testing.assert_close(out.loss, ref_loss, rtol=1e-5, atol=1e-6)
 
 
-def test_norm_pix_target_against_direct_computation():
-    patches = torch.randn(2, 5, 12) * 3 + 1
-    target = pixel_target(patches)
-    for b in range(2):
-        for i in range(5):
-            v = patches[b, i].double()
-            mean = v.sum() / v.numel()
-            var = ((v - mean) ** 2).sum() / (v.numel() - 1)  # unbiased, as torch.var
-            expected = (v - mean) / torch.sqrt(var + 1e-6)
-            torch.testing.assert_close(target[b, i].double(), expected, rtol=1e-5, atol=1e-6)
-    assert torch.equal(pixel_target(patches, norm_pix=False), patches)
-
-
-def test_loss_is_mean_squared_error_of_the_patches_given():
-    loss_fn = NormalizedPixelLoss()
-    patches = torch.randn(2, 4, 12)
-    pred = torch.randn(2, 4, 12)
-    expected = (pred - pixel_target(patches)).pow(2).mean(-1).mean()
-    torch.testing.assert_close(loss_fn(pred, patches), expected)
-    raw = NormalizedPixelLoss(norm_pix=False)
-    torch.testing.assert_close(raw(pred, patches), (pred - patches).pow(2).mean())
-
-
 def test_mae_loss_only_counts_masked_patches(mae):
     imgs = torch.randn(2, 3, 32, 32)
     mask = batch_random_mask(2, 16, 0.75)
@@ -108,15 +85,6 @@ def test_self_masking_uses_the_ratio_and_keeps_exact_count(mae):
     assert torch.all((~out.mask).sum(1) == 4)
 
 
-def test_decoder_defaults_are_the_papers():
-    dec = MAEPixelDecoder()
-    assert dec.embed.out_features == 512 and len(dec.blocks) == 8
-    assert dec.blocks[0].attn.num_heads == 16
-    assert dec.pred.out_features == 16 * 16 * 3
-    assert abs(float(dec.mask_token.detach().std()) - 0.02) < 0.01
-    assert not dec.pos_embed.requires_grad
-
-
 def test_bad_image_size_and_mask_shape_are_errors(mae):
     with pytest.raises(ValueError, match='32, 32'):
         mae(torch.randn(1, 3, 36, 36))
@@ -132,24 +100,6 @@ def test_composite_pastes_visible_patches_and_undoes_norm_pix(mae):
     torch.testing.assert_close(comp, imgs, rtol=1e-4, atol=1e-4)
     raw = tiny_mae(norm_pix=False)
     torch.testing.assert_close(raw.composite(raw.patchify(imgs), imgs, mask), imgs)
-
-
-def test_decoder_gradient_checkpointing_gives_the_same_loss_and_grads():
-    decoder = dict(grid_size=(4, 4), patch_size=8, encoder_dim=48, embed_dim=32, depth=2)
-    torch.manual_seed(0)
-    plain = tiny_mae()
-    plain.decoder = MAEPixelDecoder(num_heads=4, **decoder)
-    ckpt = tiny_mae()
-    ckpt.decoder = MAEPixelDecoder(num_heads=4, grad_checkpointing=True, **decoder)
-    ckpt.load_state_dict(plain.state_dict())
-    x, mask = torch.randn(2, 3, 32, 32), batch_random_mask(2, 16, 0.75)
-    losses = [model(x, mask).loss for model in (plain, ckpt)]
-    torch.testing.assert_close(losses[0], losses[1], rtol=0, atol=0)
-    for loss in losses:
-        loss.backward()
-    for (name, p), p2 in zip(plain.named_parameters(), ckpt.parameters(), strict=True):
-        if p.requires_grad:
-            torch.testing.assert_close(p.grad, p2.grad, rtol=0, atol=0, msg=name)
 
 
 @pytest.mark.parametrize('with_mask', [True, False])

@@ -236,28 +236,3 @@ def test_knn_monitor_and_pictures_give_the_mmengine_hooks_numbers(tmp_path, demo
     grid = callback.picture(trainer, lit)
     assert np.array_equal(grid.numpy(), reconstruction_grid(mm, images, masks))
     assert grid.shape == (3 * 64, 4 * 64, 3)
-
-
-def test_weight_decay_groups_survive_wrappers_that_rename_parameters(tmp_path, demo_root):
-    """Activation checkpointing (and FSDP) insert ``_checkpoint_wrapped_module.`` /
-    ``_fsdp_wrapped_module.`` into parameter names: the groups stay those of the bare model."""
-    from torch.distributed.algorithms._checkpoint.checkpoint_wrapper import checkpoint_wrapper
-
-    from mae_plugin.lightning.optim import adamw_groups, no_decay_names
-
-    module = tiny_cli(tmp_path, demo_root).model
-
-    def decay_by_param(model):
-        return {
-            id(p): g['weight_decay']
-            for g in adamw_groups(model, 0.05, module._no_decay)
-            for p in g['params']
-        }
-
-    bare = decay_by_param(module)
-    assert module._no_decay == no_decay_names(module)
-    blocks = module.mae.encoder.vit.blocks
-    for i, block in enumerate(list(blocks)):
-        blocks[i] = checkpoint_wrapper(block)
-    assert any('_checkpoint_wrapped_module' in n for n, _ in module.named_parameters())
-    assert decay_by_param(module) == bare and sorted(set(bare.values())) == [0.0, 0.05]
