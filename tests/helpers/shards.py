@@ -1,5 +1,5 @@
 """Shards for the shard-stream tests: the demo photographs packed, the tiny demo trained on them
-in process, and a small labelled folder to pack."""
+in process, a small labelled folder to pack, and packed shards read back."""
 
 import os
 import uuid
@@ -7,6 +7,7 @@ import uuid
 from PIL import Image
 
 from mae_plugin.data.pack import pack_folder
+from mae_plugin.data.shards import read_members
 from mae_plugin.engine.runtime.launch import build_train_config, run_training
 from tests.helpers.mmengine_runs import TINY, demo_options, without_monitors
 from tests.helpers.paths import ROOT
@@ -56,3 +57,15 @@ def class_folder(tmp_path):
         Image.new('RGB', size, (30 * i, 0, 0)).save(src / cls / f'img{i}.JPEG', quality=95)
     (src / 'eel').mkdir()
     return src
+
+
+def read_back(out) -> dict:
+    """Every sample of the shards in ``out``: key -> (shard name, raw members); none unreadable."""
+    samples = {}
+    for name in sorted(os.listdir(out)):
+        if name.endswith('.tar'):
+            errors = []
+            for raw in read_members(os.path.join(out, name), errors):
+                samples[raw['__key__']] = (name, raw)
+            assert errors == []
+    return samples

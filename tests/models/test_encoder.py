@@ -124,3 +124,32 @@ def test_paper_sizes_match_timm(arch, timm_name, millions):
     count = sum(p.numel() for p in enc.parameters())
     assert count == sum(p.numel() for p in ref.parameters())
     assert round(count / 1e6, 2) == millions
+
+
+def test_patch_embed_is_xavier_uniform_of_the_flattened_conv_weight_and_cls_token_is_normal():
+    """The official ``initialize_weights``: ``xavier_uniform_(w.view([w.shape[0], -1]))``, so
+    fan_in = C * p * p and fan_out = D (xavier on the 4-D conv weight would take fan_out =
+    D * p * p, a bound 3x smaller here), bias zero; ``normal_(cls_token, std=.02)``."""
+    torch.manual_seed(0)
+    enc = MaskedViTEncoder(img_size=32, patch_size=8, embed_dim=256, depth=1, num_heads=4)
+    proj = enc.vit.patch_embed.proj
+    weight = proj.weight.detach()  # (D, C, p, p) = (256, 3, 8, 8)
+    bound = math.sqrt(6 / (3 * 8 * 8 + 256))
+    assert float(weight.abs().max()) <= bound
+    assert float(weight.abs().max()) > 0.99 * bound
+    assert float(weight.std()) == pytest.approx(bound / math.sqrt(3), rel=0.02)
+    assert torch.equal(proj.bias, torch.zeros(256))
+    # the cls tokens of 8 encoders: 2048 draws of N(0, 0.02)
+    draws = []
+    for seed in range(8):
+        torch.manual_seed(seed)
+        small = MaskedViTEncoder(img_size=16, patch_size=8, embed_dim=256, depth=1, num_heads=4)
+        draws.append(small.vit.cls_token.detach().flatten().double())
+    cls = torch.cat(draws).sort().values
+    # Kolmogorov-Smirnov against N(0, 0.02): the largest gap between the empirical and the normal
+    # CDF, under 1.63 / sqrt(n) (the 1 % critical value)
+    normal = torch.special.ndtr(cls / 0.02)
+    n = len(cls)
+    rank = torch.arange(1, n + 1, dtype=torch.float64)
+    gap = torch.maximum(rank / n - normal, normal - (rank - 1) / n).max()
+    assert float(gap) < 1.63 / math.sqrt(n)

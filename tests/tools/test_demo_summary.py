@@ -1,20 +1,14 @@
 """tools/demo_summary.py, the end of ``make demo``: after a real (short) run it draws the curves
 into the work dir and prints paths that exist, the logged numbers and the next commands; a
-work dir missing what it names is an error."""
+work dir missing what it names is an error (tests/analysis/test_summary.py)."""
 
 import os
 import re
-import shutil
 
 import pytest
 from PIL import Image
 
-from mae_plugin.analysis.summary import (
-    format_summary,
-    newest_checkpoint,
-    reconstruction_pictures,
-    summarize,
-)
+from tests.helpers.demo_runs import copy_demo_run
 from tests.helpers.scalars import runs
 from tools.demo_summary import main as summary_main
 
@@ -23,11 +17,7 @@ from tools.demo_summary import main as summary_main
 def run(tmp_path_factory, tiny_demo_run):
     """A copy of the shared 6-iteration tiny demo run (tests/conftest.py), in a folder of the
     demo's name: checkpoints, pictures and kNN at steps 3 and 6 (the summary writes into it)."""
-    work = str(tmp_path_factory.mktemp('summary') / 'mae_vit-t_demo')
-    shutil.copytree(tiny_demo_run[0], work)
-    with open(os.path.join(work, 'last_checkpoint'), 'w') as f:
-        f.write(os.path.join(work, 'iter_6.pth'))  # the copy's own, as a run of its own writes
-    return work
+    return copy_demo_run(tmp_path_factory, tiny_demo_run)
 
 
 @pytest.mark.slow
@@ -57,28 +47,3 @@ def test_the_summary_names_what_the_run_left_and_what_to_run_next(run, capsys):
         and paths['checkpoint'] in c
         for c in commands
     )
-
-
-@pytest.mark.slow
-def test_what_is_missing_is_named(run, tmp_path):
-    broken = str(tmp_path / 'mae_vit-t_digits')
-    shutil.copytree(run, broken)
-    with open(os.path.join(broken, 'last_checkpoint'), 'w') as f:
-        f.write(os.path.join(broken, 'iter_6.pth'))  # the copy's own, not the run's
-    assert 'make demo-digits' not in summarize_text(broken)  # the run just done is not next
-    os.remove(newest_checkpoint(broken))
-    with pytest.raises(FileNotFoundError, match='iter_6.pth'):
-        summarize(broken)
-    os.remove(os.path.join(broken, 'last_checkpoint'))
-    with pytest.raises(FileNotFoundError, match='saved no checkpoint'):
-        summarize(broken)
-    for picture in reconstruction_pictures(broken):
-        os.remove(picture)
-    with pytest.raises(FileNotFoundError, match='no reconstruction picture'):
-        reconstruction_pictures(broken)
-    with pytest.raises(ValueError, match=r"\['top5'\] not in the log"):
-        summarize(run, keys=['loss', 'top5'])
-
-
-def summarize_text(work_dir: str) -> str:
-    return format_summary(summarize(work_dir))

@@ -12,13 +12,12 @@ import pytest
 from PIL import Image
 
 from mae_plugin.data.image import read_center_crop
-from mae_plugin.data.pack import pack_folder
-from mae_plugin.data.shards import ShardStream, read_members
+from mae_plugin.data.shards import ShardStream
 from mae_plugin.data.transforms import MAELoadImage
 from tests.helpers import processes
 from tests.helpers.paths import ROOT
 from tests.helpers.ramps import FOLDER_KINDS, assert_close, assert_ramp, write_ramps
-from tests.helpers.shards import SIZES, class_folder
+from tests.helpers.shards import SIZES, class_folder, read_back
 from tests.helpers.tools import run
 
 
@@ -26,17 +25,6 @@ from tests.helpers.tools import run
 def folder(tmp_path):
     """7 images in classes 'cat' (4) and 'dog' (3), and an empty class 'eel'."""
     return class_folder(tmp_path)
-
-
-def read_back(out):
-    samples = {}
-    for name in sorted(os.listdir(out)):
-        if name.endswith('.tar'):
-            errors = []
-            for raw in read_members(os.path.join(out, name), errors):
-                samples[raw['__key__']] = (name, raw)
-            assert errors == []
-    return samples
 
 
 def test_round_trip_every_image_once_with_its_label(folder, tmp_path):
@@ -70,20 +58,6 @@ def test_round_trip_every_image_once_with_its_label(folder, tmp_path):
         w0, h0 = SIZES[int(source.split('img')[1].split('.')[0])]
         assert max(w, h) == min(320, max(w0, h0))  # longer side <= 320, small ones as they were
         assert abs(w / h - w0 / h0) < 0.02  # aspect kept
-
-
-def test_flat_folder_has_no_labels_and_a_full_folder_is_refused(folder, tmp_path):
-    flat = tmp_path / 'flat'
-    flat.mkdir()
-    for i in range(3):
-        Image.new('RGB', (64, 48)).save(flat / f'{i}.png')
-    out = str(tmp_path / 'out')
-    report = pack_folder(str(flat), out, shard_size=2)
-    assert report.images == 3 and report.classes == [] and len(report.shards) == 2
-    assert not os.path.exists(os.path.join(out, 'classes.txt'))
-    assert all('cls' not in raw for _, raw in read_back(out).values())
-    with pytest.raises(FileExistsError, match='already holds shards'):
-        pack_folder(str(flat), out)
 
 
 def test_packed_shards_keep_the_contrast_of_deep_files(tmp_path):
