@@ -17,6 +17,7 @@ from mae_plugin.training.ranks import (
     on_every_rank,
 )
 from tests.helpers.ports import free_port
+from tests.helpers.shared import built_once
 
 
 class ChecksumError(Exception):
@@ -61,10 +62,14 @@ def _rank(rank, port, out):
         json.dump(got, f)
 
 
+def _spawn_two_ranks(out):
+    mp.spawn(_rank, args=(free_port(), str(out)), nprocs=2)
+
+
 @pytest.fixture(scope='module')
 def two_ranks(tmp_path_factory):
-    out = tmp_path_factory.mktemp('ranks')
-    mp.spawn(_rank, args=(free_port(), str(out)), nprocs=2)
+    # once per test run, not per xdist worker: each spawned rank imports the package (~5 s)
+    out = built_once(tmp_path_factory, 'training-ranks', _spawn_two_ranks)
     return [json.loads((out / f'rank{rank}.json').read_text()) for rank in (0, 1)]
 
 
