@@ -140,13 +140,14 @@ class ReconstructionCallback(_EveryNSteps):
         rows = len(self.fixed_batch(trainer, pl_module)[0])
         if not rows:
             return  # no readable training image: no picture, the run goes on
-        picture = labelled_grid(self.picture(trainer, pl_module).numpy(), rows=rows)
+        grid = self.picture(trainer, pl_module)  # every rank: a sharded model's forward
         # trainer.log_dir is a broadcast under DDP: every rank asks
         folder = self.dirpath or os.path.join(
             trainer.log_dir or trainer.default_root_dir, 'reconstructions'
         )
         if not trainer.is_global_zero:
             return
+        picture = labelled_grid(grid.numpy(), rows=rows)  # the layout only where it is written
         buffer = io.BytesIO()
         Image.fromarray(picture).save(buffer, format='PNG')
         atomic_write_bytes(buffer.getvalue(), os.path.join(folder, f'reconstruction_{step}.png'))
